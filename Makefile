@@ -1,0 +1,44 @@
+# The two commands of the README: `make demo` (the main job) and `make test`.
+# Both install what they need, idempotently, and then run.
+SHELL := /bin/bash
+PYTHON ?= python3
+CARGO ?= cargo
+VENV := .venv
+DEMO_DIR := gauntlet-demo
+GAUNTLET := target/debug/gauntlet
+
+.PHONY: demo test venv build bench clean-demo
+
+## venv: the repo-local Python environment (ONNX Runtime for inference, tools).
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+## build: the CLI in the dev profile it shares with the tests (our crates are
+## optimized through per-package profile overrides in Cargo.toml).
+build:
+	$(CARGO) build --bin gauntlet
+
+## demo: synthetic universe -> validation summary -> 5m resample.
+demo: venv build
+	rm -rf $(DEMO_DIR)
+	$(GAUNTLET) data synth --symbols 12 --days 7 --interval 1m --seed 7 --out $(DEMO_DIR)/data/1m
+	$(GAUNTLET) data validate $(DEMO_DIR)/data/1m
+	$(GAUNTLET) data resample $(DEMO_DIR)/data/1m --to 5m --out $(DEMO_DIR)/data/5m
+	$(GAUNTLET) data validate $(DEMO_DIR)/data/5m
+
+## test: formatting, lints (warnings are errors), the whole test suite.
+test: venv
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace
+
+## bench: criterion benches in release (slow to build: polars in release).
+bench:
+	$(CARGO) bench --workspace
+
+clean-demo:
+	rm -rf $(DEMO_DIR)

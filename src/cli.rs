@@ -1,0 +1,35 @@
+//! Command-line definitions (clap derive). Each command's arguments live next to
+//! its implementation in `commands/`.
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{data_resample, data_synth, data_validate};
+
+/// gauntlet: the gate between a trained trading model and real money.
+///
+/// Replays candles through the feature pipeline the models were trained on, runs the
+/// model ensemble, simulates fills and risk rules, and decides with numbers and an
+/// exit code (0 pass, 1 a gate failed, 2 error) whether a model may be promoted.
+#[derive(Debug, Parser)]
+#[command(name = "gauntlet", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Market data: generate a synthetic universe, validate and resample candles.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Generate a deterministic synthetic universe of 1m..1d candles.
+    Synth(data_synth::SynthArgs),
+    /// Check candle files and print a per-symbol table; exit 1 on any error.
+    Validate(data_validate::ValidateArgs),
+    /// Aggregate candles to a coarser interval (e.g. 1m -> 5m).
+    Resample(data_resample::ResampleArgs),
+}

@@ -1,0 +1,19 @@
+//! One file per command; each exposes its clap `Args` and a `run` function.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, DataCommand};
+
+pub mod data_resample;
+pub mod data_synth;
+pub mod data_validate;
+
+/// Runs the chosen command; the returned code is the process exit code
+/// (0 success / pass, 1 a check or gate failed). Errors become exit code 2 in `main`.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Data(DataCommand::Synth(args)) => data_synth::run(args),
+        Command::Data(DataCommand::Validate(args)) => data_validate::run(args),
+        Command::Data(DataCommand::Resample(args)) => data_resample::run(args),
+    }
+}
