@@ -103,16 +103,25 @@ pub fn write_series(
     series: &CandleSeries,
     format: FileFormat,
 ) -> Result<(), WriteError> {
-    let encode = |source| WriteError::Encode {
+    let frame = to_frame(series).map_err(|source| WriteError::Encode {
         path: path.to_path_buf(),
         format,
         source,
-    };
+    })?;
+    write_frame(path, frame, format)
+}
+
+/// Encodes `frame` into `path.tmp` and renames it to `path`, so a reader never sees
+/// a half-written file under the final name.
+pub(crate) fn write_frame(
+    path: &Path,
+    mut frame: DataFrame,
+    format: FileFormat,
+) -> Result<(), WriteError> {
     let io = |source| WriteError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut frame = to_frame(series).map_err(encode)?;
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = PathBuf::from(tmp_name);
@@ -125,9 +134,13 @@ pub fn write_series(
     if let Err(source) = written {
         // Best effort: the temp file is useless, the encode error is what matters.
         let _ = fs::remove_file(&tmp);
-        return Err(encode(source));
+        return Err(WriteError::Encode {
+            path: path.to_path_buf(),
+            format,
+            source,
+        });
     }
-    drop(writer);
+    writer.into_inner().map_err(|e| io(e.into_error()))?;
     fs::rename(&tmp, path).map_err(io)
 }
 
