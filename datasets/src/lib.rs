@@ -8,8 +8,10 @@
 
 mod candles;
 mod interval;
+pub mod load;
 pub mod write;
 
 pub use candles::{CandleSeries, CandleSeriesError};
 pub use interval::{Interval, ParseIntervalError};
+pub use load::{load, LoadError, LoadRequest, LoadedUniverse, SourceInfo, SymbolFilter};
 pub use write::FileFormat;
