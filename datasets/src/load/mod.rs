@@ -115,6 +115,20 @@ pub struct SourceInfo {
     pub rows: FileRows,
 }
 
+impl SourceInfo {
+    /// The source description of a file written by [`crate::write`] (column `ts` in epoch
+    /// milliseconds, one row per bar): for validating series that were not loaded.
+    pub fn written(file: impl Into<PathBuf>, format: FileFormat) -> Self {
+        Self {
+            file: file.into(),
+            format,
+            timestamp_column: "ts".to_string(),
+            timestamp_unit: TimestampUnit::EpochMillis,
+            rows: FileRows::Contiguous { first: 1 },
+        }
+    }
+}
+
 /// The on-disk layout that was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
