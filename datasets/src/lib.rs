@@ -8,9 +8,15 @@
 
 mod candles;
 mod interval;
+pub mod load;
+pub mod resample;
 pub mod table;
+pub mod validate;
 pub mod write;
 
 pub use candles::{CandleSeries, CandleSeriesError};
 pub use interval::{Interval, ParseIntervalError};
+pub use load::{load, LoadError, LoadRequest, LoadedUniverse, SourceInfo, SymbolFilter};
+pub use resample::{resample, resample_all, ResampleError, Resampled};
+pub use validate::{validate, validate_universe, Issue, IssueKind, ValidationReport};
 pub use write::FileFormat;
