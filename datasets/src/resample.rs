@@ -101,14 +101,20 @@ pub fn resample(series: &CandleSeries, to: Interval) -> Result<Resampled, Resamp
     while start < n {
         let bucket = to.bucket_start(ts[start]);
         let bucket_end = bucket + to.millis();
-        let mut end = start + 1;
-        let (mut hi, mut lo, mut vol) = (high[start], low[start], volume[start]);
-        while end < n && ts[end] < bucket_end {
-            hi = hi.max(high[end]);
-            lo = lo.min(low[end]);
-            vol += volume[end];
-            end += 1;
-        }
+        let end = start
+            + ts[start..]
+                .iter()
+                .position(|&t| t >= bucket_end)
+                .unwrap_or(n - start);
+        let hi = high[start + 1..end]
+            .iter()
+            .copied()
+            .fold(high[start], f64::max);
+        let lo = low[start + 1..end]
+            .iter()
+            .copied()
+            .fold(low[start], f64::min);
+        let vol: f64 = volume[start..end].iter().sum();
         let count = (end - start) as i64;
         let starts_inside = start == 0 && ts[0] != bucket;
         let ends_inside = end == n && ts[n - 1] != bucket_end - from.millis();

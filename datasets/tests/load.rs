@@ -146,6 +146,10 @@ fn symbol_filter_never_opens_other_files() {
     assert_eq!(loaded.series.len(), 1);
     assert_eq!(loaded.series[0].symbol(), "BTC-USD");
 
+    // An empty selection means every symbol, so the corrupt file is opened.
+    req.symbols = SymbolFilter::Only(Vec::new());
+    assert!(matches!(load(&req), Err(LoadError::Read { .. })));
+
     let err = load(&request(dir.path())).unwrap_err();
     assert!(matches!(err, LoadError::Read { .. }), "{err}");
     assert!(err.to_string().contains("ZZZ_1m.parquet"), "{err}");
@@ -437,11 +441,20 @@ fn interval_is_taken_from_file_names_and_checked() {
 
     // Two intervals in one directory: ambiguous unless one is chosen.
     write_series(&dir.path().join("BTC-USD_1m.csv"), &s, FileFormat::Csv).unwrap();
-    let err = load_err(dir.path());
-    assert!(err.contains("several intervals (1m, 5m)"), "{err}");
     let mut req = request(dir.path());
     req.interval = Some(Interval::M1);
     assert_eq!(load(&req).unwrap().series[0], s);
+    let err = load_err(dir.path());
+    assert!(err.contains("several intervals (1m, 5m)"), "{err}");
+    fs::remove_file(dir.path().join("BTC-USD_5m.csv")).unwrap();
+
+    // Irregular spacing that is no interval loads; validation reports it row by row.
+    let mut sparse = CandleSeries::with_capacity("ODD", Interval::M1, 4);
+    for k in [0, 2, 4, 6] {
+        sparse.push(T0 + k * MIN + k * 1000, 1.0, 1.0, 1.0, 1.0, 1.0);
+    }
+    write_series(&dir.path().join("ODD_1m.csv"), &sparse, FileFormat::Csv).unwrap();
+    assert_eq!(load(&request(dir.path())).unwrap().series.len(), 2);
 }
 
 #[test]

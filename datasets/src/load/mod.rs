@@ -45,8 +45,18 @@ pub const FILE_NAME_PATTERN: &str =
 pub enum SymbolFilter {
     #[default]
     All,
-    /// Exactly these symbols; each must exist.
+    /// Exactly these symbols; each must exist. An empty list means all symbols.
     Only(Vec<String>),
+}
+
+impl SymbolFilter {
+    /// The filter with an empty `Only` list normalised to `All`.
+    fn selected(&self) -> &SymbolFilter {
+        match self {
+            SymbolFilter::Only(list) if list.is_empty() => &SymbolFilter::All,
+            other => other,
+        }
+    }
 }
 
 /// What to load.
@@ -395,7 +405,7 @@ fn load_per_symbol(
         }
         by_symbol.insert(file.symbol.clone(), file);
     }
-    if let SymbolFilter::Only(wanted) = &request.symbols {
+    if let SymbolFilter::Only(wanted) = request.symbols.selected() {
         let wanted: BTreeSet<&String> = wanted.iter().collect();
         let missing: Vec<String> = wanted
             .iter()
@@ -433,7 +443,12 @@ fn load_per_symbol(
                 .next()
                 .map(|(_, bars)| bars)
                 .unwrap_or_else(empty_bars);
-            check_spacing(&file.path, &[&bars.ts], Some(interval))?;
+            // A mislabelled file (5m data named 1m) is a load error; an irregular spacing
+            // that is no interval at all is left to validation, which reports each row.
+            match check_spacing(&file.path, &[&bars.ts], Some(interval)) {
+                Ok(_) | Err(LoadError::UnknownSpacing { .. }) => {}
+                Err(err) => return Err(err),
+            }
             assemble(
                 &file.symbol,
                 interval,
@@ -463,7 +478,7 @@ fn load_long(
     scan: &Scan,
 ) -> Result<LoadedUniverse, LoadError> {
     let path = &request.path;
-    let wanted: Vec<String> = match &request.symbols {
+    let wanted: Vec<String> = match request.symbols.selected() {
         SymbolFilter::All => Vec::new(),
         SymbolFilter::Only(symbols) => symbols
             .iter()

@@ -336,7 +336,7 @@ pub(super) fn read(scan: &Scan, spec: &ReadSpec<'_>) -> Result<FileBars, LoadErr
         if let Some(index) = column.first_null() {
             return Err(null_at(source_name, index));
         }
-        *slot = column.rechunk().cont_slice().map_err(read_err)?.to_vec();
+        *slot = values_of(column);
     }
 
     let (ts, timestamp_unit) = match ts_kind {
@@ -360,7 +360,7 @@ pub(super) fn read(scan: &Scan, spec: &ReadSpec<'_>) -> Result<FileBars, LoadErr
             if let Some(index) = column.first_null() {
                 return Err(null_at(&ts_name, index));
             }
-            let mut ts = column.rechunk().cont_slice().map_err(read_err)?.to_vec();
+            let mut ts = values_of(column);
             let unit = if matches!(ts_kind, TsKind::Native) {
                 TimestampUnit::NativeDatetime
             } else {
@@ -420,6 +420,15 @@ pub(super) fn read(scan: &Scan, spec: &ReadSpec<'_>) -> Result<FileBars, LoadErr
         timestamp_unit,
         groups,
     })
+}
+
+/// The values of a column without nulls, copied once (chunk by chunk, no rechunk).
+fn values_of<T: PolarsNumericType>(column: &ChunkedArray<T>) -> Vec<T::Native> {
+    let mut values = Vec::with_capacity(column.len());
+    for chunk in column.downcast_iter() {
+        values.extend_from_slice(chunk.values());
+    }
+    values
 }
 
 /// Splits a long file's rows by symbol, keeping file order within each symbol.
