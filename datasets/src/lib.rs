@@ -8,6 +8,7 @@
 
 mod candles;
 mod interval;
+pub mod synth;
 pub mod write;
 
 pub use candles::{CandleSeries, CandleSeriesError};
