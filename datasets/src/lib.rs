@@ -10,6 +10,7 @@ mod candles;
 mod interval;
 pub mod load;
 pub mod resample;
+pub mod synth;
 pub mod table;
 pub mod validate;
 pub mod write;
