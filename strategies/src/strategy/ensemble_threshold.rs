@@ -54,7 +54,10 @@ impl EnsembleThresholdConfig {
         let mut errors = Vec::new();
         let unit = |x: f32| (0.0..=1.0).contains(&x);
         if !unit(self.enter) {
-            errors.push(FieldError::new("enter", format!("must be in [0, 1], got {}", self.enter)));
+            errors.push(FieldError::new(
+                "enter",
+                format!("must be in [0, 1], got {}", self.enter),
+            ));
         }
         if !unit(self.min_consensus) {
             errors.push(FieldError::new(
@@ -65,11 +68,17 @@ impl EnsembleThresholdConfig {
         if !unit(self.exit_below) || self.exit_below > self.enter {
             errors.push(FieldError::new(
                 "exit_below",
-                format!("must be in [0, enter = {}], got {}", self.enter, self.exit_below),
+                format!(
+                    "must be in [0, enter = {}], got {}",
+                    self.enter, self.exit_below
+                ),
             ));
         }
         if self.max_holding_bars == Some(0) {
-            errors.push(FieldError::new("max_holding_bars", "must be at least 1 when set"));
+            errors.push(FieldError::new(
+                "max_holding_bars",
+                "must be at least 1 when set",
+            ));
         }
         ConfigError::check(errors)
     }
@@ -160,16 +169,38 @@ mod tests {
     use super::*;
     use crate::strategy::{Bar, ModelView, PositionView};
 
-    fn decide(config: EnsembleThresholdConfig, probs: [f32; 3], consensus: f32, quantity: f64, held: usize) -> Option<OrderIntent> {
+    fn decide(
+        config: EnsembleThresholdConfig,
+        probs: [f32; 3],
+        consensus: f32,
+        quantity: f64,
+        held: usize,
+    ) -> Option<OrderIntent> {
         let s = EnsembleThreshold::new(config).unwrap();
         let ctx = BarContext {
             symbol_index: 0,
             bar_index: 5,
-            bar: Bar { ts: 0, open: 1.0, high: 1.0, low: 1.0, close: 1.0, volume: 1.0 },
+            bar: Bar {
+                ts: 0,
+                open: 1.0,
+                high: 1.0,
+                low: 1.0,
+                close: 1.0,
+                volume: 1.0,
+            },
             features: None,
             // class order [down, flat, up]
-            model: Some(ModelView { probabilities: &probs, up_class: 2, down_class: 0, consensus }),
-            position: PositionView { quantity, avg_entry: 1.0, bars_held: held },
+            model: Some(ModelView {
+                probabilities: &probs,
+                up_class: 2,
+                down_class: 0,
+                consensus,
+            }),
+            position: PositionView {
+                quantity,
+                avg_entry: 1.0,
+                bars_held: held,
+            },
         };
         s.on_bar(&mut (), &ctx)
     }
@@ -179,31 +210,61 @@ mod tests {
 
     #[test]
     fn entries_need_probability_and_consensus() {
-        let both = EnsembleThresholdConfig { allow_short: true, ..Default::default() };
+        let both = EnsembleThresholdConfig {
+            allow_short: true,
+            ..Default::default()
+        };
         assert_eq!(decide(both, [0.1, 0.2, 0.7], 0.8, 0.0, 0), LONG);
         assert_eq!(decide(both, [0.1, 0.2, 0.7], 0.4, 0.0, 0), None);
         assert_eq!(decide(both, [0.6, 0.2, 0.2], 0.5, 0.0, 0), SHORT);
-        assert_eq!(decide(Default::default(), [0.6, 0.2, 0.2], 0.5, 0.0, 0), None);
+        assert_eq!(
+            decide(Default::default(), [0.6, 0.2, 0.2], 0.5, 0.0, 0),
+            None
+        );
         // exactly at the threshold enters (≥)
         assert_eq!(decide(both, [0.2, 0.2, 0.6], 0.5, 0.0, 0), LONG);
     }
 
     #[test]
     fn exits_on_opposite_signal_low_probability_or_holding_time() {
-        let long_only = EnsembleThresholdConfig { max_holding_bars: Some(10), ..Default::default() };
-        assert_eq!(decide(long_only, [0.7, 0.1, 0.2], 0.9, 1.0, 1), Some(OrderIntent::Exit));
-        let both = EnsembleThresholdConfig { allow_short: true, ..long_only };
+        let long_only = EnsembleThresholdConfig {
+            max_holding_bars: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(long_only, [0.7, 0.1, 0.2], 0.9, 1.0, 1),
+            Some(OrderIntent::Exit)
+        );
+        let both = EnsembleThresholdConfig {
+            allow_short: true,
+            ..long_only
+        };
         assert_eq!(decide(both, [0.7, 0.1, 0.2], 0.9, 1.0, 1), SHORT);
         assert_eq!(decide(long_only, [0.3, 0.2, 0.5], 0.9, 1.0, 1), None);
-        assert_eq!(decide(long_only, [0.3, 0.3, 0.4], 0.9, 1.0, 1), Some(OrderIntent::Exit));
-        assert_eq!(decide(long_only, [0.1, 0.1, 0.8], 0.9, 1.0, 10), Some(OrderIntent::Exit));
+        assert_eq!(
+            decide(long_only, [0.3, 0.3, 0.4], 0.9, 1.0, 1),
+            Some(OrderIntent::Exit)
+        );
+        assert_eq!(
+            decide(long_only, [0.1, 0.1, 0.8], 0.9, 1.0, 10),
+            Some(OrderIntent::Exit)
+        );
         assert_eq!(decide(both, [0.1, 0.3, 0.6], 0.9, -1.0, 1), LONG);
-        assert_eq!(decide(both, [0.45, 0.3, 0.25], 0.9, -1.0, 1), Some(OrderIntent::Exit));
+        assert_eq!(
+            decide(both, [0.45, 0.3, 0.25], 0.9, -1.0, 1),
+            Some(OrderIntent::Exit)
+        );
     }
 
     #[test]
     fn validation_collects_all_errors() {
-        let bad = EnsembleThresholdConfig { enter: 1.5, min_consensus: -0.1, exit_below: 2.0, max_holding_bars: Some(0), allow_short: false };
+        let bad = EnsembleThresholdConfig {
+            enter: 1.5,
+            min_consensus: -0.1,
+            exit_below: 2.0,
+            max_holding_bars: Some(0),
+            allow_short: false,
+        };
         assert_eq!(bad.validate().unwrap_err().errors.len(), 4);
     }
 }

@@ -147,16 +147,29 @@ mod tests {
         let p = [0.2, 0.8, 0.6];
         assert_eq!(
             ModelOutputs::new(&p, 2, &[1.0], 1, 0),
-            Err(ModelOutputsError::RaggedProbabilities { len: 3, n_classes: 2 })
+            Err(ModelOutputsError::RaggedProbabilities {
+                len: 3,
+                n_classes: 2
+            })
         );
         assert_eq!(
             ModelOutputs::new(&p[..2], 2, &[1.0, 1.0], 1, 0),
-            Err(ModelOutputsError::ConsensusLength { rows: 1, consensus: 2 })
+            Err(ModelOutputsError::ConsensusLength {
+                rows: 1,
+                consensus: 2
+            })
         );
         assert_eq!(
             ModelOutputs::new(&p[..2], 2, &[1.0], 2, 0),
-            Err(ModelOutputsError::ClassOutOfRange { role: "up_class", index: 2, n_classes: 2 })
+            Err(ModelOutputsError::ClassOutOfRange {
+                role: "up_class",
+                index: 2,
+                n_classes: 2
+            })
         );
-        assert_eq!(ModelOutputs::new(&p[..2], 2, &[1.0], 1, 1), Err(ModelOutputsError::SameClass(1)));
+        assert_eq!(
+            ModelOutputs::new(&p[..2], 2, &[1.0], 1, 1),
+            Err(ModelOutputsError::SameClass(1))
+        );
     }
 }

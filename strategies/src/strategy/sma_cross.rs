@@ -47,7 +47,10 @@ impl SmaCrossConfig {
         if self.slow <= self.fast {
             errors.push(FieldError::new(
                 "slow",
-                format!("must be greater than fast ({}), got {}", self.fast, self.slow),
+                format!(
+                    "must be greater than fast ({}), got {}",
+                    self.fast, self.slow
+                ),
             ));
         }
         ConfigError::check(errors)
@@ -138,9 +141,10 @@ impl RollingMean {
         let result = self.sum / self.nobs as f64;
         if self.same_run >= self.nobs {
             self.previous_value
-        } else if self.neg_count == 0 && result < 0.0 {
-            0.0
-        } else if self.neg_count == self.nobs && result > 0.0 {
+        } else if (self.neg_count == 0 && result < 0.0)
+            || (self.neg_count == self.nobs && result > 0.0)
+        {
+            // a mean of all-positive (all-negative) values cannot have the other sign
             0.0
         } else {
             result
@@ -170,7 +174,9 @@ impl Strategy for SmaCross {
         let close = ctx.bar.close;
         let slot = state.seen % slow_n;
         if state.seen >= fast_n {
-            state.fast.remove(state.window[(state.seen - fast_n) % slow_n]);
+            state
+                .fast
+                .remove(state.window[(state.seen - fast_n) % slow_n]);
         }
         if state.seen >= slow_n {
             state.slow.remove(state.window[slot]);
@@ -186,7 +192,8 @@ impl Strategy for SmaCross {
         let before = state.previous.replace(now)?;
         let side = ctx.position.side();
         if before.0 < before.1 && now.0 > now.1 {
-            (side != Some(Side::Long)).then_some(OrderIntent::Enter(EntryIntent::market(Side::Long)))
+            (side != Some(Side::Long))
+                .then_some(OrderIntent::Enter(EntryIntent::market(Side::Long)))
         } else if before.0 > before.1 && now.0 < now.1 {
             if self.config.allow_short {
                 (side != Some(Side::Short))
@@ -238,14 +245,26 @@ mod tests {
 
     #[test]
     fn rejects_slow_not_above_fast_and_zero_fast() {
-        let err = SmaCross::new(SmaCrossConfig { fast: 0, slow: 0, allow_short: false }).unwrap_err();
+        let err = SmaCross::new(SmaCrossConfig {
+            fast: 0,
+            slow: 0,
+            allow_short: false,
+        })
+        .unwrap_err();
         assert_eq!(err.errors.len(), 2, "{err}");
     }
 
     #[test]
     fn means_match_direct_computation() {
-        let closes: Vec<f64> = (0..50).map(|i| 100.0 + ((i * 7919) % 13) as f64 * 0.37).collect();
-        let s = SmaCross::new(SmaCrossConfig { fast: 3, slow: 5, allow_short: false }).unwrap();
+        let closes: Vec<f64> = (0..50)
+            .map(|i| 100.0 + ((i * 7919) % 13) as f64 * 0.37)
+            .collect();
+        let s = SmaCross::new(SmaCrossConfig {
+            fast: 3,
+            slow: 5,
+            allow_short: false,
+        })
+        .unwrap();
         let mut state = s.new_state();
         for (i, &c) in closes.iter().enumerate() {
             s.on_bar(&mut state, &ctx(i, c, 0.0));
@@ -261,18 +280,34 @@ mod tests {
     #[test]
     fn crosses_up_then_down() {
         // fast=1 (the close itself) vs slow=2: close above the 2-bar mean ⇔ close rose.
-        let s = SmaCross::new(SmaCrossConfig { fast: 1, slow: 2, allow_short: true }).unwrap();
+        let s = SmaCross::new(SmaCrossConfig {
+            fast: 1,
+            slow: 2,
+            allow_short: true,
+        })
+        .unwrap();
         let out = run(&s, &[5.0, 4.0, 3.0, 4.0, 5.0, 4.0], 0.0);
         // bar 2: first bar with two means (fast 3 < slow 3.5; before: 4 < 4.5): no cross.
         assert_eq!(out[..3], [None, None, None]);
-        assert_eq!(out[3], Some(OrderIntent::Enter(EntryIntent::market(Side::Long))));
+        assert_eq!(
+            out[3],
+            Some(OrderIntent::Enter(EntryIntent::market(Side::Long)))
+        );
         assert_eq!(out[4], None);
-        assert_eq!(out[5], Some(OrderIntent::Enter(EntryIntent::market(Side::Short))));
+        assert_eq!(
+            out[5],
+            Some(OrderIntent::Enter(EntryIntent::market(Side::Short)))
+        );
     }
 
     #[test]
     fn long_only_exits_instead_of_shorting_and_ignores_flat_exit() {
-        let s = SmaCross::new(SmaCrossConfig { fast: 1, slow: 2, allow_short: false }).unwrap();
+        let s = SmaCross::new(SmaCrossConfig {
+            fast: 1,
+            slow: 2,
+            allow_short: false,
+        })
+        .unwrap();
         let closes = [5.0, 4.0, 3.0, 4.0, 5.0, 4.0];
         assert_eq!(run(&s, &closes, 1.0)[5], Some(OrderIntent::Exit));
         assert_eq!(run(&s, &closes, 0.0)[5], None);
