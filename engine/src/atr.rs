@@ -1,0 +1,51 @@
+//! Average true range for ATR-based stops and sizing.
+//!
+//! Interim home: the engine computes ATR itself until the shared feature pipeline
+//! (strategies::features) provides it; the definition is the one pinned by the goldens.
+
+/// Wilder's ATR as in `ta` 0.11 (`AverageTrueRange`, SMA-seeded):
+/// `TR_0 = high_0 − low_0`, `TR_i = max(high_i − low_i, |high_i − close_{i−1}|, |low_i − close_{i−1}|)`;
+/// `ATR_{n−1} = mean(TR_0..=TR_{n−1})`, `ATR_i = (ATR_{i−1} × (n − 1) + TR_i) / n` for `i ≥ n`.
+/// Rows `0..n−1` have no value and are NaN here (`ta` writes 0.0 there).
+/// Causal: `out[i]` uses bars `≤ i` only. Writes into `out` (cleared first).
+pub fn wilder_atr(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut Vec<f64>) {
+    out.clear();
+    let n = high.len().min(low.len()).min(close.len());
+    out.resize(n, f64::NAN);
+    if period == 0 || n < period {
+        return;
+    }
+    let true_range = |i: usize| {
+        let range = high[i] - low[i];
+        if i == 0 {
+            range
+        } else {
+            let prev = close[i - 1];
+            range.max((high[i] - prev).abs()).max((low[i] - prev).abs())
+        }
+    };
+    let seed: f64 = (0..period).map(true_range).sum::<f64>() / period as f64;
+    out[period - 1] = seed;
+    let mut atr = seed;
+    let weight = (period - 1) as f64;
+    for (i, slot) in out.iter_mut().enumerate().skip(period) {
+        atr = (atr * weight + true_range(i)) / period as f64;
+        *slot = atr;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_computed_period_2() {
+        // TR: 2, max(1, |4-2|, |3-2|)=2, max(3, |6-3|, |3-3|)=3
+        let (h, l, c) = ([3.0, 4.0, 6.0], [1.0, 3.0, 3.0], [2.0, 3.0, 5.0]);
+        let mut out = Vec::new();
+        wilder_atr(&h, &l, &c, 2, &mut out);
+        assert!(out[0].is_nan());
+        assert_eq!(out[1], 2.0);
+        assert_eq!(out[2], (2.0 * 1.0 + 3.0) / 2.0);
+    }
+}

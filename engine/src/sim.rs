@@ -1,0 +1,1072 @@
+//! The event loop.
+//!
+//! Time advances over the union of all symbols' bar open times. At each timestamp `T`
+//! the symbols that have a bar at `T` are processed in symbol-index order (a symbol with
+//! a gap has no event at `T`; its position stays marked at its last close):
+//!
+//! **Open and intrabar, per symbol** (fixed order):
+//! 1. gap check at the open: a stop-loss/trailing stop or take-profit already crossed by
+//!    the open fills at the open; a working limit/stop entry crossed by the open fills at
+//!    the open;
+//! 2. pending market orders at the open: exits first, then entries (close-then-reverse);
+//! 3. intrabar against high/low: the position's stop and target (both reached ⇒ the
+//!    configured [`AmbiguityPolicy`]), then working limit/stop entries at their price.
+//!    Protective levels of an entry filled intrabar are checked from the next bar on.
+//!
+//! **Close of the timestamp**: positions marked at their close, equity recorded, then
+//! the portfolio risk rules, then per symbol (symbol order) time stop, trailing stop
+//! update and the strategy, whose intents pass [`RiskState::approve_entry`] and wait for
+//! bar `t + 1 + latency_bars` of their symbol.
+
+use gauntlet_datasets::CandleSeries;
+use gauntlet_strategies::strategy::{
+    Bar, BarContext, EntryKind, ModelOutputs, OrderIntent, PositionView, Side, Strategy,
+};
+use rayon::prelude::*;
+
+use crate::atr::wilder_atr;
+use crate::config::{AmbiguityPolicy, ConfigError, EngineConfig, VolumeRemainder};
+use crate::fill::{resolve_ambiguity, FillModel, FirstHit, SlippageChoice, SlippageModel};
+use crate::order::{
+    ExitReason, FillCause, FillRecord, Liquidity, Order, OrderId, OrderPurpose, OrderRecord,
+    OrderStatus,
+};
+use crate::portfolio::Portfolio;
+use crate::result::{AmbiguityStats, EquityCurve, ModelSnapshot, RunResult, Trade};
+use crate::risk::{
+    PortfolioAction, Protection, RiskApproved, RiskEvent, RiskRule, RiskState, SizingInputs,
+};
+
+/// A row-major f32 feature matrix of one symbol: row `i` belongs to bar `i`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FeatureRows<'a> {
+    pub values: &'a [f32],
+    pub n_columns: usize,
+}
+
+impl<'a> FeatureRows<'a> {
+    fn row(&self, i: usize) -> Option<&'a [f32]> {
+        let start = i.checked_mul(self.n_columns)?;
+        self.values.get(start..start + self.n_columns)
+    }
+}
+
+/// One symbol's data for a run.
+#[derive(Debug, Clone, Copy)]
+pub struct SymbolInput<'a> {
+    pub candles: &'a CandleSeries,
+    pub features: Option<FeatureRows<'a>>,
+    pub model: Option<ModelOutputs<'a>>,
+    /// Finer candles covering the same period, for [`AmbiguityPolicy::DrillDown`].
+    pub detail: Option<&'a CandleSeries>,
+}
+
+impl<'a> SymbolInput<'a> {
+    /// Candles only.
+    pub fn new(candles: &'a CandleSeries) -> Self {
+        Self {
+            candles,
+            features: None,
+            model: None,
+            detail: None,
+        }
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("no symbols to simulate: expected at least one candle series")]
+    NoSymbols,
+    #[error("timestamps of {symbol} are not strictly increasing at row {row}")]
+    UnsortedTimestamps { symbol: String, row: usize },
+    #[error("features of {symbol}: {len} values are not {bars} bars × {n_columns} columns")]
+    FeatureShape {
+        symbol: String,
+        len: usize,
+        bars: usize,
+        n_columns: usize,
+    },
+    #[error("model outputs of {symbol} cover {rows} bars but there are {bars} candles")]
+    ModelLength {
+        symbol: String,
+        rows: usize,
+        bars: usize,
+    },
+    #[error("ambiguity policy drill_down needs finer candles (SymbolInput::detail) for {symbol}")]
+    DrillDownMissing { symbol: String },
+    #[error(
+        "drill_down candles of {symbol} are {fine}, which is not finer than the simulated {coarse}"
+    )]
+    DrillDownInterval {
+        symbol: String,
+        fine: String,
+        coarse: String,
+    },
+}
+
+fn check_inputs(config: &EngineConfig, inputs: &[SymbolInput<'_>]) -> Result<(), EngineError> {
+    if inputs.is_empty() {
+        return Err(EngineError::NoSymbols);
+    }
+    for input in inputs {
+        let c = input.candles;
+        let symbol = || c.symbol().to_string();
+        if let Some(row) = c.ts().windows(2).position(|w| w[1] <= w[0]) {
+            return Err(EngineError::UnsortedTimestamps {
+                symbol: symbol(),
+                row: row + 1,
+            });
+        }
+        if let Some(f) = input.features {
+            if f.n_columns == 0 || f.values.len() != c.len() * f.n_columns {
+                return Err(EngineError::FeatureShape {
+                    symbol: symbol(),
+                    len: f.values.len(),
+                    bars: c.len(),
+                    n_columns: f.n_columns,
+                });
+            }
+        }
+        if let Some(m) = input.model {
+            if m.len() != c.len() {
+                return Err(EngineError::ModelLength {
+                    symbol: symbol(),
+                    rows: m.len(),
+                    bars: c.len(),
+                });
+            }
+        }
+        if config.fills.ambiguity == AmbiguityPolicy::DrillDown {
+            let detail = input
+                .detail
+                .ok_or_else(|| EngineError::DrillDownMissing { symbol: symbol() })?;
+            if detail.interval().millis() >= c.interval().millis() {
+                return Err(EngineError::DrillDownInterval {
+                    symbol: symbol(),
+                    fine: detail.interval().to_string(),
+                    coarse: c.interval().to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs one simulation of `strategy` over `inputs` (symbol index = position in `inputs`).
+/// Validates the config (all field errors at once) and the inputs first. The loop is
+/// monomorphized on the strategy and the slippage model.
+pub fn simulate<S: Strategy>(
+    config: &EngineConfig,
+    strategy: &S,
+    inputs: &[SymbolInput<'_>],
+) -> Result<RunResult, EngineError> {
+    config.validate()?;
+    check_inputs(config, inputs)?;
+    Ok(match SlippageChoice::from(config.fills.slippage) {
+        SlippageChoice::None(s) => Simulator::new(config, strategy, inputs, s).run(),
+        SlippageChoice::FixedBps(s) => Simulator::new(config, strategy, inputs, s).run(),
+        SlippageChoice::RangeFraction(s) => Simulator::new(config, strategy, inputs, s).run(),
+    })
+}
+
+/// Runs one simulation per config in parallel (rayon); results in `configs` order and
+/// identical for any thread count.
+pub fn simulate_many<S: Strategy>(
+    configs: &[EngineConfig],
+    strategy: &S,
+    inputs: &[SymbolInput<'_>],
+) -> Vec<Result<RunResult, EngineError>> {
+    configs
+        .par_iter()
+        .map(|c| simulate(c, strategy, inputs))
+        .collect()
+}
+
+struct OpenTrade {
+    side: Side,
+    entry_ts: i64,
+    entry_bar: usize,
+    entered_qty: f64,
+    entry_value: f64,
+    exited_qty: f64,
+    exit_value: f64,
+    entry_fills: u32,
+    exit_fills: u32,
+    first_entry_price: f64,
+    first_exit_price: f64,
+    fees: f64,
+    realized: f64,
+    protection: RiskApproved<Protection>,
+    atr_at_entry: f64,
+    model: Option<ModelSnapshot>,
+    bars_held: usize,
+    low_water: f64,
+    high_water: f64,
+    /// First bar index at which the protective levels are checked intrabar.
+    checks_from_bar: usize,
+}
+
+struct Slot<St> {
+    cursor: usize,
+    last_bar: Option<usize>,
+    state: St,
+    pending_exit: Option<RiskApproved<Order>>,
+    pending_entry: Option<RiskApproved<Order>>,
+    trade: Option<OpenTrade>,
+}
+
+struct Simulator<'a, S: Strategy, Sl> {
+    config: &'a EngineConfig,
+    strategy: &'a S,
+    inputs: &'a [SymbolInput<'a>],
+    atr: Vec<Vec<f64>>,
+    fill: FillModel<Sl>,
+    risk: RiskState<'a>,
+    portfolio: Portfolio,
+    slots: Vec<Slot<S::State>>,
+    active: Vec<usize>,
+    curve: EquityCurve,
+    trades: Vec<Trade>,
+    orders: Vec<OrderRecord>,
+    fills: Vec<FillRecord>,
+    events: Vec<RiskEvent>,
+    ambiguity: AmbiguityStats,
+}
+
+#[inline]
+fn bar_at(c: &CandleSeries, i: usize) -> Bar {
+    Bar {
+        ts: c.ts()[i],
+        open: c.open()[i],
+        high: c.high()[i],
+        low: c.low()[i],
+        close: c.close()[i],
+        volume: c.volume()[i],
+    }
+}
+
+impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
+    fn new(
+        config: &'a EngineConfig,
+        strategy: &'a S,
+        inputs: &'a [SymbolInput<'a>],
+        slippage: Sl,
+    ) -> Self {
+        let period = config.risk.atr_period;
+        let atr: Vec<Vec<f64>> = inputs
+            .par_iter()
+            .map(|input| {
+                let c = input.candles;
+                let mut out = Vec::new();
+                wilder_atr(c.high(), c.low(), c.close(), period, &mut out);
+                out
+            })
+            .collect();
+        let longest = inputs.iter().map(|i| i.candles.len()).max().unwrap_or(0);
+        Self {
+            config,
+            strategy,
+            inputs,
+            atr,
+            fill: FillModel::new(
+                slippage,
+                config.fills.fees,
+                config.fills.volume_cap,
+                config.risk.whole_units,
+            ),
+            risk: RiskState::new(&config.risk, config.initial_cash),
+            portfolio: Portfolio::new(config.initial_cash, inputs.len()),
+            slots: inputs
+                .iter()
+                .map(|_| Slot {
+                    cursor: 0,
+                    last_bar: None,
+                    state: strategy.new_state(),
+                    pending_exit: None,
+                    pending_entry: None,
+                    trade: None,
+                })
+                .collect(),
+            active: Vec::with_capacity(inputs.len()),
+            curve: EquityCurve::with_capacity(longest),
+            trades: Vec::new(),
+            orders: Vec::new(),
+            fills: Vec::new(),
+            events: Vec::new(),
+            ambiguity: AmbiguityStats::default(),
+        }
+    }
+
+    fn run(mut self) -> RunResult {
+        let mut candles = 0u64;
+        loop {
+            let mut ts = i64::MAX;
+            for (slot, input) in self.slots.iter().zip(self.inputs) {
+                if let Some(&t) = input.candles.ts().get(slot.cursor) {
+                    ts = ts.min(t);
+                }
+            }
+            if ts == i64::MAX {
+                break;
+            }
+            self.active.clear();
+            for (s, (slot, input)) in self.slots.iter().zip(self.inputs).enumerate() {
+                if input.candles.ts().get(slot.cursor) == Some(&ts) {
+                    self.active.push(s);
+                }
+            }
+            candles += self.active.len() as u64;
+            let carried = self.portfolio.equity();
+            self.risk.begin_timestamp(ts, carried, &mut self.events);
+            for k in 0..self.active.len() {
+                let s = self.active[k];
+                self.process_bar(s);
+            }
+            let equity = self.portfolio.equity();
+            let (gross, net) = self.portfolio.exposures(None);
+            self.curve.ts.push(ts);
+            self.curve.equity.push(equity);
+            self.curve.cash.push(self.portfolio.cash());
+            self.curve.gross_exposure.push(gross);
+            self.curve.net_exposure.push(net);
+            if self.risk.check_portfolio(ts, equity, &mut self.events) == PortfolioAction::Flatten {
+                self.flatten_all(ts);
+            }
+            for k in 0..self.active.len() {
+                let s = self.active[k];
+                self.close_bar(s, ts);
+                self.slots[s].cursor += 1;
+            }
+        }
+        self.finish(candles)
+    }
+
+    fn next_id(&self) -> OrderId {
+        self.orders.len() as OrderId
+    }
+
+    fn set_status(&mut self, order: &RiskApproved<Order>, status: OrderStatus) {
+        self.orders[order.get().id as usize].status = status;
+    }
+
+    // ---- open and intrabar -------------------------------------------------------
+
+    fn process_bar(&mut self, s: usize) {
+        let i = self.slots[s].cursor;
+        let bar = bar_at(self.inputs[s].candles, i);
+        self.slots[s].last_bar = Some(i);
+
+        // (1) gap check at the open
+        if let Some(t) = &self.slots[s].trade {
+            let p = *t.protection.get();
+            let long = p.side == Side::Long;
+            let stop = p.effective_stop().filter(|&(level, _)| {
+                if long {
+                    bar.open <= level
+                } else {
+                    bar.open >= level
+                }
+            });
+            let target = p
+                .take_profit
+                .filter(|&tp| if long { bar.open >= tp } else { bar.open <= tp });
+            if let Some((level, reason)) = stop {
+                self.exit_protective(
+                    s,
+                    i,
+                    &bar,
+                    reason,
+                    level,
+                    bar.open,
+                    bar.open,
+                    Liquidity::Taker,
+                );
+            } else if let Some(tp) = target {
+                self.exit_protective(
+                    s,
+                    i,
+                    &bar,
+                    ExitReason::TakeProfit,
+                    tp,
+                    bar.open,
+                    bar.open,
+                    Liquidity::Maker,
+                );
+            }
+        }
+        if let Some(order) = self.slots[s]
+            .pending_entry
+            .as_ref()
+            .filter(|o| o.get().active_from_bar <= i)
+        {
+            let o = order.get();
+            let buy = o.side == Side::Long;
+            let opposite_open = self.slots[s]
+                .trade
+                .as_ref()
+                .is_some_and(|t| t.side != o.side);
+            match o.kind {
+                _ if opposite_open => {}
+                EntryKind::Limit { price }
+                    if (buy && bar.open <= price) || (!buy && bar.open >= price) =>
+                {
+                    self.fill_entry(s, i, &bar, bar.open, Liquidity::Maker, i);
+                }
+                EntryKind::Stop { price }
+                    if (buy && bar.open >= price) || (!buy && bar.open <= price) =>
+                {
+                    self.fill_entry(s, i, &bar, bar.open, Liquidity::Taker, i);
+                }
+                _ => {}
+            }
+        }
+
+        // (2) pending market orders at the open: exits, then entries
+        if self.slots[s]
+            .pending_exit
+            .as_ref()
+            .is_some_and(|o| o.get().active_from_bar <= i)
+        {
+            self.fill_exit_order(s, i, &bar);
+        }
+        if let Some(order) = self.slots[s].pending_entry.as_ref() {
+            let o = order.get();
+            let opposite_open = self.slots[s]
+                .trade
+                .as_ref()
+                .is_some_and(|t| t.side != o.side);
+            if o.active_from_bar <= i && o.kind == EntryKind::Market && !opposite_open {
+                self.fill_entry(s, i, &bar, bar.open, Liquidity::Taker, i);
+            }
+        }
+
+        // (3) intrabar: the position's stop and target, then working limit/stop entries
+        if let Some(t) = self.slots[s]
+            .trade
+            .as_ref()
+            .filter(|t| t.checks_from_bar <= i)
+        {
+            let p = *t.protection.get();
+            let long = p.side == Side::Long;
+            let stop = p.effective_stop().filter(|&(level, _)| {
+                if long {
+                    bar.low <= level
+                } else {
+                    bar.high >= level
+                }
+            });
+            let target = p
+                .take_profit
+                .filter(|&tp| if long { bar.high >= tp } else { bar.low <= tp });
+            let first = match (stop, target) {
+                (Some((level, _)), Some(tp)) => {
+                    let qty = self.portfolio.position(s).quantity.abs();
+                    let first = resolve_ambiguity(
+                        self.config.fills.ambiguity,
+                        p.side,
+                        &bar,
+                        level,
+                        tp,
+                        self.detail_bars(s, &bar),
+                    );
+                    self.ambiguity.ambiguous_bars += 1;
+                    self.ambiguity.optimistic_minus_pessimistic_pnl += qty * (tp - level).abs();
+                    match first {
+                        FirstHit::Stop => self.ambiguity.resolved_stop_first += 1,
+                        FirstHit::Target => self.ambiguity.resolved_target_first += 1,
+                    }
+                    Some(first)
+                }
+                (Some(_), None) => Some(FirstHit::Stop),
+                (None, Some(_)) => Some(FirstHit::Target),
+                (None, None) => None,
+            };
+            match (first, stop, target) {
+                (Some(FirstHit::Stop), Some((level, reason)), _) => {
+                    let trigger = if long { bar.low } else { bar.high };
+                    self.exit_protective(
+                        s,
+                        i,
+                        &bar,
+                        reason,
+                        level,
+                        trigger,
+                        level,
+                        Liquidity::Taker,
+                    );
+                }
+                (Some(FirstHit::Target), _, Some(tp)) => {
+                    let trigger = if long { bar.high } else { bar.low };
+                    self.exit_protective(
+                        s,
+                        i,
+                        &bar,
+                        ExitReason::TakeProfit,
+                        tp,
+                        trigger,
+                        tp,
+                        Liquidity::Maker,
+                    );
+                }
+                _ => {}
+            }
+        }
+        if let Some(order) = self.slots[s]
+            .pending_entry
+            .as_ref()
+            .filter(|o| o.get().active_from_bar <= i)
+        {
+            let o = order.get();
+            let buy = o.side == Side::Long;
+            let opposite_open = self.slots[s]
+                .trade
+                .as_ref()
+                .is_some_and(|t| t.side != o.side);
+            match o.kind {
+                EntryKind::Limit { price }
+                    if !opposite_open
+                        && ((buy && bar.low <= price) || (!buy && bar.high >= price)) =>
+                {
+                    self.fill_entry(s, i, &bar, price, Liquidity::Maker, i + 1);
+                }
+                EntryKind::Stop { price }
+                    if !opposite_open
+                        && ((buy && bar.high >= price) || (!buy && bar.low <= price)) =>
+                {
+                    self.fill_entry(s, i, &bar, price, Liquidity::Taker, i + 1);
+                }
+                _ => {}
+            }
+        }
+
+        // mark and excursions
+        self.portfolio.set_mark(s, bar.close);
+        if let Some(t) = self.slots[s].trade.as_mut() {
+            if t.checks_from_bar <= i {
+                t.low_water = t.low_water.min(bar.low);
+                t.high_water = t.high_water.max(bar.high);
+            }
+            t.bars_held += 1;
+        }
+    }
+
+    /// The finer candles inside `bar` (empty unless drill-down data was given).
+    fn detail_bars(&self, s: usize, bar: &Bar) -> impl Iterator<Item = Bar> + 'a {
+        let input = &self.inputs[s];
+        let (detail, start, end) = match input.detail {
+            Some(d) => {
+                let end_ts = bar.ts + input.candles.interval().millis();
+                let start = d.ts().partition_point(|&t| t < bar.ts);
+                let end = d.ts().partition_point(|&t| t < end_ts);
+                (Some(d), start, end.max(start))
+            }
+            None => (None, 0, 0),
+        };
+        (start..end).filter_map(move |j| detail.map(|d| bar_at(d, j)))
+    }
+
+    /// Fills (part of) the working entry at `reference` (before slippage).
+    fn fill_entry(
+        &mut self,
+        s: usize,
+        i: usize,
+        bar: &Bar,
+        reference: f64,
+        liquidity: Liquidity,
+        checks_from_bar: usize,
+    ) {
+        let Some(mut order) = self.slots[s].pending_entry.take() else {
+            return;
+        };
+        let price = self.fill.order_price(&order, reference, bar);
+        let protection = self.risk.protection(&order, price);
+        let position = self.portfolio.position(s);
+        let (other_gross, _) = self.portfolio.exposures(Some(s));
+        let inputs = SizingInputs {
+            price,
+            equity: self.portfolio.equity(),
+            other_gross,
+            own_notional: position.quantity.abs() * price,
+            taker_rate: self.fill.taker_rate(),
+            stop_loss: protection.get().stop_loss,
+        };
+        let wanted = self
+            .risk
+            .size_entry(&order, inputs, &mut self.events, bar.ts);
+        let exec = self
+            .fill
+            .execute_order(&order, price, wanted, bar, liquidity);
+        let o = *order.get();
+        if exec.quantity <= 0.0 {
+            if wanted <= 0.0 {
+                let status = if self.orders[o.id as usize].filled_quantity > 0.0 {
+                    OrderStatus::PartiallyFilled
+                } else {
+                    OrderStatus::Rejected
+                };
+                self.set_status(&order, status);
+            } else {
+                self.slots[s].pending_entry = Some(order);
+            }
+            return;
+        }
+        let signed = o.side.sign() * exec.quantity;
+        let realized = self.portfolio.apply_fill(s, signed, exec.price, exec.fee);
+        debug_assert_eq!(realized, 0.0);
+        self.fills.push(FillRecord {
+            order_id: Some(o.id),
+            ts: bar.ts,
+            symbol: s,
+            bar_index: i,
+            quantity: signed,
+            price: exec.price,
+            fee: exec.fee,
+            liquidity,
+            cause: FillCause::Entry,
+        });
+        let record = &mut self.orders[o.id as usize];
+        record.filled_quantity += exec.quantity;
+        match self.slots[s].trade.as_mut() {
+            Some(t) => {
+                t.entry_fills += 1;
+                t.entered_qty += exec.quantity;
+                t.entry_value += exec.quantity * exec.price;
+                t.fees += exec.fee;
+            }
+            None => {
+                let model = self.inputs[s]
+                    .model
+                    .and_then(|m| m.row(o.created_bar))
+                    .map(|v| ModelSnapshot {
+                        probabilities: v.probabilities.to_vec(),
+                        consensus: v.consensus,
+                    });
+                self.slots[s].trade = Some(OpenTrade {
+                    side: o.side,
+                    entry_ts: bar.ts,
+                    entry_bar: i,
+                    entered_qty: exec.quantity,
+                    entry_value: exec.quantity * exec.price,
+                    exited_qty: 0.0,
+                    exit_value: 0.0,
+                    entry_fills: 1,
+                    exit_fills: 0,
+                    first_entry_price: exec.price,
+                    first_exit_price: f64::NAN,
+                    fees: exec.fee,
+                    realized: 0.0,
+                    protection,
+                    atr_at_entry: o.atr,
+                    model,
+                    bars_held: 0,
+                    low_water: exec.price,
+                    high_water: exec.price,
+                    checks_from_bar,
+                });
+            }
+        }
+        let remainder = wanted - exec.quantity;
+        let keep = self
+            .config
+            .fills
+            .volume_cap
+            .is_some_and(|c| c.remainder == VolumeRemainder::KeepWorking);
+        if remainder > 0.0 && keep {
+            order.shrink_to(remainder);
+            self.set_status(&order, OrderStatus::PartiallyFilled);
+            self.slots[s].pending_entry = Some(order);
+        } else if remainder > 0.0 {
+            self.set_status(&order, OrderStatus::PartiallyFilled);
+        } else {
+            self.set_status(&order, OrderStatus::Filled);
+        }
+    }
+
+    /// Fills the pending market exit at the open (exits always keep working when capped).
+    fn fill_exit_order(&mut self, s: usize, i: usize, bar: &Bar) {
+        let Some(order) = self.slots[s].pending_exit.take() else {
+            return;
+        };
+        let qty = self.portfolio.position(s).quantity.abs();
+        if qty == 0.0 {
+            self.set_status(&order, OrderStatus::Cancelled);
+            return;
+        }
+        let o = *order.get();
+        let price = self.fill.order_price(&order, bar.open, bar);
+        let exec = self
+            .fill
+            .execute_order(&order, price, qty, bar, Liquidity::Taker);
+        let reason = match o.purpose {
+            OrderPurpose::Exit { reason } => reason,
+            OrderPurpose::Entry => ExitReason::Signal,
+        };
+        self.orders[o.id as usize].filled_quantity += exec.quantity;
+        self.book_exit(
+            s,
+            i,
+            bar,
+            Some(o.id),
+            reason,
+            exec.price,
+            exec.quantity,
+            exec.fee,
+            Liquidity::Taker,
+        );
+        if self.slots[s].trade.is_some() {
+            self.set_status(&order, OrderStatus::PartiallyFilled);
+            self.slots[s].pending_exit = Some(order);
+        } else {
+            self.set_status(&order, OrderStatus::Filled);
+        }
+    }
+
+    /// A stop or target of the open position was reached.
+    #[allow(clippy::too_many_arguments)]
+    fn exit_protective(
+        &mut self,
+        s: usize,
+        i: usize,
+        bar: &Bar,
+        reason: ExitReason,
+        level: f64,
+        trigger: f64,
+        reference: f64,
+        liquidity: Liquidity,
+    ) {
+        let Some(t) = self.slots[s].trade.as_ref() else {
+            return;
+        };
+        let qty = self.portfolio.position(s).quantity.abs();
+        let exec = self
+            .fill
+            .execute_protective(&t.protection, reference, qty, bar, liquidity);
+        if exec.quantity <= 0.0 {
+            return;
+        }
+        let rule = match reason {
+            ExitReason::TakeProfit => RiskRule::TakeProfit {
+                level,
+                trigger,
+                fill_price: exec.price,
+            },
+            ExitReason::TrailingStop => RiskRule::TrailingStop {
+                level,
+                trigger,
+                fill_price: exec.price,
+            },
+            _ => RiskRule::StopLoss {
+                level,
+                trigger,
+                fill_price: exec.price,
+            },
+        };
+        self.events.push(RiskEvent {
+            ts: bar.ts,
+            symbol: Some(s),
+            rule,
+        });
+        self.book_exit(
+            s,
+            i,
+            bar,
+            None,
+            reason,
+            exec.price,
+            exec.quantity,
+            exec.fee,
+            liquidity,
+        );
+        if self.slots[s].trade.is_none() {
+            if let Some(pending) = self.slots[s].pending_exit.take() {
+                self.set_status(&pending, OrderStatus::Cancelled);
+            }
+        }
+    }
+
+    /// Books an exit fill; closes the trade when the position is flat.
+    #[allow(clippy::too_many_arguments)]
+    fn book_exit(
+        &mut self,
+        s: usize,
+        i: usize,
+        bar: &Bar,
+        order_id: Option<OrderId>,
+        reason: ExitReason,
+        price: f64,
+        qty: f64,
+        fee: f64,
+        liquidity: Liquidity,
+    ) {
+        let Some(t) = self.slots[s].trade.as_mut() else {
+            return;
+        };
+        let signed = -t.side.sign() * qty;
+        let realized = self.portfolio.apply_fill(s, signed, price, fee);
+        if t.exit_fills == 0 {
+            t.first_exit_price = price;
+        }
+        t.exit_fills += 1;
+        t.exited_qty += qty;
+        t.exit_value += qty * price;
+        t.fees += fee;
+        t.realized += realized;
+        t.low_water = t.low_water.min(price);
+        t.high_water = t.high_water.max(price);
+        self.fills.push(FillRecord {
+            order_id,
+            ts: bar.ts,
+            symbol: s,
+            bar_index: i,
+            quantity: signed,
+            price,
+            fee,
+            liquidity,
+            cause: FillCause::Exit { reason },
+        });
+        if self.portfolio.position(s).quantity == 0.0 {
+            self.close_trade(s, bar.ts, i, reason);
+        }
+    }
+
+    fn close_trade(&mut self, s: usize, ts: i64, i: usize, reason: ExitReason) {
+        let Some(t) = self.slots[s].trade.take() else {
+            return;
+        };
+        let sign = t.side.sign();
+        // Volume-weighted averages; a single fill's price is used as is (no q·p/q rounding).
+        let entry = if t.entry_fills == 1 {
+            t.first_entry_price
+        } else {
+            t.entry_value / t.entered_qty
+        };
+        let exit = if t.exit_fills == 1 {
+            t.first_exit_price
+        } else {
+            t.exit_value / t.exited_qty
+        };
+        let pnl = t.realized - t.fees;
+        let (adverse, favourable) = match t.side {
+            Side::Long => (entry - t.low_water, t.high_water - entry),
+            Side::Short => (t.high_water - entry, entry - t.low_water),
+        };
+        let atr_multiple = (t.atr_at_entry.is_finite() && t.atr_at_entry > 0.0)
+            .then(|| sign * (exit - entry) / t.atr_at_entry);
+        if reason != ExitReason::EndOfData {
+            self.risk.record_trade(ts, pnl, &mut self.events);
+        }
+        self.trades.push(Trade {
+            symbol: self.inputs[s].candles.symbol().to_string(),
+            symbol_index: s,
+            side: t.side,
+            entry_ts: t.entry_ts,
+            entry_bar: t.entry_bar,
+            exit_ts: ts,
+            exit_bar: i,
+            entry_price: entry,
+            exit_price: exit,
+            quantity: t.entered_qty,
+            fees: t.fees,
+            pnl,
+            return_fraction: sign * (exit / entry - 1.0) - t.fees / (t.entered_qty * entry),
+            exit_reason: reason,
+            mae: t.entered_qty * adverse.max(0.0),
+            mfe: t.entered_qty * favourable.max(0.0),
+            atr_multiple_at_exit: atr_multiple,
+            model_at_entry: t.model,
+        });
+    }
+
+    // ---- close -------------------------------------------------------------------
+
+    fn submit_exit(&mut self, s: usize, ts: i64, bar_index: usize, reason: ExitReason) {
+        let Some(t) = self.slots[s].trade.as_ref() else {
+            return;
+        };
+        if self.slots[s].pending_exit.is_some() {
+            return;
+        }
+        let order = Order {
+            id: self.next_id(),
+            symbol: s,
+            created_ts: ts,
+            created_bar: bar_index,
+            active_from_bar: bar_index + 1 + self.config.fills.latency_bars,
+            side: t.side.opposite(),
+            purpose: OrderPurpose::Exit { reason },
+            kind: EntryKind::Market,
+            stop_loss: None,
+            take_profit: None,
+            atr: self.atr[s].get(bar_index).copied().unwrap_or(f64::NAN),
+            decision_close: self.inputs[s].candles.close()[bar_index],
+            remaining: None,
+        };
+        self.orders.push(OrderRecord {
+            order,
+            status: OrderStatus::Working,
+            filled_quantity: 0.0,
+        });
+        self.slots[s].pending_exit = Some(self.risk.approve_exit(order));
+    }
+
+    fn cancel_entry(&mut self, s: usize) {
+        if let Some(order) = self.slots[s].pending_entry.take() {
+            let filled = self.orders[order.get().id as usize].filled_quantity > 0.0;
+            self.set_status(
+                &order,
+                if filled {
+                    OrderStatus::PartiallyFilled
+                } else {
+                    OrderStatus::Cancelled
+                },
+            );
+        }
+    }
+
+    fn flatten_all(&mut self, ts: i64) {
+        for s in 0..self.slots.len() {
+            self.cancel_entry(s);
+            if let Some(last) = self.slots[s].last_bar {
+                if let Some(pending) = self.slots[s].pending_exit.take() {
+                    self.set_status(&pending, OrderStatus::Cancelled);
+                }
+                self.submit_exit(s, ts, last, ExitReason::RiskFlatten);
+            }
+        }
+    }
+
+    fn close_bar(&mut self, s: usize, ts: i64) {
+        let i = self.slots[s].cursor;
+        let input = self.inputs[s];
+        let bar = bar_at(input.candles, i);
+        let atr = self.atr[s][i];
+        if let Some(limit) = self.config.risk.time_stop_bars {
+            let held = self.slots[s].trade.as_ref().map_or(0, |t| t.bars_held);
+            if held >= limit && self.slots[s].pending_exit.is_none() {
+                self.events.push(RiskEvent {
+                    ts,
+                    symbol: Some(s),
+                    rule: RiskRule::TimeStop {
+                        bars_held: held,
+                        limit,
+                    },
+                });
+                self.submit_exit(s, ts, i, ExitReason::TimeStop);
+            }
+        }
+        if let Some(t) = self.slots[s].trade.as_mut() {
+            self.risk.trail(&mut t.protection, bar.close, atr);
+        }
+        let position = self.portfolio.position(s);
+        let ctx = BarContext {
+            symbol_index: s,
+            bar_index: i,
+            bar,
+            features: input.features.and_then(|f| f.row(i)),
+            model: input.model.and_then(|m| m.row(i)),
+            position: PositionView {
+                quantity: position.quantity,
+                avg_entry: position.avg_entry,
+                bars_held: self.slots[s].trade.as_ref().map_or(0, |t| t.bars_held),
+            },
+        };
+        let slot = &mut self.slots[s];
+        let Some(intent) = self.strategy.on_bar(&mut slot.state, &ctx) else {
+            return;
+        };
+        match intent {
+            OrderIntent::Exit => {
+                self.cancel_entry(s);
+                self.submit_exit(s, ts, i, ExitReason::Signal);
+            }
+            OrderIntent::Enter(e) => {
+                let held = self.slots[s].trade.as_ref().map(|t| t.side);
+                if held == Some(e.side) {
+                    return;
+                }
+                if held.is_some() {
+                    self.submit_exit(s, ts, i, ExitReason::Signal);
+                }
+                let order = Order {
+                    id: self.next_id(),
+                    symbol: s,
+                    created_ts: ts,
+                    created_bar: i,
+                    active_from_bar: i + 1 + self.config.fills.latency_bars,
+                    side: e.side,
+                    purpose: OrderPurpose::Entry,
+                    kind: e.kind,
+                    stop_loss: e.stop_loss,
+                    take_profit: e.take_profit,
+                    atr,
+                    decision_close: bar.close,
+                    remaining: None,
+                };
+                let open_elsewhere = self
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .filter(|&(k, slot)| {
+                        k != s && (slot.trade.is_some() || slot.pending_entry.is_some())
+                    })
+                    .count();
+                if let Ok(approved) =
+                    self.risk
+                        .approve_entry(order, open_elsewhere, &mut self.events)
+                {
+                    self.cancel_entry(s);
+                    self.orders.push(OrderRecord {
+                        order,
+                        status: OrderStatus::Working,
+                        filled_quantity: 0.0,
+                    });
+                    self.slots[s].pending_entry = Some(approved);
+                }
+            }
+        }
+    }
+
+    fn finish(mut self, candles: u64) -> RunResult {
+        for s in 0..self.slots.len() {
+            let Some(last) = self.slots[s].last_bar else {
+                continue;
+            };
+            if self.slots[s].trade.is_some() {
+                let bar = bar_at(self.inputs[s].candles, last);
+                let qty = self.portfolio.position(s).quantity.abs();
+                self.book_exit(
+                    s,
+                    last,
+                    &bar,
+                    None,
+                    ExitReason::EndOfData,
+                    bar.close,
+                    qty,
+                    0.0,
+                    Liquidity::Taker,
+                );
+            }
+        }
+        RunResult {
+            strategy: self.strategy.name().to_string(),
+            symbols: self
+                .inputs
+                .iter()
+                .map(|i| i.candles.symbol().to_string())
+                .collect(),
+            initial_cash: self.config.initial_cash,
+            final_equity: self.portfolio.equity(),
+            total_fees: self.portfolio.fees(),
+            equity: self.curve,
+            trades: self.trades,
+            orders: self.orders,
+            fills: self.fills,
+            risk_events: self.events,
+            ambiguity: self.ambiguity,
+            candles,
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Buy and hold: the benchmark every model must beat.
+
+use super::{BarContext, EntryIntent, OrderIntent, Side, Strategy};
+
+/// Enters long at the first bar of each symbol (filled at the next open) and never
+/// exits; the engine closes the position at the end of the data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuyAndHold;
+
+impl Strategy for BuyAndHold {
+    /// Whether the entry has already been requested.
+    type State = bool;
+
+    fn name(&self) -> &'static str {
+        "buy_and_hold"
+    }
+
+    fn new_state(&self) -> bool {
+        false
+    }
+
+    fn on_bar(&self, requested: &mut bool, ctx: &BarContext<'_>) -> Option<OrderIntent> {
+        if *requested || ctx.position.quantity != 0.0 {
+            return None;
+        }
+        *requested = true;
+        Some(OrderIntent::Enter(EntryIntent::market(Side::Long)))
+    }
+}
