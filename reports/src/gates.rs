@@ -507,4 +507,26 @@ mod tests {
         assert!(verdict.passed);
         assert!(verdict.rows[0].note.as_deref().unwrap().contains("allowed"));
     }
+
+    #[test]
+    fn loads_from_a_file_and_names_it_in_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("gates.toml");
+        std::fs::write(&good, SEED_GATES).unwrap();
+        assert_eq!(GateSpec::from_path(&good).unwrap().overall.len(), 5);
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[gates]\nmin_sharp = 1\n").unwrap();
+        let err = GateSpec::from_path(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("bad.toml") && err.contains("`min_sharp`"),
+            "{err}"
+        );
+        let missing = GateSpec::from_path(&dir.path().join("missing.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("cannot read") && missing.contains("missing.toml"),
+            "{missing}"
+        );
+    }
 }

@@ -316,4 +316,13 @@ mod tests {
         assert!((episodes[1].depth - 0.1).abs() < 1e-15);
         assert_eq!(episodes[1].duration_ms(5), 2);
     }
+
+    #[test]
+    fn daily_returns_from_a_reference_series() {
+        let daily = DailyReturns::new(vec![3, 4], vec![0.01, -0.02]).unwrap();
+        assert_eq!(daily.returns(), &[0.01, -0.02]);
+        assert!(DailyReturns::new(vec![4, 3], vec![0.01, -0.02]).is_err());
+        assert!(DailyReturns::new(vec![3], vec![f64::NAN]).is_err());
+        assert!(DailyReturns::new(vec![3], vec![]).is_err());
+    }
 }

@@ -280,3 +280,31 @@ mod tests {
         assert!((t.bins[0].hi - 0.2525).abs() < 1e-15);
     }
 }
+
+#[cfg(test)]
+mod invariants {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Every binning assigns every prediction to exactly one bin, and 0 ≤ ECE ≤ MCE ≤ 1.
+        #[test]
+        fn counts_sum_and_ece_bounded(
+            pairs in prop::collection::vec((0.0f64..=1.0, any::<bool>()), 1..200),
+            bins in 1usize..20,
+        ) {
+            let (conf, outcome): (Vec<f64>, Vec<bool>) = pairs.into_iter().unzip();
+            for binning in [
+                Binning::Uniform { bins, edge_rule: EdgeRule::LowerInclusive },
+                Binning::Uniform { bins, edge_rule: EdgeRule::UpperInclusive },
+                Binning::Quantile { bins },
+            ] {
+                let t = ReliabilityTable::new(&conf, &outcome, binning).unwrap();
+                prop_assert_eq!(t.counts().iter().sum::<usize>(), conf.len());
+                let (ece, mce) = (t.ece.unwrap(), t.mce.unwrap());
+                prop_assert!(ece >= 0.0 && ece <= mce + 1e-12 && mce <= 1.0);
+            }
+        }
+    }
+}

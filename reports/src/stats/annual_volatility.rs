@@ -33,5 +33,8 @@ mod tests {
         // Returns +10%, −10%: mean 0, sample std = sqrt(0.02 / 1) = 0.141421..., × √252.
         let v = eval(&AnnualVolatility, &daily_curve(100.0, &[110.0, 99.0]), &[]).unwrap();
         assert!((v - 0.02_f64.sqrt() * 252_f64.sqrt()).abs() < 1e-12);
+        // All losses −10%, −20%: sample std = sqrt(0.005).
+        let v = eval(&AnnualVolatility, &daily_curve(100.0, &[90.0, 72.0]), &[]).unwrap();
+        assert!((v - 0.005_f64.sqrt() * 252_f64.sqrt()).abs() < 1e-12);
     }
 }

@@ -42,5 +42,13 @@ mod tests {
         )
         .unwrap();
         assert!((v - 0.15).abs() < 1e-15);
+        // All losses: one unrecovered episode of depth 30%.
+        let v = eval(
+            &AverageDrawdown,
+            &daily_curve(100.0, &[90.0, 80.0, 70.0]),
+            &[],
+        )
+        .unwrap();
+        assert!((v - 0.3).abs() < 1e-15);
     }
 }

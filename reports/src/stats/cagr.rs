@@ -52,5 +52,8 @@ mod tests {
         let r = eval(&Cagr, &daily_curve(100.0, &eq), &[]).unwrap();
         assert!((r - 3.0).abs() < 1e-12);
         assert_eq!(Cagr::from_growth(0.0, 10, 252.0), Some(-1.0));
+        // All losses: 100 → 90 → 81 over 2 days: 0.81^(252/2) − 1.
+        let r = eval(&Cagr, &daily_curve(100.0, &[90.0, 81.0]), &[]).unwrap();
+        assert!((r - (0.81_f64.powf(126.0) - 1.0)).abs() < 1e-15);
     }
 }

@@ -41,5 +41,8 @@ mod tests {
         // Returns +10%, −10%: sqrt((0 + 0.01) / 2) × √252.
         let v = eval(&DownsideRisk, &daily_curve(100.0, &[110.0, 99.0]), &[]).unwrap();
         assert!((v - 0.005_f64.sqrt() * 252_f64.sqrt()).abs() < 1e-12);
+        // All losses −10%, −20%: sqrt((0.01 + 0.04) / 2) × √252.
+        let v = eval(&DownsideRisk, &daily_curve(100.0, &[90.0, 72.0]), &[]).unwrap();
+        assert!((v - 0.025_f64.sqrt() * 252_f64.sqrt()).abs() < 1e-12);
     }
 }

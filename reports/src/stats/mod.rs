@@ -380,3 +380,32 @@ mod tests {
         assert_eq!(ratio(1.0, 4.0), Some(0.25));
     }
 }
+
+#[cfg(test)]
+mod invariants {
+    use proptest::prelude::*;
+
+    use super::test_support::daily_curve;
+    use super::*;
+
+    proptest! {
+        /// Compounding the derived daily returns reproduces the total return, drawdowns lie
+        /// in [0, 1) for positive equity, and the average drawdown never exceeds the maximum.
+        #[test]
+        fn equity_statistics_are_consistent(equity in prop::collection::vec(1.0f64..1000.0, 0..60)) {
+            let curve = daily_curve(100.0, &equity);
+            let input = PerformanceInput::new(&curve, &[], Annualization::CalendarDays).unwrap();
+            let report = compute_statistics(&input, &StatisticsConfig::default());
+            let growth: f64 = input.daily_returns().returns().iter().map(|r| 1.0 + r).product();
+            let total = report.values["total_return"].unwrap();
+            prop_assert!((growth - 1.0 - total).abs() <= 1e-9 * growth.max(1.0));
+            let max_dd = report.values["max_drawdown"].unwrap();
+            let avg_dd = report.values["average_drawdown"].unwrap();
+            prop_assert!((0.0..1.0).contains(&max_dd));
+            prop_assert!(avg_dd <= max_dd + 1e-15);
+            if let Some(psr) = report.values["probabilistic_sharpe_ratio"] {
+                prop_assert!((0.0..=1.0).contains(&psr));
+            }
+        }
+    }
+}
