@@ -196,8 +196,8 @@ impl PredictionSet {
         self.consensus.as_deref()
     }
 
-    /// Row i's probabilities.
-    pub fn row(&self, i: usize) -> &[f64] {
+    /// Row i's probabilities (i < len()).
+    pub(crate) fn row(&self, i: usize) -> &[f64] {
         &self.probabilities[i * self.n_classes..(i + 1) * self.n_classes]
     }
 
