@@ -1,3 +1,17 @@
 //! gauntlet-reports turns a run into a verdict: performance statistics (one per
 //! file, each with its formula), calibration and model diagnostics, promotion gates,
 //! regression diffs, and the JSON / Markdown / HTML / CSV renderers.
+
+pub mod annualization;
+pub mod breakdown;
+pub mod calibration;
+pub mod error;
+pub mod gates;
+pub mod series;
+pub mod stats;
+pub mod trades;
+
+pub use annualization::Annualization;
+pub use error::ReportsError;
+pub use series::{DailyReturns, DrawdownEpisode, EquityCurve};
+pub use trades::{ExitReason, TradeRecord};

@@ -1,0 +1,454 @@
+//! The diagnostics computed from a [`PredictionSet`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::reliability::{Binning, ReliabilityTable};
+use super::PredictionSet;
+
+/// A prediction is overconfident when its top-label confidence is strictly above this.
+pub const OVERCONFIDENCE_THRESHOLD: f64 = 0.99;
+
+/// Log loss clips the realized class's probability to `[ε, 1 − ε]` with ε the f64 machine
+/// epsilon (2.22e-16, sklearn's `eps='auto'` for float64), so a confident miss costs
+/// `−ln ε ≈ 36.04` instead of infinity.
+pub const LOG_LOSS_EPSILON: f64 = f64::EPSILON;
+
+/// Predicted vs realized class shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassBalance {
+    /// Share of rows whose predicted (argmax) class is k.
+    pub predicted_share: Vec<f64>,
+    /// Share of rows whose realized label is k.
+    pub realized_share: Vec<f64>,
+    /// Class bias: `max_k |predicted_share_k − realized_share_k|`.
+    pub max_abs_difference: f64,
+    /// `max_k predicted_share_k` (1.0 = every prediction is one class).
+    pub dominant_predicted_share: f64,
+}
+
+/// Range of the raw logits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LogitRange {
+    /// Smallest logit.
+    pub min: f64,
+    /// Largest logit.
+    pub max: f64,
+    /// `max |logit|`.
+    pub max_abs: f64,
+}
+
+/// Every calibration and model diagnostic of one prediction set. `None` = undefined for the
+/// input (no rows; no positives or no negatives for a class's AUC; nothing predicted for a
+/// precision).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationReport {
+    /// Number of rows.
+    pub rows: usize,
+    /// Number of classes.
+    pub n_classes: usize,
+    /// `#{argmax = label} / N`.
+    pub accuracy: Option<f64>,
+    /// `confusion_matrix[actual][predicted]` counts.
+    pub confusion_matrix: Vec<Vec<usize>>,
+    /// Per class k: `TP_k / #{predicted = k}`.
+    pub precision: Vec<Option<f64>>,
+    /// Per class k: `TP_k / #{label = k}`.
+    pub recall: Vec<Option<f64>>,
+    /// Top-label reliability (confidence = max probability, outcome = prediction correct),
+    /// 10 equal-width lower-inclusive bins.
+    pub top_label_uniform: ReliabilityTable,
+    /// Top-label reliability with 10 quantile bins.
+    pub top_label_quantile: ReliabilityTable,
+    /// Per class k: reliability of `p_k` against `label = k`, 10 equal-width bins.
+    pub per_class: Vec<ReliabilityTable>,
+    /// Top-label ECE (10 equal-width bins, count-weighted).
+    pub ece: Option<f64>,
+    /// Top-label MCE.
+    pub mce: Option<f64>,
+    /// Per-class ECE (10 equal-width bins, count-weighted).
+    pub ece_per_class: Vec<Option<f64>>,
+    /// Multi-class Brier score `(1/N) Σ_i Σ_k (p_ik − y_ik)²` (y one-hot; ranges 0–2; for
+    /// binary data it is twice sklearn's `brier_score_loss`).
+    pub brier: Option<f64>,
+    /// Per class k: `(1/N) Σ_i (p_ik − y_ik)²` (class 1 of binary data = sklearn's
+    /// `brier_score_loss`).
+    pub brier_per_class: Vec<Option<f64>>,
+    /// Log loss `−(1/N) Σ_i ln clip(p_{i, y_i}, ε, 1 − ε)`, see [`LOG_LOSS_EPSILON`].
+    pub log_loss: Option<f64>,
+    /// One-vs-rest ROC AUC per class (Mann–Whitney U with average ranks for ties).
+    pub roc_auc_per_class: Vec<Option<f64>>,
+    /// Counts of top-label confidences in 10 equal-width bins over [0, 1].
+    pub confidence_histogram: Vec<usize>,
+    /// `#{confidence > 0.99} / N`.
+    pub overconfident_share: Option<f64>,
+    /// Mean top-label confidence.
+    pub average_confidence: Option<f64>,
+    /// Predicted vs realized class shares (`None` with no rows).
+    pub class_balance: Option<ClassBalance>,
+    /// Logit range when logits were supplied.
+    pub logit_range: Option<LogitRange>,
+    /// Mean per-row consensus when consensus was supplied.
+    pub consensus_rate: Option<f64>,
+}
+
+impl CalibrationReport {
+    /// The names of [`CalibrationReport::values`], sorted (for gate validation).
+    pub const VALUE_NAMES: [&'static str; 12] = [
+        "accuracy",
+        "average_confidence",
+        "brier",
+        "class_bias",
+        "consensus_rate",
+        "dominant_class_share",
+        "ece",
+        "log_loss",
+        "max_abs_logit",
+        "mce",
+        "overconfident_share",
+        "roc_auc_macro",
+    ];
+
+    /// Scalar diagnostics by name, for gates and summaries. `roc_auc_macro` is the mean of
+    /// the defined per-class AUCs; `class_bias` the class balance's max abs difference.
+    pub fn values(&self) -> BTreeMap<String, Option<f64>> {
+        let aucs: Vec<f64> = self.roc_auc_per_class.iter().flatten().copied().collect();
+        let roc_auc_macro =
+            (!aucs.is_empty()).then(|| aucs.iter().sum::<f64>() / aucs.len() as f64);
+        let entries = [
+            ("accuracy", self.accuracy),
+            ("average_confidence", self.average_confidence),
+            ("brier", self.brier),
+            (
+                "class_bias",
+                self.class_balance.as_ref().map(|b| b.max_abs_difference),
+            ),
+            ("consensus_rate", self.consensus_rate),
+            (
+                "dominant_class_share",
+                self.class_balance
+                    .as_ref()
+                    .map(|b| b.dominant_predicted_share),
+            ),
+            ("ece", self.ece),
+            ("log_loss", self.log_loss),
+            ("max_abs_logit", self.logit_range.map(|r| r.max_abs)),
+            ("mce", self.mce),
+            ("overconfident_share", self.overconfident_share),
+            ("roc_auc_macro", roc_auc_macro),
+        ];
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    }
+}
+
+fn share(count: usize, total: usize) -> Option<f64> {
+    (total > 0).then(|| count as f64 / total as f64)
+}
+
+fn mean(xs: impl Iterator<Item = f64>, n: usize) -> Option<f64> {
+    (n > 0).then(|| xs.sum::<f64>() / n as f64)
+}
+
+/// ROC AUC of `scores` for `positive` outcomes: `(R₊ − n₊(n₊ + 1)/2) / (n₊ n₋)` with R₊ the
+/// sum of the positives' ranks (ascending, ties get their average rank).
+pub(crate) fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
+    let n_pos = positive.iter().filter(|&&p| p).count();
+    let n_neg = positive.len() - n_pos;
+    if n_pos == 0 || n_neg == 0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let mut rank_sum_pos = 0.0;
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        // Ranks i+1 ..= j+1 share their average.
+        let average_rank = (i + j + 2) as f64 / 2.0;
+        rank_sum_pos += average_rank * order[i..=j].iter().filter(|&&k| positive[k]).count() as f64;
+        i = j + 1;
+    }
+    let (p, n) = (n_pos as f64, n_neg as f64);
+    Some((rank_sum_pos - p * (p + 1.0) / 2.0) / (p * n))
+}
+
+pub(super) fn build_report(set: &PredictionSet) -> CalibrationReport {
+    let n = set.len();
+    let k = set.n_classes();
+    let labels = set.labels();
+    let (predicted, confidence) = set.top_label();
+    let correct: Vec<bool> = predicted.iter().zip(labels).map(|(p, l)| p == l).collect();
+
+    let mut confusion_matrix = vec![vec![0usize; k]; k];
+    for (&p, &l) in predicted.iter().zip(labels) {
+        confusion_matrix[l][p] += 1;
+    }
+    let precision = (0..k)
+        .map(|c| {
+            share(
+                confusion_matrix[c][c],
+                (0..k).map(|a| confusion_matrix[a][c]).sum(),
+            )
+        })
+        .collect();
+    let recall = (0..k)
+        .map(|c| share(confusion_matrix[c][c], confusion_matrix[c].iter().sum()))
+        .collect();
+
+    // Tables are built from validated confidences and equal-length outcomes with ≥ 1 bin,
+    // so construction cannot fail; the fallback keeps this function total anyway.
+    let table = |conf: &[f64], out: &[bool], binning: Binning| {
+        ReliabilityTable::new(conf, out, binning).unwrap_or(ReliabilityTable {
+            binning,
+            bins: Vec::new(),
+            ece: None,
+            mce: None,
+        })
+    };
+    let top_label_uniform = table(&confidence, &correct, Binning::ECE_DEFAULT);
+    let top_label_quantile = table(&confidence, &correct, Binning::Quantile { bins: 10 });
+    let mut per_class = Vec::with_capacity(k);
+    let mut brier_per_class = Vec::with_capacity(k);
+    let mut roc_auc_per_class = Vec::with_capacity(k);
+    for c in 0..k {
+        let p_c: Vec<f64> = (0..n).map(|i| set.row(i)[c]).collect();
+        let is_c: Vec<bool> = labels.iter().map(|&l| l == c).collect();
+        per_class.push(table(&p_c, &is_c, Binning::ECE_DEFAULT));
+        brier_per_class.push(mean(
+            p_c.iter()
+                .zip(&is_c)
+                .map(|(&p, &y)| (p - f64::from(u8::from(y))).powi(2)),
+            n,
+        ));
+        roc_auc_per_class.push(roc_auc(&p_c, &is_c));
+    }
+    let brier = mean(
+        (0..n).map(|i| {
+            set.row(i)
+                .iter()
+                .enumerate()
+                .map(|(c, &p)| (p - if c == labels[i] { 1.0 } else { 0.0 }).powi(2))
+                .sum::<f64>()
+        }),
+        n,
+    );
+    let log_loss = mean(
+        (0..n).map(|i| {
+            -set.row(i)[labels[i]]
+                .clamp(LOG_LOSS_EPSILON, 1.0 - LOG_LOSS_EPSILON)
+                .ln()
+        }),
+        n,
+    );
+    let class_balance = (n > 0).then(|| {
+        let mut predicted_count = vec![0usize; k];
+        let mut realized_count = vec![0usize; k];
+        for (&p, &l) in predicted.iter().zip(labels) {
+            predicted_count[p] += 1;
+            realized_count[l] += 1;
+        }
+        let predicted_share: Vec<f64> = predicted_count
+            .iter()
+            .map(|&c| c as f64 / n as f64)
+            .collect();
+        let realized_share: Vec<f64> = realized_count
+            .iter()
+            .map(|&c| c as f64 / n as f64)
+            .collect();
+        let max_abs_difference = predicted_share
+            .iter()
+            .zip(&realized_share)
+            .map(|(p, r)| (p - r).abs())
+            .fold(0.0, f64::max);
+        let dominant_predicted_share = predicted_share.iter().copied().fold(0.0, f64::max);
+        ClassBalance {
+            predicted_share,
+            realized_share,
+            max_abs_difference,
+            dominant_predicted_share,
+        }
+    });
+    let logit_range = set.logits().filter(|l| !l.is_empty()).map(|logits| {
+        let min = logits.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        LogitRange {
+            min,
+            max,
+            max_abs: min.abs().max(max.abs()),
+        }
+    });
+    let consensus_rate = set
+        .consensus()
+        .and_then(|c| mean(c.iter().copied(), c.len()));
+
+    CalibrationReport {
+        rows: n,
+        n_classes: k,
+        accuracy: share(correct.iter().filter(|&&c| c).count(), n),
+        confusion_matrix,
+        precision,
+        recall,
+        ece: top_label_uniform.ece,
+        mce: top_label_uniform.mce,
+        ece_per_class: per_class.iter().map(|t| t.ece).collect(),
+        confidence_histogram: top_label_uniform.counts(),
+        top_label_uniform,
+        top_label_quantile,
+        per_class,
+        brier,
+        brier_per_class,
+        log_loss,
+        roc_auc_per_class,
+        overconfident_share: share(
+            confidence
+                .iter()
+                .filter(|&&c| c > OVERCONFIDENCE_THRESHOLD)
+                .count(),
+            n,
+        ),
+        average_confidence: mean(confidence.iter().copied(), n),
+        class_balance,
+        logit_range,
+        consensus_rate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn three_class() -> PredictionSet {
+        // Rows (predicted class in brackets): [0], [1], [1], [2]; labels 0, 1, 0, 2.
+        PredictionSet::new(
+            3,
+            vec![
+                0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.3, 0.6, 0.1, 0.0, 0.005, 0.995,
+            ],
+            vec![0, 1, 0, 2],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn classification_metrics_by_hand() {
+        let r = three_class().report();
+        assert_eq!(r.accuracy, Some(0.75));
+        assert_eq!(
+            r.confusion_matrix,
+            vec![vec![1, 1, 0], vec![0, 1, 0], vec![0, 0, 1]]
+        );
+        assert_eq!(r.precision, vec![Some(1.0), Some(0.5), Some(1.0)]);
+        assert_eq!(r.recall, vec![Some(0.5), Some(1.0), Some(1.0)]);
+        // Brier: (0.09+0.04+0.01) + (0.01+0.04+0.01) + (0.49+0.36+0.01) + (0+0.000025+0.000025)
+        //      = 0.14 + 0.06 + 0.86 + 0.00005 = 1.06005; / 4.
+        assert!((r.brier.unwrap() - 1.06005 / 4.0).abs() < 1e-15);
+        // Log loss: −(ln 0.7 + ln 0.8 + ln 0.3 + ln 0.995) / 4.
+        let ll = -(0.7_f64.ln() + 0.8_f64.ln() + 0.3_f64.ln() + 0.995_f64.ln()) / 4.0;
+        assert!((r.log_loss.unwrap() - ll).abs() < 1e-15);
+        assert_eq!(r.overconfident_share, Some(0.25));
+        assert!((r.average_confidence.unwrap() - (0.7 + 0.8 + 0.6 + 0.995) / 4.0).abs() < 1e-15);
+        let balance = r.class_balance.unwrap();
+        assert_eq!(balance.predicted_share, vec![0.25, 0.5, 0.25]);
+        assert_eq!(balance.realized_share, vec![0.5, 0.25, 0.25]);
+        assert_eq!(balance.max_abs_difference, 0.25);
+        assert_eq!(balance.dominant_predicted_share, 0.5);
+        assert_eq!(r.confidence_histogram, vec![0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
+        assert_eq!(r.logit_range, None);
+        assert_eq!(r.consensus_rate, None);
+    }
+
+    #[test]
+    fn logits_consensus_and_degenerate_models() {
+        // The seed team's broken model: huge logits, always class 0 at confidence 1.
+        let set = PredictionSet::new(2, vec![1.0, 0.0, 1.0, 0.0, 1.0, 0.0], vec![0, 1, 1])
+            .unwrap()
+            .with_logits(vec![
+                40_000.0, -39_000.0, 41_000.0, -40_500.0, 39_999.0, -1.0,
+            ])
+            .unwrap()
+            .with_consensus(vec![1.0, 0.5, 0.75])
+            .unwrap();
+        let r = set.report();
+        assert_eq!(
+            r.logit_range,
+            Some(LogitRange {
+                min: -40_500.0,
+                max: 41_000.0,
+                max_abs: 41_000.0
+            })
+        );
+        assert_eq!(r.consensus_rate, Some(0.75));
+        assert_eq!(r.overconfident_share, Some(1.0));
+        let values = r.values();
+        assert_eq!(values["dominant_class_share"], Some(1.0));
+        assert_eq!(values["max_abs_logit"], Some(41_000.0));
+        // Two confident misses cost −ln ε each.
+        let expected = (2.0 * -LOG_LOSS_EPSILON.ln() - (1.0 - LOG_LOSS_EPSILON).ln()) / 3.0;
+        assert!((r.log_loss.unwrap() - expected).abs() < 1e-12);
+        assert_eq!(r.precision[1], None);
+        assert!(r.log_loss.unwrap().is_finite());
+        let names: Vec<&str> = values.keys().map(String::as_str).collect();
+        assert_eq!(names, CalibrationReport::VALUE_NAMES.to_vec());
+    }
+
+    #[test]
+    fn empty_set_is_all_undefined() {
+        let r = PredictionSet::new(2, vec![], vec![]).unwrap().report();
+        assert_eq!(r.accuracy, None);
+        assert_eq!(r.ece, None);
+        assert_eq!(r.brier, None);
+        assert_eq!(r.log_loss, None);
+        assert_eq!(r.class_balance, None);
+        assert!(r.values().values().all(Option::is_none));
+    }
+
+    #[test]
+    fn roc_auc_handles_ties_and_degenerate_labels() {
+        // Positives 0.8, 0.5; negatives 0.5, 0.2: pairs (0.8>0.5), (0.8>0.2), (0.5=0.5 → ½),
+        // (0.5>0.2) → 3.5 / 4.
+        assert_eq!(
+            roc_auc(&[0.8, 0.5, 0.5, 0.2], &[true, true, false, false]),
+            Some(0.875)
+        );
+        assert_eq!(roc_auc(&[0.1, 0.2], &[true, true]), None);
+    }
+
+    #[test]
+    fn prediction_set_validation() {
+        use crate::error::ReportsError;
+        assert!(matches!(
+            PredictionSet::new(1, vec![1.0], vec![0]),
+            Err(ReportsError::TooFew { .. })
+        ));
+        assert!(matches!(
+            PredictionSet::new(2, vec![0.5, 0.6], vec![0]),
+            Err(ReportsError::ProbabilitiesDoNotSumToOne { row: 0, .. })
+        ));
+        assert!(matches!(
+            PredictionSet::new(2, vec![1.5, -0.5], vec![0]),
+            Err(ReportsError::OutOfRange { index: 0, .. })
+        ));
+        assert!(matches!(
+            PredictionSet::new(2, vec![0.5, 0.5], vec![2]),
+            Err(ReportsError::LabelOutOfRange {
+                row: 0,
+                label: 2,
+                n_classes: 2
+            })
+        ));
+        assert!(matches!(
+            PredictionSet::new(2, vec![0.5], vec![0]),
+            Err(ReportsError::LengthMismatch { .. })
+        ));
+        let set = PredictionSet::new(2, vec![0.5, 0.5], vec![0]).unwrap();
+        assert!(set.clone().with_logits(vec![f64::NAN, 0.0]).is_err());
+        assert!(set.with_consensus(vec![1.5]).is_err());
+    }
+}

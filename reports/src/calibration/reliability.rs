@@ -1,0 +1,310 @@
+//! Reliability tables: (confidence, outcome) pairs grouped into bins, and the expected /
+//! maximum calibration errors derived from them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ReportsError;
+
+/// Which bin an equal-width edge value belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeRule {
+    /// Bins are `[lo, hi)` (the last one `[lo, 1]`): `b = min(⌊n·c⌋, n − 1)`. netcal's and
+    /// the goldens' own ECE convention.
+    LowerInclusive,
+    /// Bins are `(lo, hi]` (the first one `[0, hi]`): `b = #{inner edges e_k < c}` with
+    /// `e_k = k · (1/n)`, i.e. numpy `searchsorted(edges[1:-1], c, side='left')` as in
+    /// sklearn's `calibration_curve`.
+    UpperInclusive,
+}
+
+/// How confidences are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "strategy")]
+pub enum Binning {
+    /// `bins` equal-width bins over [0, 1].
+    Uniform {
+        /// Number of bins (≥ 1).
+        bins: usize,
+        /// Where a confidence exactly on an inner edge goes.
+        edge_rule: EdgeRule,
+    },
+    /// `bins` bins whose edges are the confidences' quantiles `q = k / bins` (numpy
+    /// `percentile`, linear interpolation), assigned with the [`EdgeRule::UpperInclusive`]
+    /// rule on those edges (sklearn `strategy='quantile'`). Tied confidences can leave bins
+    /// empty.
+    Quantile {
+        /// Number of bins (≥ 1).
+        bins: usize,
+    },
+}
+
+impl Binning {
+    /// 10 equal-width, lower-inclusive bins: the ECE convention of the reports.
+    pub const ECE_DEFAULT: Binning = Binning::Uniform {
+        bins: 10,
+        edge_rule: EdgeRule::LowerInclusive,
+    };
+
+    fn bins(self) -> usize {
+        match self {
+            Binning::Uniform { bins, .. } | Binning::Quantile { bins } => bins,
+        }
+    }
+}
+
+/// One bin of a reliability table.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReliabilityBin {
+    /// Lower edge.
+    pub lo: f64,
+    /// Upper edge.
+    pub hi: f64,
+    /// Number of predictions in the bin.
+    pub count: usize,
+    /// Mean confidence in the bin (`None` if empty).
+    pub mean_confidence: Option<f64>,
+    /// Share of positive outcomes in the bin (`None` if empty).
+    pub observed_frequency: Option<f64>,
+    /// `|observed_frequency − mean_confidence|` (`None` if empty).
+    pub gap: Option<f64>,
+}
+
+/// Reliability table with its calibration errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReliabilityTable {
+    /// The binning used.
+    pub binning: Binning,
+    /// Every bin, empty ones included, in confidence order.
+    pub bins: Vec<ReliabilityBin>,
+    /// Expected calibration error `ECE = Σ_b (n_b / N) · |freq_b − conf_b|` over non-empty
+    /// bins (count-weighted). `None` with no predictions.
+    pub ece: Option<f64>,
+    /// Maximum calibration error `MCE = max_b |freq_b − conf_b|` over non-empty bins.
+    pub mce: Option<f64>,
+}
+
+impl ReliabilityTable {
+    /// Bins `(confidence, outcome)` pairs; confidences must lie in [0, 1] (the caller
+    /// validated them), outcomes are true for a positive / correct prediction.
+    pub fn new(
+        confidence: &[f64],
+        outcome: &[bool],
+        binning: Binning,
+    ) -> Result<Self, ReportsError> {
+        let n_bins = binning.bins();
+        if n_bins == 0 {
+            return Err(ReportsError::InvalidParameter {
+                parameter: "bins",
+                reason: "a reliability table needs at least 1 bin".to_string(),
+            });
+        }
+        if confidence.len() != outcome.len() {
+            return Err(ReportsError::LengthMismatch {
+                what: "outcomes",
+                per: "confidence",
+                expected: confidence.len(),
+                actual: outcome.len(),
+            });
+        }
+        let edges = edges(confidence, binning);
+        let mut count = vec![0usize; n_bins];
+        let mut sum_conf = vec![0.0; n_bins];
+        let mut sum_pos = vec![0.0; n_bins];
+        for (&c, &o) in confidence.iter().zip(outcome) {
+            let b = bin_index(c, binning, &edges);
+            count[b] += 1;
+            sum_conf[b] += c;
+            sum_pos[b] += if o { 1.0 } else { 0.0 };
+        }
+        let total = confidence.len();
+        let mut bins = Vec::with_capacity(n_bins);
+        let mut ece = 0.0;
+        let mut mce: Option<f64> = None;
+        for b in 0..n_bins {
+            let (mean_confidence, observed_frequency, gap) = if count[b] == 0 {
+                (None, None, None)
+            } else {
+                let n = count[b] as f64;
+                let conf = sum_conf[b] / n;
+                let freq = sum_pos[b] / n;
+                let gap = (freq - conf).abs();
+                ece += n / total as f64 * gap;
+                mce = Some(mce.map_or(gap, |m| m.max(gap)));
+                (Some(conf), Some(freq), Some(gap))
+            };
+            bins.push(ReliabilityBin {
+                lo: edges[b],
+                hi: edges[b + 1],
+                count: count[b],
+                mean_confidence,
+                observed_frequency,
+                gap,
+            });
+        }
+        Ok(Self {
+            binning,
+            bins,
+            ece: (total > 0).then_some(ece),
+            mce,
+        })
+    }
+
+    /// Counts per bin (a confidence histogram when built from top-label confidences).
+    pub fn counts(&self) -> Vec<usize> {
+        self.bins.iter().map(|b| b.count).collect()
+    }
+}
+
+/// The n + 1 bin edges. Uniform: `k · (1/n)` with the last edge exactly 1 (numpy
+/// `linspace`). Quantile: the `k/n` quantiles of the confidences (all edges 0 if empty).
+fn edges(confidence: &[f64], binning: Binning) -> Vec<f64> {
+    match binning {
+        Binning::Uniform { bins, .. } => {
+            let step = 1.0 / bins as f64;
+            let mut e: Vec<f64> = (0..=bins).map(|k| k as f64 * step).collect();
+            e[bins] = 1.0;
+            e
+        }
+        Binning::Quantile { bins } => {
+            let mut sorted = confidence.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            (0..=bins)
+                .map(|k| percentile_linear(&sorted, k as f64 / bins as f64))
+                .collect()
+        }
+    }
+}
+
+/// numpy's default (`method='linear'`) quantile of sorted data: position `h = q (N − 1)`,
+/// `a = x[⌊h⌋]`, `b = x[⌊h⌋ + 1]`, `t = h − ⌊h⌋`, value `a + (b − a) t` (numpy evaluates
+/// `b − (b − a)(1 − t)` for t ≥ 0.5; done the same way here so edges agree bit for bit).
+fn percentile_linear(sorted: &[f64], q: f64) -> f64 {
+    let Some(&last) = sorted.last() else {
+        return 0.0;
+    };
+    let h = q * (sorted.len() - 1) as f64;
+    let lo = h.floor() as usize;
+    if lo + 1 >= sorted.len() {
+        return last;
+    }
+    let (a, b, t) = (sorted[lo], sorted[lo + 1], h - lo as f64);
+    if t >= 0.5 {
+        b - (b - a) * (1.0 - t)
+    } else {
+        a + (b - a) * t
+    }
+}
+
+fn bin_index(c: f64, binning: Binning, edges: &[f64]) -> usize {
+    let n = edges.len() - 1;
+    match binning {
+        Binning::Uniform {
+            edge_rule: EdgeRule::LowerInclusive,
+            ..
+        } => ((c * n as f64).floor() as usize).min(n - 1),
+        Binning::Uniform {
+            edge_rule: EdgeRule::UpperInclusive,
+            ..
+        }
+        | Binning::Quantile { .. } => edges[1..n].partition_point(|&e| e < c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edge_rules_differ_only_on_edges() {
+        let conf = [0.0, 0.2, 0.25, 1.0];
+        let outcome = [false, true, true, true];
+        let lower = ReliabilityTable::new(
+            &conf,
+            &outcome,
+            Binning::Uniform {
+                bins: 4,
+                edge_rule: EdgeRule::LowerInclusive,
+            },
+        )
+        .unwrap();
+        let upper = ReliabilityTable::new(
+            &conf,
+            &outcome,
+            Binning::Uniform {
+                bins: 4,
+                edge_rule: EdgeRule::UpperInclusive,
+            },
+        )
+        .unwrap();
+        assert_eq!(lower.counts(), vec![2, 1, 0, 1]); // 0.25 opens bin 1
+        assert_eq!(upper.counts(), vec![3, 0, 0, 1]); // 0.25 closes bin 0
+        assert_eq!(lower.bins[1].lo, 0.25);
+    }
+
+    #[test]
+    fn ece_and_mce_by_hand() {
+        // Bin [0, 0.5): confidences 0.2, 0.4 (mean 0.3), outcomes 1, 0 → freq 0.5, gap 0.2.
+        // Bin [0.5, 1]: 0.9 with outcome 1 → gap 0.1. ECE = 2/3 · 0.2 + 1/3 · 0.1 = 0.1666…
+        let t = ReliabilityTable::new(
+            &[0.2, 0.4, 0.9],
+            &[true, false, true],
+            Binning::Uniform {
+                bins: 2,
+                edge_rule: EdgeRule::LowerInclusive,
+            },
+        )
+        .unwrap();
+        assert!((t.ece.unwrap() - 0.5 / 3.0).abs() < 1e-15);
+        assert!((t.mce.unwrap() - 0.2).abs() < 1e-15);
+    }
+
+    #[test]
+    fn empty_input_and_zero_bins() {
+        let t = ReliabilityTable::new(&[], &[], Binning::ECE_DEFAULT).unwrap();
+        assert_eq!(t.ece, None);
+        assert_eq!(t.mce, None);
+        assert_eq!(t.bins.len(), 10);
+        assert!(ReliabilityTable::new(&[], &[], Binning::Quantile { bins: 0 }).is_err());
+    }
+
+    #[test]
+    fn quantile_bins_hold_equal_counts() {
+        let conf: Vec<f64> = (0..100).map(|i| (i as f64 + 0.5) / 100.0).collect();
+        let outcome = vec![true; 100];
+        let t = ReliabilityTable::new(&conf, &outcome, Binning::Quantile { bins: 4 }).unwrap();
+        assert_eq!(t.counts(), vec![25, 25, 25, 25]);
+        assert_eq!(t.bins[0].lo, 0.005);
+        assert_eq!(t.bins[3].hi, 0.995);
+        // numpy: percentile([0.005, …, 0.995], 25) = 0.25 + 0.75 · 0.01 = 0.2525 (h = 24.75).
+        assert!((t.bins[0].hi - 0.2525).abs() < 1e-15);
+    }
+}
+
+#[cfg(test)]
+mod invariants {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Every binning assigns every prediction to exactly one bin, and 0 ≤ ECE ≤ MCE ≤ 1.
+        #[test]
+        fn counts_sum_and_ece_bounded(
+            pairs in prop::collection::vec((0.0f64..=1.0, any::<bool>()), 1..200),
+            bins in 1usize..20,
+        ) {
+            let (conf, outcome): (Vec<f64>, Vec<bool>) = pairs.into_iter().unzip();
+            for binning in [
+                Binning::Uniform { bins, edge_rule: EdgeRule::LowerInclusive },
+                Binning::Uniform { bins, edge_rule: EdgeRule::UpperInclusive },
+                Binning::Quantile { bins },
+            ] {
+                let t = ReliabilityTable::new(&conf, &outcome, binning).unwrap();
+                prop_assert_eq!(t.counts().iter().sum::<usize>(), conf.len());
+                let (ece, mce) = (t.ece.unwrap(), t.mce.unwrap());
+                prop_assert!(ece >= 0.0 && ece <= mce + 1e-12 && mce <= 1.0);
+            }
+        }
+    }
+}
