@@ -42,7 +42,7 @@ pub enum DataCommand {
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
     /// Write NAME.bundle.json next to an ONNX file (manifest + scaler + training facts).
-    Bundle(models_bundle::BundleArgs),
+    Bundle(Box<models_bundle::BundleArgs>),
     /// Show an ONNX file's opsets, inputs, outputs and its bundle.
     Inspect(models_inspect::InspectArgs),
     /// Preflight bundles against a feature pipeline; exit 1 if any fails.

@@ -18,7 +18,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Data(DataCommand::Synth(args)) => data_synth::run(args),
         Command::Data(DataCommand::Validate(args)) => data_validate::run(args),
         Command::Data(DataCommand::Resample(args)) => data_resample::run(args),
-        Command::Models(ModelsCommand::Bundle(args)) => models_bundle::run(args),
+        Command::Models(ModelsCommand::Bundle(args)) => models_bundle::run(*args),
         Command::Models(ModelsCommand::Inspect(args)) => models_inspect::run(args),
         Command::Models(ModelsCommand::Check(args)) => models_check::run(args),
     }

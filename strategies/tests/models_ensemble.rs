@@ -51,12 +51,12 @@ fn three_member_mean_is_the_weighted_mean_of_members() {
     let predictions = &out[0];
     for row in 0..python.n_rows {
         let ensemble_row = &predictions.ensemble.probabilities[row * 3..row * 3 + 3];
-        for class in 0..3 {
+        for (class, got) in ensemble_row.iter().enumerate() {
             let want = (2.0 * f64::from(predictions.members[0].row(row)[class])
                 + f64::from(predictions.members[1].row(row)[class])
                 + f64::from(predictions.members[2].row(row)[class]))
                 / 4.0;
-            assert!((f64::from(ensemble_row[class]) - want).abs() < 1e-6);
+            assert!((f64::from(*got) - want).abs() < 1e-6);
         }
         let k = predictions.ensemble.predicted[row].unwrap() as usize;
         assert_eq!(predictions.ensemble.confidence[row], ensemble_row[k]);
