@@ -38,6 +38,8 @@ fn bundle_json_round_trips_and_rejects_unknown_keys() {
     let back: Bundle = serde_json::from_str(&text).unwrap();
     assert_eq!(back, committed);
     let typo = text.replacen("\"scaling\"", "\"scalling\"", 1);
-    let err = serde_json::from_str::<Bundle>(&typo).unwrap_err().to_string();
+    let err = serde_json::from_str::<Bundle>(&typo)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("unknown field `scalling`"), "{err}");
 }
