@@ -7,7 +7,7 @@ VENV := .venv
 DEMO_DIR := gauntlet-demo
 GAUNTLET := target/debug/gauntlet
 
-.PHONY: demo test venv build bench clean-demo
+.PHONY: demo test venv build bench clean-demo fixtures
 
 ## venv: the repo-local Python environment (ONNX Runtime for inference, tools).
 venv: $(VENV)/.installed
@@ -16,6 +16,19 @@ $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
+
+## fixtures: re-export the committed model fixtures (tests/fixtures/models) with real
+## XGBoost / LightGBM / scikit-learn exports. Not run by CI; commit the results.
+FIXTURES_VENV := .venv-fixtures
+FIXTURES_REQ := tests/fixtures/models/requirements-fixtures.txt
+
+$(FIXTURES_VENV)/.installed: $(FIXTURES_REQ)
+	$(PYTHON) -m venv $(FIXTURES_VENV)
+	$(FIXTURES_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(FIXTURES_REQ)
+	touch $@
+
+fixtures: $(FIXTURES_VENV)/.installed
+	cd tests/fixtures/models && ../../../$(FIXTURES_VENV)/bin/python make_models.py
 
 ## build: the CLI in the dev profile it shares with the tests (our crates are
 ## optimized through per-package profile overrides in Cargo.toml).

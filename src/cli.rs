@@ -3,7 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{data_resample, data_synth, data_validate};
+use crate::commands::{
+    data_resample, data_synth, data_validate, models_bundle, models_check, models_inspect,
+};
 
 /// gauntlet: the gate between a trained trading model and real money.
 ///
@@ -22,6 +24,9 @@ pub enum Command {
     /// Market data: generate a synthetic universe, validate and resample candles.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Model bundles: write, inspect and preflight-check ONNX models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,4 +37,14 @@ pub enum DataCommand {
     Validate(data_validate::ValidateArgs),
     /// Aggregate candles to a coarser interval (e.g. 1m -> 5m).
     Resample(data_resample::ResampleArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Write NAME.bundle.json next to an ONNX file (manifest + scaler + training facts).
+    Bundle(Box<models_bundle::BundleArgs>),
+    /// Show an ONNX file's opsets, inputs, outputs and its bundle.
+    Inspect(models_inspect::InspectArgs),
+    /// Preflight bundles against a feature pipeline; exit 1 if any fails.
+    Check(models_check::CheckArgs),
 }

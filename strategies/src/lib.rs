@@ -3,4 +3,7 @@
 //! sets), model bundles with ONNX inference and preflight checks, the ensemble, and
 //! the strategies that turn predictions into order intents.
 
+pub mod ensemble;
+pub mod models;
 pub mod strategy;
+

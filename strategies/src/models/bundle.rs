@@ -1,0 +1,519 @@
+//! Model bundles: `NAME.onnx` + `NAME.bundle.json`, the JSON describing everything a
+//! backtest must reproduce from training (feature order, scaler, output semantics,
+//! labels, training window) plus optional reference rows to re-score.
+//!
+//! The JSON is written by `gauntlet models bundle` (see [`BundleSpec`]) so users never
+//! write it by hand. Schema version [`BUNDLE_SCHEMA_VERSION`]; unknown keys are errors.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::onnx_file::{parse_onnx, OnnxFileInfo};
+
+/// Version of the `bundle.json` schema this build reads and writes.
+pub const BUNDLE_SCHEMA_VERSION: u32 = 1;
+
+/// The contents of `NAME.bundle.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    /// Must equal [`BUNDLE_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Model name (the member name in an ensemble by default).
+    pub name: String,
+    /// The ONNX file, relative to the bundle.json's directory.
+    pub onnx_file: String,
+    /// Lower-case hex SHA-256 of the ONNX file, so a replaced or damaged file is caught.
+    pub onnx_sha256: String,
+    /// The feature pipeline the model was trained on.
+    pub features: BundleFeatures,
+    pub input: InputSpec,
+    /// `standard` (default): `z = (x - mean) / std` per feature with [`Bundle::scaler`];
+    /// `none`: the model takes raw features (must be declared explicitly).
+    #[serde(default)]
+    pub scaling: Scaling,
+    /// Required when `scaling` is `standard`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaler: Option<Scaler>,
+    pub output: OutputSpec,
+    pub labels: LabelSpec,
+    pub training_window: TrainingWindow,
+    /// Rows re-scored by preflight and compared with the training environment's outputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceRows>,
+}
+
+/// Feature set name, manifest hash and the ordered feature names the model expects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleFeatures {
+    pub set_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_version: Option<u32>,
+    pub manifest_hash: String,
+    pub names: Vec<String>,
+}
+
+/// The ONNX input the features are fed to and its layout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    /// Name of the ONNX graph input.
+    pub name: String,
+    pub layout: InputLayout,
+    /// Rows per window for `sequence` models (L in [N, L, F]); absent for `rows`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputLayout {
+    /// `[N, F]`: one feature row per prediction.
+    Rows,
+    /// `[N, L, F]`: the last L feature rows (oldest first) per prediction.
+    Sequence,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scaling {
+    #[default]
+    Standard,
+    None,
+}
+
+/// Per-feature standardisation `z_j = (x_j - mean_j) / std_j`, applied in f32.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scaler {
+    pub mean: Vec<f64>,
+    pub std: Vec<f64>,
+}
+
+/// Which ONNX output holds the class scores and what they mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    pub name: String,
+    pub kind: OutputKind,
+    /// Class labels in output-column order, e.g. `["down", "flat", "up"]`.
+    pub class_labels: Vec<String>,
+    /// Calibration temperature T > 0 (default 1). Logits: `p = softmax(z / T)`;
+    /// probabilities: `p = softmax(ln(p_model) / T)`, i.e. `p_i^(1/T) / sum_j p_j^(1/T)`.
+    #[serde(default = "one")]
+    pub temperature: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    Probabilities,
+    Logits,
+}
+
+/// How the training labels were made: class of the return over `horizon_bars`, `flat`
+/// when |return| ≤ `flat_threshold` (a fraction, 0.001 = 0.1%).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelSpec {
+    pub horizon_bars: u32,
+    pub flat_threshold: f64,
+}
+
+/// The span of bar open times (RFC 3339, UTC) the training data covered, label
+/// horizon included: `[from, to]`, both inclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingWindow {
+    pub from: String,
+    pub to: String,
+}
+
+impl TrainingWindow {
+    /// `(from, to)` in ms since the Unix epoch.
+    pub fn millis(&self) -> Result<(i64, i64), String> {
+        let parse = |key: &str, value: &str| {
+            chrono::DateTime::parse_from_rfc3339(value)
+                .map(|ts| ts.timestamp_millis())
+                .map_err(|err| {
+                    format!("training_window.{key} = {value:?} is not an RFC 3339 time: {err}")
+                })
+        };
+        let from = parse("from", &self.from)?;
+        let to = parse("to", &self.to)?;
+        if from > to {
+            return Err(format!(
+                "training_window.from ({}) is after training_window.to ({})",
+                self.from, self.to
+            ));
+        }
+        Ok((from, to))
+    }
+}
+
+/// Input rows with the outputs the training environment's native library produced.
+/// `inputs[i]` holds raw (unscaled) features: F values for `rows` models, L×F values
+/// (oldest row first) for `sequence` models. `outputs[i]` holds the model output in
+/// its declared kind (probabilities or logits), before temperature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceRows {
+    /// Where the outputs came from, e.g. `xgboost 3.1.1 XGBClassifier.predict_proba`.
+    pub source: String,
+    /// Largest allowed |ORT − reference| per value.
+    pub tolerance: f64,
+    pub inputs: Vec<Vec<f32>>,
+    pub outputs: Vec<Vec<f32>>,
+}
+
+/// A bundle read from disk with its ONNX bytes, validated as an ONNX file.
+#[derive(Debug, Clone)]
+pub struct ModelBundle {
+    pub bundle: Bundle,
+    /// The `NAME.bundle.json` path.
+    pub bundle_path: PathBuf,
+    pub onnx_path: PathBuf,
+    pub onnx_bytes: Vec<u8>,
+    pub onnx_info: OnnxFileInfo,
+}
+
+/// A bundle could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is not a valid bundle.json (schema version {BUNDLE_SCHEMA_VERSION}): {message}"
+    )]
+    Json { path: PathBuf, message: String },
+    #[error(
+        "{path} has schema_version {found}; this gauntlet reads version {BUNDLE_SCHEMA_VERSION}"
+    )]
+    SchemaVersion { path: PathBuf, found: u32 },
+    #[error("{path} is not a valid ONNX model: {reason}")]
+    NotOnnx { path: PathBuf, reason: String },
+    #[error(
+        "{path} has SHA-256 {actual} but its bundle {bundle} records {expected}: \
+         the ONNX file was replaced or damaged after bundling"
+    )]
+    OnnxHash {
+        path: PathBuf,
+        bundle: PathBuf,
+        expected: String,
+        actual: String,
+    },
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// `path` given as `NAME.bundle.json`, `NAME.onnx` or `NAME` → the bundle.json path.
+pub fn bundle_json_path(path: &Path) -> PathBuf {
+    let text = path.to_string_lossy();
+    if text.ends_with(".bundle.json") {
+        return path.to_path_buf();
+    }
+    let stem = text.strip_suffix(".onnx").unwrap_or(&text);
+    PathBuf::from(format!("{stem}.bundle.json"))
+}
+
+impl ModelBundle {
+    /// Reads `NAME.bundle.json` (given as that path, `NAME.onnx` or `NAME`) and the ONNX
+    /// file it names, checks the schema version, the ONNX file's hash and that it is a
+    /// parseable ONNX model.
+    pub fn load(path: &Path) -> Result<Self, BundleError> {
+        let bundle_path = bundle_json_path(path);
+        let text = std::fs::read_to_string(&bundle_path).map_err(|source| BundleError::Io {
+            path: bundle_path.clone(),
+            source,
+        })?;
+        let bundle = Bundle::from_json(&text).map_err(|err| match err {
+            BundleJsonError::Version(found) => BundleError::SchemaVersion {
+                path: bundle_path.clone(),
+                found,
+            },
+            BundleJsonError::Json(message) => BundleError::Json {
+                path: bundle_path.clone(),
+                message,
+            },
+        })?;
+        let dir = bundle_path.parent().unwrap_or(Path::new("."));
+        let onnx_path = dir.join(&bundle.onnx_file);
+        let onnx_bytes = std::fs::read(&onnx_path).map_err(|source| BundleError::Io {
+            path: onnx_path.clone(),
+            source,
+        })?;
+        let onnx_info = parse_onnx(&onnx_bytes).map_err(|reason| BundleError::NotOnnx {
+            path: onnx_path.clone(),
+            reason,
+        })?;
+        let actual = sha256_hex(&onnx_bytes);
+        if actual != bundle.onnx_sha256 {
+            return Err(BundleError::OnnxHash {
+                path: onnx_path,
+                bundle: bundle_path,
+                expected: bundle.onnx_sha256,
+                actual,
+            });
+        }
+        Ok(Self {
+            bundle,
+            bundle_path,
+            onnx_path,
+            onnx_bytes,
+            onnx_info,
+        })
+    }
+
+    /// SHA-256 over the ONNX bytes and the bundle JSON as serialized here: the identity
+    /// of "this model with this preprocessing" (a prediction-cache key).
+    pub fn content_hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(&self.onnx_bytes);
+        hasher.update(self.bundle.to_json().as_bytes());
+        hasher
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
+
+enum BundleJsonError {
+    Version(u32),
+    Json(String),
+}
+
+impl Bundle {
+    fn from_json(text: &str) -> Result<Self, BundleJsonError> {
+        // Read the version first so a future schema gets a version error, not a
+        // confusing "unknown field" one.
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: u32,
+        }
+        let version: Version =
+            serde_json::from_str(text).map_err(|err| BundleJsonError::Json(err.to_string()))?;
+        if version.schema_version != BUNDLE_SCHEMA_VERSION {
+            return Err(BundleJsonError::Version(version.schema_version));
+        }
+        serde_json::from_str(text).map_err(|err| BundleJsonError::Json(err.to_string()))
+    }
+
+    /// Pretty JSON with a trailing newline (deterministic: struct field order).
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// Rows of history one prediction needs: the window for sequence models, else 1.
+    pub fn rows_per_prediction(&self) -> usize {
+        match self.input.layout {
+            InputLayout::Rows => 1,
+            InputLayout::Sequence => self.input.window.unwrap_or(1),
+        }
+    }
+}
+
+/// Everything `gauntlet models bundle` needs to write a bundle.json next to an ONNX file.
+#[derive(Debug, Clone)]
+pub struct BundleSpec {
+    pub name: String,
+    pub onnx_path: PathBuf,
+    pub manifest: ManifestSummary,
+    pub input: InputSpec,
+    pub scaler: Option<Scaler>,
+    pub output: OutputSpec,
+    pub labels: LabelSpec,
+    pub training_window: TrainingWindow,
+    pub reference: Option<ReferenceRows>,
+}
+
+impl BundleSpec {
+    /// Builds the bundle (hashing the ONNX file, which must parse as ONNX). The bundle
+    /// is not preflighted here; run `models check` on the result.
+    pub fn build(self) -> Result<Bundle, BundleError> {
+        let onnx_bytes = std::fs::read(&self.onnx_path).map_err(|source| BundleError::Io {
+            path: self.onnx_path.clone(),
+            source,
+        })?;
+        parse_onnx(&onnx_bytes).map_err(|reason| BundleError::NotOnnx {
+            path: self.onnx_path.clone(),
+            reason,
+        })?;
+        let onnx_file = self
+            .onnx_path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Bundle {
+            schema_version: BUNDLE_SCHEMA_VERSION,
+            name: self.name,
+            onnx_file,
+            onnx_sha256: sha256_hex(&onnx_bytes),
+            features: BundleFeatures {
+                set_name: self.manifest.set_name,
+                set_version: self.manifest.version,
+                manifest_hash: self.manifest.hash,
+                names: self.manifest.names,
+            },
+            input: self.input,
+            scaling: if self.scaler.is_some() {
+                Scaling::Standard
+            } else {
+                Scaling::None
+            },
+            scaler: self.scaler,
+            output: self.output,
+            labels: self.labels,
+            training_window: self.training_window,
+            reference: self.reference,
+        })
+    }
+}
+
+/// The fields of a feature-set manifest JSON that bundles need. Read through this
+/// local struct until the features module's `FeatureManifest` is available; accepted
+/// spellings: `set_name`|`name`|`set`, `version`, `hash`|`manifest_hash`, and
+/// `features` as a list of names or of objects with a `name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestSummary {
+    pub set_name: String,
+    pub version: Option<u32>,
+    pub hash: String,
+    pub names: Vec<String>,
+}
+
+impl ManifestSummary {
+    pub fn from_json(path: &Path, text: &str) -> Result<Self, BundleError> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum FeatureEntry {
+            Name(String),
+            Object { name: String },
+        }
+        #[derive(Deserialize)]
+        struct Raw {
+            #[serde(alias = "name", alias = "set")]
+            set_name: String,
+            #[serde(default)]
+            version: Option<u32>,
+            #[serde(alias = "manifest_hash")]
+            hash: String,
+            features: Vec<FeatureEntry>,
+        }
+        let raw: Raw = serde_json::from_str(text).map_err(|err| BundleError::Json {
+            path: path.to_path_buf(),
+            message: format!("not a feature manifest: {err}"),
+        })?;
+        Ok(Self {
+            set_name: raw.set_name,
+            version: raw.version,
+            hash: raw.hash,
+            names: raw
+                .features
+                .into_iter()
+                .map(|entry| match entry {
+                    FeatureEntry::Name(name) | FeatureEntry::Object { name } => name,
+                })
+                .collect(),
+        })
+    }
+
+    pub fn read(path: &Path) -> Result<Self, BundleError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BundleError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_json(path, &text)
+    }
+
+    /// What preflight compares bundles against.
+    pub fn expected(&self) -> ExpectedFeatures {
+        ExpectedFeatures {
+            set_name: self.set_name.clone(),
+            manifest_hash: self.hash.clone(),
+            names: self.names.clone(),
+        }
+    }
+}
+
+/// The feature pipeline a backtest will feed models: preflight compares each bundle
+/// with it. Build it from the features module's manifest (name, content hash, ordered
+/// column names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedFeatures {
+    pub set_name: String,
+    pub manifest_hash: String,
+    pub names: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundle_path_accepts_json_onnx_or_stem() {
+        for given in ["m/x.bundle.json", "m/x.onnx", "m/x"] {
+            assert_eq!(
+                bundle_json_path(Path::new(given)),
+                PathBuf::from("m/x.bundle.json")
+            );
+        }
+    }
+
+    #[test]
+    fn manifest_summary_accepts_names_or_objects() {
+        let a = ManifestSummary::from_json(
+            Path::new("a"),
+            r#"{"set_name":"s","version":2,"hash":"h","features":["x","y"]}"#,
+        )
+        .unwrap();
+        let b = ManifestSummary::from_json(
+            Path::new("b"),
+            r#"{"name":"s","version":2,"manifest_hash":"h","features":[{"name":"x","params":{}},{"name":"y"}],"warmup":50}"#,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.names, vec!["x", "y"]);
+    }
+
+    #[test]
+    fn training_window_parses_rfc3339_and_rejects_reversed() {
+        let window = TrainingWindow {
+            from: "2024-01-01T00:00:00Z".into(),
+            to: "2024-01-02T00:00:00Z".into(),
+        };
+        assert_eq!(
+            window.millis().unwrap(),
+            (1_704_067_200_000, 1_704_153_600_000)
+        );
+        let reversed = TrainingWindow {
+            from: window.to.clone(),
+            to: window.from.clone(),
+        };
+        assert!(reversed.millis().unwrap_err().contains("is after"));
+    }
+
+    #[test]
+    fn future_schema_version_is_a_version_error() {
+        assert!(matches!(
+            Bundle::from_json(r#"{"schema_version": 9, "anything": 1}"#),
+            Err(BundleJsonError::Version(9))
+        ));
+    }
+}

@@ -1,0 +1,32 @@
+//! Model bundles, ONNX inference and preflight checks.
+//!
+//! A bundle is `NAME.onnx` + `NAME.bundle.json` ([`Bundle`]). [`check_bundle`] (or
+//! [`preflight`]) compares it with the feature pipeline ([`ExpectedFeatures`]) and its
+//! ONNX graph before any row is scored; only a passing bundle becomes a
+//! [`CheckedModel`], which scores symbols ([`FeatureRows`] → [`MemberScores`]) in
+//! batches, in parallel across symbols, with one ONNX Runtime session per worker.
+
+mod bundle;
+mod onnx_file;
+mod preflight;
+mod runtime;
+mod scoring;
+
+pub use bundle::{
+    bundle_json_path, sha256_hex, Bundle, BundleError, BundleFeatures, BundleSpec,
+    ExpectedFeatures, InputLayout, InputSpec, LabelSpec, ManifestSummary, ModelBundle, OutputKind,
+    OutputSpec, ReferenceRows, Scaler, Scaling, TrainingWindow, BUNDLE_SCHEMA_VERSION,
+};
+pub use onnx_file::{parse_onnx, OnnxFileInfo};
+pub use preflight::{
+    check_bundle, preflight, CheckedModel, MovedName, PositionedName, PreflightError,
+    PreflightFailure, PreflightOptions, PreflightReport, ReferenceDiff,
+    DEFAULT_REFERENCE_TOLERANCE, WORST_ROWS_LISTED,
+};
+pub use runtime::{
+    locate_onnxruntime, runtime, OrtRuntime, RuntimeError, ONNXRUNTIME_LIBRARY, ONNXRUNTIME_VERSION,
+};
+pub use scoring::{
+    calibrate, FeatureRows, InputDistribution, MemberScores, ScoreError, EXTREME_ROW_SHARE,
+    EXTREME_Z,
+};

@@ -1,0 +1,873 @@
+//! Preflight: every check that can be made before a single row is scored, comparing a
+//! bundle with its ONNX graph and with the feature pipeline the backtest will feed it.
+//! All failures are collected (not just the first) so one run lists everything wrong.
+//! Only a model that passed becomes a [`CheckedModel`], the only type that can score.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ort::value::{TensorElementType, ValueType};
+
+use super::bundle::{Bundle, BundleError, ExpectedFeatures, InputLayout, ModelBundle, Scaling};
+use super::runtime::{runtime, OrtRuntime, RuntimeError};
+use super::scoring::{
+    lock_worker, FeatureRows, MemberScores, Preprocess, ScoreError, ScoringPlan, Worker,
+};
+
+/// Default largest |ORT − reference| allowed when a bundle's reference rows do not set
+/// a tolerance of their own.
+pub const DEFAULT_REFERENCE_TOLERANCE: f64 = 1e-4;
+
+/// How many of the worst reference rows a failure lists.
+pub const WORST_ROWS_LISTED: usize = 5;
+
+/// What preflight needs besides the bundle and the pipeline.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PreflightOptions {
+    /// The backtest's bar-open-time span `[from, to]` in ms, both inclusive.
+    pub backtest_window: Option<(i64, i64)>,
+    /// Accept a backtest window overlapping the training window (leakage) anyway.
+    pub allow_training_overlap: bool,
+}
+
+/// A feature name at a position (0-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionedName {
+    pub position: usize,
+    pub name: String,
+}
+
+/// A feature both sides have, at different positions (0-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedName {
+    pub name: String,
+    pub bundle_position: usize,
+    pub pipeline_position: usize,
+}
+
+/// One reference value that differs from ONNX Runtime's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceDiff {
+    pub row: usize,
+    pub column: usize,
+    pub reference: f32,
+    pub onnx_runtime: f32,
+    pub abs_diff: f64,
+}
+
+/// One reason a model may not be scored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreflightFailure {
+    /// The file is not an ONNX model (or ONNX Runtime refuses it).
+    NotOnnx {
+        path: PathBuf,
+        reason: String,
+    },
+    /// The bundle could not be read (missing file, bad JSON, hash mismatch…).
+    Bundle {
+        message: String,
+    },
+    InputMissing {
+        name: String,
+        available: Vec<String>,
+    },
+    InputType {
+        name: String,
+        found: String,
+    },
+    InputRank {
+        name: String,
+        layout: InputLayout,
+        shape: Vec<i64>,
+    },
+    FixedBatch {
+        name: String,
+        batch: i64,
+    },
+    /// The ONNX input width differs from the pipeline's feature count.
+    ModelWidth {
+        model_width: i64,
+        set_name: String,
+        pipeline_width: usize,
+    },
+    /// The ONNX input width differs from the bundle's feature list.
+    BundleWidth {
+        model_width: i64,
+        bundle_width: usize,
+    },
+    SequenceWindow {
+        declared: Option<usize>,
+        model_window: i64,
+    },
+    FeatureNames {
+        /// In the bundle (the model needs them) but not produced by the pipeline.
+        missing: Vec<PositionedName>,
+        /// Produced by the pipeline but not in the bundle.
+        extra: Vec<PositionedName>,
+        reordered: Vec<MovedName>,
+    },
+    SetName {
+        bundle: String,
+        pipeline: String,
+    },
+    ManifestHash {
+        bundle: String,
+        pipeline: String,
+    },
+    ScalerMissing,
+    ScalerLength {
+        mean: usize,
+        std: usize,
+        features: usize,
+    },
+    ScalerValues {
+        bad: Vec<(usize, String, f64, f64)>,
+    },
+    OutputMissing {
+        name: String,
+        available: Vec<String>,
+    },
+    ClassCount {
+        labels: Vec<String>,
+        output_width: i64,
+    },
+    Temperature {
+        value: f64,
+    },
+    TrainingWindow {
+        message: String,
+    },
+    TrainingOverlap {
+        training_from: String,
+        training_to: String,
+        backtest_from: i64,
+        backtest_to: i64,
+    },
+    ReferenceShape {
+        message: String,
+    },
+    ReferenceMismatch {
+        tolerance: f64,
+        rows_over: usize,
+        rows_total: usize,
+        worst: Vec<ReferenceDiff>,
+    },
+    ReferenceRun {
+        message: String,
+    },
+}
+
+fn list(names: &[PositionedName]) -> String {
+    names
+        .iter()
+        .map(|entry| format!("{}@{}", entry.name, entry.position))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl fmt::Display for PreflightFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotOnnx { path, reason } => {
+                write!(f, "{} is not a valid ONNX model: {reason}", path.display())
+            }
+            Self::Bundle { message } => write!(f, "{message}"),
+            Self::InputMissing { name, available } => write!(
+                f,
+                "bundle input {name:?} is not an input of the ONNX graph (inputs: {})",
+                available.join(", ")
+            ),
+            Self::InputType { name, found } => {
+                write!(f, "ONNX input {name:?} has type {found}; gauntlet feeds float32 tensors")
+            }
+            Self::InputRank { name, layout, shape } => write!(
+                f,
+                "ONNX input {name:?} has shape {shape:?} but the bundle declares layout {layout:?}, \
+                 which needs rank {}",
+                if *layout == InputLayout::Rows { 2 } else { 3 }
+            ),
+            Self::FixedBatch { name, batch } => write!(
+                f,
+                "ONNX input {name:?} has a fixed batch size {batch}; re-export with a dynamic first axis"
+            ),
+            Self::ModelWidth { model_width, set_name, pipeline_width } => write!(
+                f,
+                "model input width {model_width} != feature set {set_name} width {pipeline_width}: \
+                 the model was trained on {model_width} features, the pipeline makes {pipeline_width}"
+            ),
+            Self::BundleWidth { model_width, bundle_width } => write!(
+                f,
+                "model input width {model_width} != {bundle_width} feature names in the bundle"
+            ),
+            Self::SequenceWindow { declared, model_window } => write!(
+                f,
+                "sequence window: bundle declares {declared:?}, the ONNX input's window axis is {model_window}"
+            ),
+            Self::FeatureNames { missing, extra, reordered } => {
+                let mut parts = Vec::new();
+                if !missing.is_empty() {
+                    parts.push(format!(
+                        "missing from the pipeline (model needs; name@bundle position): {}",
+                        list(missing)
+                    ));
+                }
+                if !extra.is_empty() {
+                    parts.push(format!(
+                        "extra in the pipeline (model was not trained on; name@pipeline position): {}",
+                        list(extra)
+                    ));
+                }
+                if !reordered.is_empty() {
+                    parts.push(format!(
+                        "reordered (name: bundle position -> pipeline position): {}",
+                        reordered
+                            .iter()
+                            .map(|m| format!("{}: {} -> {}", m.name, m.bundle_position, m.pipeline_position))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                write!(f, "feature names differ: {}", parts.join("; "))
+            }
+            Self::SetName { bundle, pipeline } => {
+                write!(f, "feature set differs: bundle {bundle:?}, pipeline {pipeline:?}")
+            }
+            Self::ManifestHash { bundle, pipeline } => write!(
+                f,
+                "feature manifest hash differs: bundle {bundle}, pipeline {pipeline} \
+                 (the features were computed differently at training time)"
+            ),
+            Self::ScalerMissing => write!(
+                f,
+                "no scaler in the bundle but scaling is \"standard\": raw features (prices like 79568) \
+                 would reach the model; rebuild the bundle with `gauntlet models bundle --scaler FILE` \
+                 or declare \"scaling\": \"none\" if the model takes raw features"
+            ),
+            Self::ScalerLength { mean, std, features } => write!(
+                f,
+                "scaler length wrong: mean has {mean} values, std has {std}, the bundle lists {features} features"
+            ),
+            Self::ScalerValues { bad } => write!(
+                f,
+                "scaler std must be > 0 and finite (and mean finite): {}",
+                bad.iter()
+                    .map(|(i, name, mean, std)| format!("{name}@{i} mean={mean} std={std}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Self::OutputMissing { name, available } => write!(
+                f,
+                "output name {name:?} absent from the ONNX graph (outputs: {})",
+                available.join(", ")
+            ),
+            Self::ClassCount { labels, output_width } => write!(
+                f,
+                "class count {} ({}) != model output width {output_width}",
+                labels.len(),
+                labels.join("/")
+            ),
+            Self::Temperature { value } => write!(f, "temperature must be finite and > 0, got {value}"),
+            Self::TrainingWindow { message } => write!(f, "{message}"),
+            Self::TrainingOverlap { training_from, training_to, backtest_from, backtest_to } => {
+                let show = |ms: &i64| {
+                    chrono::DateTime::from_timestamp_millis(*ms)
+                        .map(|ts| ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                        .unwrap_or_else(|| ms.to_string())
+                };
+                write!(
+                    f,
+                    "backtest window {} .. {} overlaps the training window {training_from} .. {training_to}: \
+                     that is leakage; backtest outside the training window or pass --allow-training-overlap",
+                    show(backtest_from),
+                    show(backtest_to)
+                )
+            }
+            Self::ReferenceShape { message } => write!(f, "reference rows: {message}"),
+            Self::ReferenceMismatch { tolerance, rows_over, rows_total, worst } => write!(
+                f,
+                "reference rows re-scored through ONNX Runtime differ from the training library's outputs: \
+                 {rows_over} of {rows_total} rows beyond tolerance {tolerance:e}; worst: {}",
+                worst
+                    .iter()
+                    .map(|d| format!(
+                        "row {} class {}: reference {} vs onnxruntime {} (|diff| {:.3e})",
+                        d.row, d.column, d.reference, d.onnx_runtime, d.abs_diff
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            Self::ReferenceRun { message } => write!(f, "reference rows could not be scored: {message}"),
+        }
+    }
+}
+
+/// All failures of one model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreflightReport {
+    pub model: String,
+    pub path: PathBuf,
+    pub failures: Vec<PreflightFailure>,
+}
+
+impl fmt::Display for PreflightReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "model {} ({}) failed preflight ({} problem{}):",
+            self.model,
+            self.path.display(),
+            self.failures.len(),
+            if self.failures.len() == 1 { "" } else { "s" }
+        )?;
+        for failure in &self.failures {
+            write!(f, "\n  - {failure}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Preflight could not run or did not pass.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PreflightError {
+    #[error("{0}")]
+    Failed(PreflightReport),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+impl PreflightError {
+    /// Every message, one per line (for asserting and for the report).
+    pub fn failures(&self) -> Vec<String> {
+        match self {
+            Self::Failed(report) => report.failures.iter().map(ToString::to_string).collect(),
+            Self::Runtime(err) => vec![err.to_string()],
+        }
+    }
+}
+
+/// A model that passed preflight: the only thing that can score.
+pub struct CheckedModel {
+    bundle: ModelBundle,
+    plan: ScoringPlan,
+    workers: Vec<Mutex<Worker>>,
+}
+
+impl fmt::Debug for CheckedModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CheckedModel")
+            .field("bundle", &self.bundle.bundle_path)
+            .field("workers", &self.workers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Loads the bundle at `path` (`NAME.bundle.json`, `NAME.onnx` or `NAME`) and runs
+/// [`preflight`] with the process-wide ONNX Runtime. A bundle that cannot be loaded is
+/// a failed preflight; a missing ONNX Runtime is [`PreflightError::Runtime`].
+pub fn check_bundle(
+    path: &Path,
+    expected: &ExpectedFeatures,
+    options: &PreflightOptions,
+) -> Result<CheckedModel, PreflightError> {
+    let bundle = ModelBundle::load(path).map_err(|err| {
+        let failure = match err {
+            BundleError::NotOnnx { path, reason } => PreflightFailure::NotOnnx { path, reason },
+            other => PreflightFailure::Bundle {
+                message: other.to_string(),
+            },
+        };
+        PreflightError::Failed(PreflightReport {
+            model: path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path: super::bundle::bundle_json_path(path),
+            failures: vec![failure],
+        })
+    })?;
+    preflight(bundle, expected, options, runtime()?)
+}
+
+/// Runs every preflight check on a loaded bundle.
+pub fn preflight(
+    bundle: ModelBundle,
+    expected: &ExpectedFeatures,
+    options: &PreflightOptions,
+    runtime: &OrtRuntime,
+) -> Result<CheckedModel, PreflightError> {
+    let mut failures = Vec::new();
+    let spec = &bundle.bundle;
+    check_features(spec, expected, &mut failures);
+    check_scaler(spec, &mut failures);
+    check_output_spec(spec, options, &mut failures);
+
+    let fail = |bundle: &ModelBundle, failures: Vec<PreflightFailure>| {
+        PreflightError::Failed(PreflightReport {
+            model: bundle.bundle.name.clone(),
+            path: bundle.bundle_path.clone(),
+            failures,
+        })
+    };
+
+    let session = match runtime.session(&bundle.onnx_bytes) {
+        Ok(session) => session,
+        Err(err) => {
+            failures.push(PreflightFailure::NotOnnx {
+                path: bundle.onnx_path.clone(),
+                reason: err.to_string(),
+            });
+            return Err(fail(&bundle, failures));
+        }
+    };
+    let graph = check_graph(spec, expected, &session, &mut failures);
+    let Some(GraphFacts { fixed_batch }) = graph else {
+        return Err(fail(&bundle, failures));
+    };
+    if !failures.is_empty() {
+        return Err(fail(&bundle, failures));
+    }
+
+    let plan = ScoringPlan {
+        model: spec.name.clone(),
+        input_name: spec.input.name.clone(),
+        output_name: spec.output.name.clone(),
+        layout: spec.input.layout,
+        window: spec.rows_per_prediction(),
+        n_features: spec.features.names.len(),
+        n_classes: spec.output.class_labels.len(),
+        kind: spec.output.kind,
+        temperature: spec.output.temperature,
+        feature_names: spec.features.names.clone(),
+        preprocess: Preprocess::from_bundle(spec),
+        fixed_batch,
+    };
+    let mut worker = Worker::new(session);
+    if let Some(reference) = &spec.reference {
+        check_reference(&plan, &mut worker, reference, &mut failures);
+    }
+    if !failures.is_empty() {
+        return Err(fail(&bundle, failures));
+    }
+    Ok(CheckedModel {
+        bundle,
+        plan,
+        workers: vec![Mutex::new(worker)],
+    })
+}
+
+fn check_features(
+    spec: &Bundle,
+    expected: &ExpectedFeatures,
+    failures: &mut Vec<PreflightFailure>,
+) {
+    if spec.features.set_name != expected.set_name {
+        failures.push(PreflightFailure::SetName {
+            bundle: spec.features.set_name.clone(),
+            pipeline: expected.set_name.clone(),
+        });
+    }
+    let names = &spec.features.names;
+    if names != &expected.names {
+        let position = |list: &[String], name: &str| list.iter().position(|n| n == name);
+        let missing = names
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| position(&expected.names, name).is_none())
+            .map(|(position, name)| PositionedName {
+                position,
+                name: name.clone(),
+            })
+            .collect();
+        let extra = expected
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| position(names, name).is_none())
+            .map(|(position, name)| PositionedName {
+                position,
+                name: name.clone(),
+            })
+            .collect();
+        let reordered = names
+            .iter()
+            .enumerate()
+            .filter_map(|(bundle_position, name)| {
+                let pipeline_position = position(&expected.names, name)?;
+                (pipeline_position != bundle_position).then(|| MovedName {
+                    name: name.clone(),
+                    bundle_position,
+                    pipeline_position,
+                })
+            })
+            .collect();
+        failures.push(PreflightFailure::FeatureNames {
+            missing,
+            extra,
+            reordered,
+        });
+    }
+    if spec.features.manifest_hash != expected.manifest_hash {
+        failures.push(PreflightFailure::ManifestHash {
+            bundle: spec.features.manifest_hash.clone(),
+            pipeline: expected.manifest_hash.clone(),
+        });
+    }
+}
+
+fn check_scaler(spec: &Bundle, failures: &mut Vec<PreflightFailure>) {
+    if spec.scaling == Scaling::None {
+        return;
+    }
+    let Some(scaler) = &spec.scaler else {
+        failures.push(PreflightFailure::ScalerMissing);
+        return;
+    };
+    let features = spec.features.names.len();
+    if scaler.mean.len() != features || scaler.std.len() != features {
+        failures.push(PreflightFailure::ScalerLength {
+            mean: scaler.mean.len(),
+            std: scaler.std.len(),
+            features,
+        });
+        return;
+    }
+    let bad: Vec<_> = scaler
+        .mean
+        .iter()
+        .zip(&scaler.std)
+        .enumerate()
+        .filter(|(_, (mean, std))| !mean.is_finite() || !std.is_finite() || **std <= 0.0)
+        .map(|(i, (mean, std))| (i, spec.features.names[i].clone(), *mean, *std))
+        .collect();
+    if !bad.is_empty() {
+        failures.push(PreflightFailure::ScalerValues { bad });
+    }
+}
+
+fn check_output_spec(
+    spec: &Bundle,
+    options: &PreflightOptions,
+    failures: &mut Vec<PreflightFailure>,
+) {
+    let temperature = spec.output.temperature;
+    if !temperature.is_finite() || temperature <= 0.0 {
+        failures.push(PreflightFailure::Temperature { value: temperature });
+    }
+    match spec.training_window.millis() {
+        Err(message) => failures.push(PreflightFailure::TrainingWindow { message }),
+        Ok((train_from, train_to)) => {
+            if let Some((from, to)) = options.backtest_window {
+                if from <= train_to && train_from <= to && !options.allow_training_overlap {
+                    failures.push(PreflightFailure::TrainingOverlap {
+                        training_from: spec.training_window.from.clone(),
+                        training_to: spec.training_window.to.clone(),
+                        backtest_from: from,
+                        backtest_to: to,
+                    });
+                }
+            }
+        }
+    }
+}
+
+struct GraphFacts {
+    fixed_batch: Option<usize>,
+}
+
+/// Checks the bundle against the ONNX graph's declared input and output; `None` when
+/// the input cannot be used at all.
+fn check_graph(
+    spec: &Bundle,
+    expected: &ExpectedFeatures,
+    session: &ort::session::Session,
+    failures: &mut Vec<PreflightFailure>,
+) -> Option<GraphFacts> {
+    let mut facts = GraphFacts { fixed_batch: None };
+    let input_names: Vec<String> = session
+        .inputs()
+        .iter()
+        .map(|i| i.name().to_string())
+        .collect();
+    let output_names: Vec<String> = session
+        .outputs()
+        .iter()
+        .map(|o| o.name().to_string())
+        .collect();
+
+    match session
+        .outputs()
+        .iter()
+        .find(|o| o.name() == spec.output.name)
+    {
+        None => failures.push(PreflightFailure::OutputMissing {
+            name: spec.output.name.clone(),
+            available: output_names,
+        }),
+        Some(output) => {
+            if let Some(width) = output
+                .dtype()
+                .tensor_shape()
+                .and_then(|shape| shape.last().copied())
+            {
+                if width >= 0 && width as usize != spec.output.class_labels.len() {
+                    failures.push(PreflightFailure::ClassCount {
+                        labels: spec.output.class_labels.clone(),
+                        output_width: width,
+                    });
+                }
+            }
+        }
+    }
+
+    let Some(input) = session
+        .inputs()
+        .iter()
+        .find(|i| i.name() == spec.input.name)
+    else {
+        failures.push(PreflightFailure::InputMissing {
+            name: spec.input.name.clone(),
+            available: input_names,
+        });
+        return None;
+    };
+    let ValueType::Tensor { ty, shape, .. } = input.dtype() else {
+        failures.push(PreflightFailure::InputType {
+            name: spec.input.name.clone(),
+            found: input.dtype().to_string(),
+        });
+        return None;
+    };
+    if *ty != TensorElementType::Float32 {
+        failures.push(PreflightFailure::InputType {
+            name: spec.input.name.clone(),
+            found: format!("{ty:?}"),
+        });
+    }
+    let dims: Vec<i64> = shape.iter().copied().collect();
+    let rank = if spec.input.layout == InputLayout::Rows {
+        2
+    } else {
+        3
+    };
+    if dims.len() != rank {
+        failures.push(PreflightFailure::InputRank {
+            name: spec.input.name.clone(),
+            layout: spec.input.layout,
+            shape: dims,
+        });
+        return None;
+    }
+    match dims[0] {
+        1 => facts.fixed_batch = Some(1),
+        batch if batch > 1 => failures.push(PreflightFailure::FixedBatch {
+            name: spec.input.name.clone(),
+            batch,
+        }),
+        _ => {}
+    }
+    if spec.input.layout == InputLayout::Sequence {
+        let window = dims[1];
+        let declared = spec.input.window;
+        let ok = matches!(declared, Some(w) if w > 0 && (window < 0 || window as usize == w));
+        if !ok {
+            failures.push(PreflightFailure::SequenceWindow {
+                declared,
+                model_window: window,
+            });
+        }
+    }
+    let width = dims[rank - 1];
+    if width >= 0 {
+        if width as usize != expected.names.len() {
+            failures.push(PreflightFailure::ModelWidth {
+                model_width: width,
+                set_name: expected.set_name.clone(),
+                pipeline_width: expected.names.len(),
+            });
+        }
+        if width as usize != spec.features.names.len() {
+            failures.push(PreflightFailure::BundleWidth {
+                model_width: width,
+                bundle_width: spec.features.names.len(),
+            });
+        }
+    }
+    Some(facts)
+}
+
+fn check_reference(
+    plan: &ScoringPlan,
+    worker: &mut Worker,
+    reference: &super::bundle::ReferenceRows,
+    failures: &mut Vec<PreflightFailure>,
+) {
+    if reference.inputs.len() != reference.outputs.len() {
+        failures.push(PreflightFailure::ReferenceShape {
+            message: format!(
+                "{} input rows but {} output rows",
+                reference.inputs.len(),
+                reference.outputs.len()
+            ),
+        });
+        return;
+    }
+    if let Some((row, output)) = reference
+        .outputs
+        .iter()
+        .enumerate()
+        .find(|(_, output)| output.len() != plan.n_classes)
+    {
+        failures.push(PreflightFailure::ReferenceShape {
+            message: format!(
+                "output row {row} has {} values, expected {}",
+                output.len(),
+                plan.n_classes
+            ),
+        });
+        return;
+    }
+    let ort_outputs = match plan.raw_outputs(worker, &reference.inputs) {
+        Ok(outputs) => outputs,
+        Err(err) => {
+            failures.push(PreflightFailure::ReferenceRun {
+                message: err.to_string(),
+            });
+            return;
+        }
+    };
+    let tolerance = if reference.tolerance > 0.0 {
+        reference.tolerance
+    } else {
+        DEFAULT_REFERENCE_TOLERANCE
+    };
+    // Per row, its largest difference; rows beyond tolerance sorted worst first
+    // (ties by row index, so the report is deterministic).
+    let mut over: Vec<ReferenceDiff> = Vec::new();
+    for (row, (ours, theirs)) in ort_outputs.iter().zip(&reference.outputs).enumerate() {
+        let worst = ours
+            .iter()
+            .zip(theirs)
+            .enumerate()
+            .map(|(column, (&o, &r))| ReferenceDiff {
+                row,
+                column,
+                reference: r,
+                onnx_runtime: o,
+                abs_diff: if o.is_nan() || r.is_nan() {
+                    f64::INFINITY
+                } else {
+                    (f64::from(o) - f64::from(r)).abs()
+                },
+            })
+            .max_by(|a, b| a.abs_diff.total_cmp(&b.abs_diff));
+        if let Some(diff) = worst.filter(|diff| diff.abs_diff > tolerance) {
+            over.push(diff);
+        }
+    }
+    if !over.is_empty() {
+        let rows_over = over.len();
+        over.sort_by(|a, b| b.abs_diff.total_cmp(&a.abs_diff).then(a.row.cmp(&b.row)));
+        over.truncate(WORST_ROWS_LISTED);
+        failures.push(PreflightFailure::ReferenceMismatch {
+            tolerance,
+            rows_over,
+            rows_total: reference.inputs.len(),
+            worst: over,
+        });
+    }
+}
+
+impl CheckedModel {
+    pub fn bundle(&self) -> &Bundle {
+        &self.bundle.bundle
+    }
+
+    pub fn model_bundle(&self) -> &ModelBundle {
+        &self.bundle
+    }
+
+    pub fn name(&self) -> &str {
+        &self.bundle.bundle.name
+    }
+
+    /// Rows of history one prediction needs (1, or the sequence window).
+    pub fn rows_per_prediction(&self) -> usize {
+        self.plan.window
+    }
+
+    pub fn n_classes(&self) -> usize {
+        self.plan.n_classes
+    }
+
+    /// Number of sessions (one per worker thread).
+    pub fn workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Creates sessions until there are `workers` of them (one per scoring thread).
+    pub fn ensure_workers(&mut self, workers: usize) -> Result<(), ScoreError> {
+        let runtime = runtime().map_err(|err| ScoreError::Runtime {
+            model: self.plan.model.clone(),
+            message: err.to_string(),
+        })?;
+        while self.workers.len() < workers {
+            let session =
+                runtime
+                    .session(&self.bundle.onnx_bytes)
+                    .map_err(|err| ScoreError::Runtime {
+                        model: self.plan.model.clone(),
+                        message: err.to_string(),
+                    })?;
+            self.workers.push(Mutex::new(Worker::new(session)));
+        }
+        Ok(())
+    }
+
+    /// Scores one symbol on worker `worker` (taken modulo the number of sessions) in
+    /// batches of `batch_size` predictions.
+    pub fn score(
+        &self,
+        worker: usize,
+        rows: &FeatureRows<'_>,
+        batch_size: usize,
+    ) -> Result<MemberScores, ScoreError> {
+        let mut guard = lock_worker(&self.workers, worker);
+        self.plan.score(&mut guard, rows, batch_size)
+    }
+
+    /// Scores every symbol, in parallel across symbols on `pool` (each pool thread uses
+    /// its own session; call [`CheckedModel::ensure_workers`] with the pool's thread
+    /// count first). The result is in `symbols` order and independent of thread count.
+    pub fn score_symbols(
+        &self,
+        symbols: &[FeatureRows<'_>],
+        pool: &rayon::ThreadPool,
+        batch_size: usize,
+    ) -> Result<Vec<MemberScores>, ScoreError> {
+        use rayon::prelude::*;
+        pool.install(|| {
+            symbols
+                .par_iter()
+                .map(|rows| {
+                    let worker = rayon::current_thread_index().unwrap_or(0);
+                    self.score(worker, rows, batch_size)
+                })
+                .collect()
+        })
+    }
+
+    /// The ONNX Runtime session of worker 0 (for inspection).
+    pub fn with_session<T>(&self, f: impl FnOnce(&ort::session::Session) -> T) -> T {
+        let guard = lock_worker(&self.workers, 0);
+        f(guard.session())
+    }
+
+    /// The loud input-distribution warning for `scores`' merged counts, if any.
+    pub fn input_warning(
+        &self,
+        distribution: &super::scoring::InputDistribution,
+    ) -> Option<String> {
+        distribution.warning(&self.plan.model, &self.plan.feature_names)
+    }
+}

@@ -1,0 +1,45 @@
+//! `BundleSpec::build` (what `gauntlet models bundle` runs) reproduces the bundle the
+//! fixture script wrote, so the Rust and Python writers agree on the schema.
+
+mod models_support;
+
+use gauntlet_strategies::models::{
+    Bundle, BundleSpec, InputLayout, InputSpec, ManifestSummary, ModelBundle,
+};
+use models_support::fixtures;
+
+#[test]
+fn bundle_spec_rebuilds_the_committed_bundle() {
+    for name in ["mlp3", "lstm3", "xgb2"] {
+        let committed: Bundle = ModelBundle::load(&fixtures().join(name)).unwrap().bundle;
+        let spec = BundleSpec {
+            name: committed.name.clone(),
+            onnx_path: fixtures().join(format!("{name}.onnx")),
+            manifest: ManifestSummary::read(&fixtures().join("core31.manifest.json")).unwrap(),
+            input: InputSpec {
+                name: "input".into(),
+                layout: committed.input.layout,
+                window: (committed.input.layout == InputLayout::Sequence).then_some(32),
+            },
+            scaler: committed.scaler.clone(),
+            output: committed.output.clone(),
+            labels: committed.labels.clone(),
+            training_window: committed.training_window.clone(),
+            reference: committed.reference.clone(),
+        };
+        assert_eq!(spec.build().unwrap(), committed, "{name}");
+    }
+}
+
+#[test]
+fn bundle_json_round_trips_and_rejects_unknown_keys() {
+    let committed = ModelBundle::load(&fixtures().join("mlp3")).unwrap().bundle;
+    let text = committed.to_json();
+    let back: Bundle = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, committed);
+    let typo = text.replacen("\"scaling\"", "\"scalling\"", 1);
+    let err = serde_json::from_str::<Bundle>(&typo)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown field `scalling`"), "{err}");
+}

@@ -1,0 +1,58 @@
+//! Helpers shared by the models_* integration tests. The tests need ONNX Runtime: run
+//! them with `make test` (which runs `make venv` first); without it they fail with the
+//! message telling how to install it, they never skip.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+
+use gauntlet_strategies::models::{ExpectedFeatures, ManifestSummary};
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models")
+}
+
+pub fn expected() -> ExpectedFeatures {
+    ManifestSummary::read(&fixtures().join("core31.manifest.json"))
+        .unwrap()
+        .expected()
+}
+
+/// Copies bundle `name` (json + onnx) from `from` into a temp dir, letting `edit`
+/// change the JSON; returns the dir (keep it alive) and the new bundle.json path.
+pub fn edited_bundle(
+    from: &Path,
+    name: &str,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let json_path = from.join(format!("{name}.bundle.json"));
+    let mut bundle: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json_path).unwrap()).unwrap();
+    let onnx = bundle["onnx_file"].as_str().unwrap().to_string();
+    std::fs::copy(from.join(&onnx), dir.path().join(&onnx)).unwrap();
+    edit(&mut bundle);
+    let out = dir.path().join(format!("{name}.bundle.json"));
+    std::fs::write(&out, serde_json::to_string(&bundle).unwrap()).unwrap();
+    (dir, out)
+}
+
+/// The committed Python-onnxruntime reference for model `name`.
+pub struct Expected {
+    pub inputs: Vec<f32>,
+    pub n_rows: usize,
+    pub first_scored_row: usize,
+    pub probabilities: Vec<Vec<f32>>,
+}
+
+pub fn python_expected(name: &str) -> Expected {
+    let path = fixtures().join(format!("{name}.expected.json"));
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let rows: Vec<Vec<f32>> = serde_json::from_value(value["inputs"].clone()).unwrap();
+    Expected {
+        n_rows: rows.len(),
+        inputs: rows.concat(),
+        first_scored_row: value["first_scored_row"].as_u64().unwrap() as usize,
+        probabilities: serde_json::from_value(value["probabilities"].clone()).unwrap(),
+    }
+}
