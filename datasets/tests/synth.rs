@@ -7,6 +7,7 @@ use std::fs;
 use gauntlet_datasets::synth::{
     generate, generate_to_dir, market_path, symbol_profiles, Regime, SynthConfig,
 };
+use gauntlet_datasets::write::write_universe;
 use gauntlet_datasets::{CandleSeries, FileFormat, Interval};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -85,6 +86,14 @@ fn written_files_match_the_in_memory_series() {
     );
     assert_eq!(first_row, expected);
     assert_eq!(csv.lines().count(), s.len() + 1);
+
+    let via_write_universe = tempfile::tempdir().unwrap();
+    let paths = write_universe(via_write_universe.path(), &series, FileFormat::Parquet).unwrap();
+    let streamed = tempfile::tempdir().unwrap();
+    let summary = generate_to_dir(&cfg, streamed.path(), FileFormat::Parquet).unwrap();
+    for (a, b) in paths.iter().zip(&summary.files) {
+        assert_eq!(fs::read(a).unwrap(), fs::read(b).unwrap(), "{a:?}");
+    }
 }
 
 #[test]
