@@ -158,7 +158,7 @@ fn every_bar_is_consistent_tick_rounded_and_has_positive_volume() {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
         ..ProptestConfig::with_cases(24)
     })]
 
