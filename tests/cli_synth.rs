@@ -92,25 +92,103 @@ fn same_seed_gives_the_same_bytes_and_another_seed_does_not() {
 #[test]
 fn bad_arguments_exit_with_code_2_and_say_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 6] = [
-        (&["--symbols", "0"], "symbols is 0"),
-        (&["--symbols", "101"], "only 100 names"),
-        (&["--days", "0"], "days is 0"),
-        (&["--signal", "-0.5"], "signal_strength is -0.5"),
+    let out = dir.path().to_str().unwrap();
+    let cases: [(&[&str], &str); 8] = [
+        (&["--symbols", "0", "--days", "1"], "symbols is 0"),
+        (&["--symbols", "101", "--days", "1"], "only 100 names"),
+        (&["--symbols", "1", "--days", "0"], "days is 0"),
         (
-            &["--missing-bar-probability", "1"],
+            &["--symbols", "1", "--days", "1", "--signal", "-0.5"],
+            "signal_strength is -0.5",
+        ),
+        (
+            &[
+                "--symbols",
+                "1",
+                "--days",
+                "1",
+                "--missing-bar-probability",
+                "1",
+            ],
             "missing_bar_probability is 1",
         ),
-        (&["--interval", "2m"], "expected one of 1m, 5m"),
+        (
+            &["--symbols", "1", "--days", "1", "--interval", "2m"],
+            "expected one of 1m, 5m",
+        ),
+        (
+            &[
+                "--symbols",
+                "1",
+                "--days",
+                "1",
+                "--start",
+                "2024-01-01T00:00:30Z",
+            ],
+            "not aligned to the 1m interval",
+        ),
+        (
+            &["--symbols", "1", "--days", "1", "--start", "yesterday"],
+            "RFC 3339",
+        ),
     ];
     for (extra, expected) in cases {
-        let out = synth(dir.path(), extra);
-        assert_eq!(out.status.code(), Some(2), "{extra:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let mut args = vec!["data", "synth", "--out", out];
+        args.extend_from_slice(extra);
+        let output = gauntlet(&args);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{extra:?}: {stderr}");
     }
-    let out = gauntlet(&["data", "synth", "--symbols", "2"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));
+    let output = gauntlet(&["data", "synth", "--symbols", "2"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--out"));
     assert!(sorted_file_names(dir.path()).is_empty());
+}
+
+#[test]
+fn committed_sample_is_what_the_generator_makes() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    // The command in tests/fixtures/sample/README.md.
+    let output = gauntlet(&[
+        "data",
+        "synth",
+        "--symbols",
+        "4",
+        "--days",
+        "3",
+        "--interval",
+        "1m",
+        "--seed",
+        "7",
+        "--format",
+        "csv",
+        "--out",
+        out,
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let names = sorted_file_names(dir.path());
+    assert_eq!(
+        names,
+        [
+            "BTC-USD_1m.csv",
+            "ETH-USD_1m.csv",
+            "JASMY-USD_1m.csv",
+            "SOL-USD_1m.csv"
+        ]
+    );
+    for name in &names {
+        let expected = fs::read(fixture.join(name)).unwrap();
+        let actual = fs::read(dir.path().join(name)).unwrap();
+        assert!(
+            expected == actual,
+            "{name} differs from the committed sample: regenerate it (see its README.md)"
+        );
+    }
 }

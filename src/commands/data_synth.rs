@@ -9,11 +9,15 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use gauntlet_datasets::synth::{generate_to_dir, SynthConfig, DEFAULT_START_MS};
 
-/// Generate a deterministic synthetic universe: a common market factor, volatility
-/// regimes, fat-tailed jumps, Tokyo/London/New York session seasonality, quieter
-/// weekends, tick-rounded prices from ~0.01 to ~100,000, occasional missing bars and
-/// an optional planted momentum signal. The same arguments give byte-identical files.
+/// Arguments of `gauntlet data synth` (the model: `gauntlet_datasets::synth`).
 #[derive(Debug, Args)]
+#[command(
+    after_long_help = "The universe has a common market factor, low/medium/high volatility \
+regimes, fat-tailed returns and jumps, Tokyo/London/New York session seasonality, quieter \
+weekends, tick-rounded prices from ~0.01 to ~100,000, occasional missing bars and a planted \
+momentum signal (--signal). The same arguments give byte-identical files, whatever the thread \
+count.\n\nExample: gauntlet data synth --symbols 100 --days 90 --interval 1m --seed 7 --out data/1m"
+)]
 pub struct SynthArgs {
     /// Number of symbols (BTC-USD, ETH-USD, SOL-USD, JASMY-USD first, then
     /// plausible crypto, equity-like and FX-like tickers; at most 100).
