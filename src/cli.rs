@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{data_resample, data_synth, data_validate};
+use crate::commands::{data_resample, data_synth, data_validate, features_list};
 
 /// gauntlet: the gate between a trained trading model and real money.
 ///
@@ -22,6 +22,9 @@ pub enum Command {
     /// Market data: generate a synthetic universe, validate and resample candles.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Feature sets: list their features, parameters, warm-up and manifest hash.
+    #[command(subcommand)]
+    Features(FeaturesCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,4 +35,10 @@ pub enum DataCommand {
     Validate(data_validate::ValidateArgs),
     /// Aggregate candles to a coarser interval (e.g. 1m -> 5m).
     Resample(data_resample::ResampleArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeaturesCommand {
+    /// Print a feature set's names, parameters, warm-up and manifest hash.
+    List(features_list::ListArgs),
 }

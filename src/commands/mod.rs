@@ -2,11 +2,12 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, DataCommand};
+use crate::cli::{Cli, Command, DataCommand, FeaturesCommand};
 
 pub mod data_resample;
 pub mod data_synth;
 pub mod data_validate;
+pub mod features_list;
 
 /// Runs the chosen command; the returned code is the process exit code
 /// (0 success / pass, 1 a check or gate failed). Errors become exit code 2 in `main`.
@@ -15,5 +16,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Data(DataCommand::Synth(args)) => data_synth::run(args),
         Command::Data(DataCommand::Validate(args)) => data_validate::run(args),
         Command::Data(DataCommand::Resample(args)) => data_resample::run(args),
+        Command::Features(FeaturesCommand::List(args)) => features_list::run(args),
     }
 }

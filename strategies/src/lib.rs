@@ -2,3 +2,5 @@
 //! both to export training data and to backtest (named, versioned, hashed feature
 //! sets), model bundles with ONNX inference and preflight checks, the ensemble, and
 //! the strategies that turn predictions into order intents.
+
+pub mod features;
