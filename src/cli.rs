@@ -4,7 +4,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    data_resample, data_synth, data_validate, models_bundle, models_check, models_inspect,
+    data_resample, data_synth, data_validate, features_list, models_bundle, models_check,
+    models_inspect,
 };
 
 /// gauntlet: the gate between a trained trading model and real money.
@@ -27,6 +28,9 @@ pub enum Command {
     /// Model bundles: write, inspect and preflight-check ONNX models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Feature sets: list their features, parameters, warm-up and manifest hash.
+    #[command(subcommand)]
+    Features(FeaturesCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,4 +51,10 @@ pub enum ModelsCommand {
     Inspect(models_inspect::InspectArgs),
     /// Preflight bundles against a feature pipeline; exit 1 if any fails.
     Check(models_check::CheckArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeaturesCommand {
+    /// Print a feature set's names, parameters, warm-up and manifest hash.
+    List(features_list::ListArgs),
 }

@@ -2,11 +2,12 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, DataCommand, ModelsCommand};
+use crate::cli::{Cli, Command, DataCommand, FeaturesCommand, ModelsCommand};
 
 pub mod data_resample;
 pub mod data_synth;
 pub mod data_validate;
+pub mod features_list;
 pub mod models_bundle;
 pub mod models_check;
 pub mod models_inspect;
@@ -21,5 +22,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(ModelsCommand::Bundle(args)) => models_bundle::run(*args),
         Command::Models(ModelsCommand::Inspect(args)) => models_inspect::run(args),
         Command::Models(ModelsCommand::Check(args)) => models_check::run(args),
+        Command::Features(FeaturesCommand::List(args)) => features_list::run(args),
     }
 }

@@ -4,6 +4,6 @@
 //! the strategies that turn predictions into order intents.
 
 pub mod ensemble;
+pub mod features;
 pub mod models;
 pub mod strategy;
-

@@ -1,0 +1,40 @@
+//! The unified feature pipeline: one implementation of every feature, used both to
+//! export training data and to backtest.
+//!
+//! - A [`FeatureSet`] is an ordered list of [`FeatureDef`]s (name + [`FeatureKind`]
+//!   with its parameters); built-ins are `core31` and `mtf50`, custom sets come from
+//!   TOML ([`FeatureSet::from_toml_str`], format in the `set` module docs).
+//! - Its [`FeatureManifest`] (set name, version, ordered names, parameters, warm-up)
+//!   has a sha256 content hash over a canonical form.
+//! - [`compute`] / [`compute_universe`] produce a [`FeatureMatrix`] (f32 row-major +
+//!   a per-row `ready` flag); [`StreamingComputer`] yields the same rows one bar at a
+//!   time. Batch drives the streaming state machines, so they agree bit for bit.
+//! - Every feature's formula is in the doc comment of its [`FeatureKind`] variant;
+//!   `ta`-compatible ones (RSI, MACD, Bollinger, ATR, SMA) follow `ta` 0.11 seeding.
+//!
+//! Bad input: too few bars is not an error (rows stay not ready); an unusable bar
+//! (NaN, non-positive price, negative volume) is skipped — its row is not ready and
+//! the state continues from the previous usable bar (see [`StreamingComputer`]);
+//! unsorted timestamps are an error in batch.
+
+mod batch;
+mod catalog;
+mod error;
+mod indicators;
+mod labels;
+mod manifest;
+mod set;
+mod stream;
+
+pub use batch::{
+    compute, compute_as, compute_universe, compute_universe_as, FeatureMatrix, FeatureValue,
+};
+pub use catalog::{
+    BollingerOutput, FeatureKind, MacdOutput, MtfOutput, ParamValue, VolatilityClass, MAX_WINDOW,
+    MTF_TIMEFRAMES,
+};
+pub use error::{FeatureError, SetIssue};
+pub use labels::{forward_return_labels, Label};
+pub use manifest::{FeatureManifest, ManifestFeature, MANIFEST_SCHEMA};
+pub use set::{FeatureDef, FeatureSet, BUILTIN_SETS, RESERVED_COLUMNS};
+pub use stream::{Bar, StreamingComputer};
