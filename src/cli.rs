@@ -4,8 +4,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    data_resample, data_synth, data_validate, features_list, models_bundle, models_check,
-    models_inspect,
+    data_resample, data_synth, data_validate, features_export, features_list, models_bundle,
+    models_check, models_inspect,
 };
 
 /// gauntlet: the gate between a trained trading model and real money.
@@ -57,4 +57,7 @@ pub enum ModelsCommand {
 pub enum FeaturesCommand {
     /// Print a feature set's names, parameters, warm-up and manifest hash.
     List(features_list::ListArgs),
+    /// Export a training table (features in manifest order, optional labels) and its
+    /// manifest, computed by the same pipeline the backtest uses.
+    Export(Box<features_export::ExportArgs>),
 }

@@ -7,6 +7,7 @@ use crate::cli::{Cli, Command, DataCommand, FeaturesCommand, ModelsCommand};
 pub mod data_resample;
 pub mod data_synth;
 pub mod data_validate;
+pub mod features_export;
 pub mod features_list;
 pub mod models_bundle;
 pub mod models_check;
@@ -23,5 +24,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(ModelsCommand::Inspect(args)) => models_inspect::run(args),
         Command::Models(ModelsCommand::Check(args)) => models_check::run(args),
         Command::Features(FeaturesCommand::List(args)) => features_list::run(args),
+        Command::Features(FeaturesCommand::Export(args)) => features_export::run(*args),
     }
 }
