@@ -81,12 +81,8 @@ fn render(manifest: &FeatureManifest) -> String {
         } else {
             format!("{} × {}", f.warmup_bars, f.timeframes.join("/"))
         };
-        let _ = writeln!(
-            out,
-            "{:>3}  {:name_width$}  {warm:10}  {params}",
-            i + 1,
-            f.name
-        );
+        let line = format!("{:>3}  {:name_width$}  {warm:10}  {params}", i + 1, f.name);
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     out
 }
