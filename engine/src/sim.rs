@@ -1065,14 +1065,18 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                     decision_close: bar.close,
                     remaining: None,
                 };
-                let open_elsewhere = self
-                    .slots
-                    .iter()
-                    .enumerate()
-                    .filter(|&(k, slot)| {
-                        k != s && (slot.trade.is_some() || slot.pending_entry.is_some())
-                    })
-                    .count();
+                // Only the max-open-positions rule reads the count: skip the scan without it.
+                let open_elsewhere = if self.config.risk.max_open_positions.is_some() {
+                    self.slots
+                        .iter()
+                        .enumerate()
+                        .filter(|&(k, slot)| {
+                            k != s && (slot.trade.is_some() || slot.pending_entry.is_some())
+                        })
+                        .count()
+                } else {
+                    0
+                };
                 if let Ok(approved) =
                     self.risk
                         .approve_entry(order, open_elsewhere, &mut self.events)
