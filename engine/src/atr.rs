@@ -34,9 +34,95 @@ pub fn wilder_atr(high: &[f64], low: &[f64], close: &[f64], period: usize, out: 
     }
 }
 
+/// [`wilder_atr`] one bar at a time, with the same arithmetic in the same order, so
+/// `value()` after bar `i` equals `wilder_atr(..)[i]` bit for bit (NaN before bar
+/// `n − 1`). Lets the simulator keep ATR in registers instead of a precomputed column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StreamingAtr {
+    period: usize,
+    seen: usize,
+    previous_close: f64,
+    seed_sum: f64,
+    atr: f64,
+}
+
+impl StreamingAtr {
+    pub fn new(period: usize) -> Self {
+        Self {
+            period,
+            seen: 0,
+            previous_close: f64::NAN,
+            seed_sum: -0.0,
+            atr: f64::NAN,
+        }
+    }
+
+    /// Adds the next bar.
+    #[inline]
+    pub fn push(&mut self, high: f64, low: f64, close: f64) {
+        let range = high - low;
+        let true_range = if self.seen == 0 {
+            range
+        } else {
+            let prev = self.previous_close;
+            range.max((high - prev).abs()).max((low - prev).abs())
+        };
+        self.previous_close = close;
+        self.seen += 1;
+        if self.period == 0 {
+            return;
+        }
+        if self.seen < self.period {
+            self.seed_sum += true_range;
+        } else if self.seen == self.period {
+            self.seed_sum += true_range;
+            self.atr = self.seed_sum / self.period as f64;
+        } else {
+            self.atr = (self.atr * (self.period - 1) as f64 + true_range) / self.period as f64;
+        }
+    }
+
+    /// ATR after the latest bar (NaN during the warm-up).
+    #[inline]
+    pub fn value(&self) -> f64 {
+        self.atr
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streaming_matches_batch_bit_for_bit() {
+        let n = 500;
+        let close: Vec<f64> = (0..n)
+            .map(|i| 100.0 + ((i * 7919) % 97) as f64 * 0.173 - (i % 7) as f64)
+            .collect();
+        let high: Vec<f64> = close
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c + 0.01 * (i % 13) as f64)
+            .collect();
+        let low: Vec<f64> = close
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c - 0.02 * (i % 11) as f64)
+            .collect();
+        for period in [0, 1, 2, 14, 600] {
+            let mut batch = Vec::new();
+            wilder_atr(&high, &low, &close, period, &mut batch);
+            let mut streaming = StreamingAtr::new(period);
+            for i in 0..n {
+                streaming.push(high[i], low[i], close[i]);
+                assert_eq!(
+                    streaming.value().to_bits(),
+                    batch[i].to_bits(),
+                    "period {period} bar {i}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn hand_computed_period_2() {

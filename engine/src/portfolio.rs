@@ -18,6 +18,17 @@ pub struct Position {
     pub avg_entry: f64,
 }
 
+/// Equity and exposures at the current marks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Valuation {
+    /// `balance + Σ q × (mark − avg_entry)`.
+    pub equity: f64,
+    /// `Σ |q| × mark`.
+    pub gross_exposure: f64,
+    /// `Σ q × mark`.
+    pub net_exposure: f64,
+}
+
 /// Cash, positions and marks of all symbols.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Portfolio {
@@ -136,6 +147,26 @@ impl Portfolio {
         (gross, net)
     }
 
+    /// Equity and exposures in one pass over the positions, with the same arithmetic
+    /// (and summation order) as [`Portfolio::equity`] and [`Portfolio::exposures`].
+    pub fn valuation(&self) -> Valuation {
+        let mut unrealized = 0.0;
+        let mut gross = 0.0;
+        let mut net = 0.0;
+        for (p, &m) in self.positions.iter().zip(&self.marks) {
+            if p.quantity != 0.0 {
+                unrealized += p.quantity * (m - p.avg_entry);
+                gross += (p.quantity * m).abs();
+                net += p.quantity * m;
+            }
+        }
+        Valuation {
+            equity: self.balance + unrealized,
+            gross_exposure: gross,
+            net_exposure: net,
+        }
+    }
+
     /// Number of symbols with a non-zero position.
     pub fn open_positions(&self) -> usize {
         self.positions.iter().filter(|p| p.quantity != 0.0).count()
@@ -185,6 +216,9 @@ mod tests {
                 p.set_mark(symbol, mark);
                 let equity = p.equity();
                 let other = p.cash() + p.market_value();
+                let v = p.valuation();
+                prop_assert_eq!(v.equity, equity);
+                prop_assert_eq!((v.gross_exposure, v.net_exposure), p.exposures(None));
                 prop_assert!((equity - other).abs() <= 1e-9 * equity.abs().max(other.abs()).max(1.0),
                     "equity {equity} vs cash + mv {other}");
             }

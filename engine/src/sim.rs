@@ -24,7 +24,7 @@ use gauntlet_strategies::strategy::{
 };
 use rayon::prelude::*;
 
-use crate::atr::wilder_atr;
+use crate::atr::StreamingAtr;
 use crate::config::{AmbiguityPolicy, ConfigError, EngineConfig, VolumeRemainder};
 use crate::fill::{resolve_ambiguity, FillModel, FirstHit, SlippageChoice, SlippageModel};
 use crate::order::{
@@ -222,7 +222,11 @@ struct Simulator<'a, S: Strategy, Sl> {
     config: &'a EngineConfig,
     strategy: &'a S,
     inputs: &'a [SymbolInput<'a>],
-    atr: Vec<Vec<f64>>,
+    columns: Vec<Columns<'a>>,
+    /// Every symbol has the same timestamps: each timestamp is one row index of all.
+    aligned: bool,
+    /// ATR of each symbol after its latest bar.
+    atr: Vec<StreamingAtr>,
     fill: FillModel<Sl>,
     risk: RiskState<'a>,
     portfolio: Portfolio,
@@ -238,13 +242,44 @@ struct Simulator<'a, S: Strategy, Sl> {
 
 #[inline]
 fn bar_at(c: &CandleSeries, i: usize) -> Bar {
-    Bar {
-        ts: c.ts()[i],
-        open: c.open()[i],
-        high: c.high()[i],
-        low: c.low()[i],
-        close: c.close()[i],
-        volume: c.volume()[i],
+    Columns::new(c).bar(i)
+}
+
+/// One symbol's candle columns as plain slices of one common length, taken once per run
+/// so the hot loop reads them without a call into the datasets crate per field.
+#[derive(Debug, Clone, Copy)]
+struct Columns<'a> {
+    ts: &'a [i64],
+    open: &'a [f64],
+    high: &'a [f64],
+    low: &'a [f64],
+    close: &'a [f64],
+    volume: &'a [f64],
+}
+
+impl<'a> Columns<'a> {
+    fn new(c: &'a CandleSeries) -> Self {
+        let n = c.len();
+        Self {
+            ts: &c.ts()[..n],
+            open: &c.open()[..n],
+            high: &c.high()[..n],
+            low: &c.low()[..n],
+            close: &c.close()[..n],
+            volume: &c.volume()[..n],
+        }
+    }
+
+    #[inline]
+    fn bar(&self, i: usize) -> Bar {
+        Bar {
+            ts: self.ts[i],
+            open: self.open[i],
+            high: self.high[i],
+            low: self.low[i],
+            close: self.close[i],
+            volume: self.volume[i],
+        }
     }
 }
 
@@ -255,21 +290,16 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         inputs: &'a [SymbolInput<'a>],
         slippage: Sl,
     ) -> Self {
-        let period = config.risk.atr_period;
-        let atr: Vec<Vec<f64>> = inputs
-            .par_iter()
-            .map(|input| {
-                let c = input.candles;
-                let mut out = Vec::new();
-                wilder_atr(c.high(), c.low(), c.close(), period, &mut out);
-                out
-            })
-            .collect();
+        let atr = vec![StreamingAtr::new(config.risk.atr_period); inputs.len()];
         let longest = inputs.iter().map(|i| i.candles.len()).max().unwrap_or(0);
+        let columns: Vec<Columns<'a>> = inputs.iter().map(|i| Columns::new(i.candles)).collect();
+        let aligned = columns.windows(2).all(|w| w[0].ts == w[1].ts);
         Self {
             config,
             strategy,
             inputs,
+            columns,
+            aligned,
             atr,
             fill: FillModel::new(
                 slippage,
@@ -302,37 +332,45 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
 
     fn run(mut self) -> RunResult {
         let mut candles = 0u64;
+        // Equity only changes through fills and marks, both inside `process_bar`, so the
+        // equity carried into a timestamp is the one recorded at the previous close.
+        let mut carried = self.portfolio.equity();
+        let all_symbols = self.slots.len();
+        if self.aligned {
+            self.active.extend(0..all_symbols);
+        }
+        let mut row = 0;
         loop {
-            let mut ts = i64::MAX;
-            for (slot, input) in self.slots.iter().zip(self.inputs) {
-                if let Some(&t) = input.candles.ts().get(slot.cursor) {
-                    ts = ts.min(t);
+            let ts = if self.aligned {
+                match self.columns[0].ts.get(row) {
+                    Some(&ts) => ts,
+                    None => break,
                 }
-            }
-            if ts == i64::MAX {
-                break;
-            }
-            self.active.clear();
-            for (s, (slot, input)) in self.slots.iter().zip(self.inputs).enumerate() {
-                if input.candles.ts().get(slot.cursor) == Some(&ts) {
-                    self.active.push(s);
-                }
-            }
+            } else {
+                let Some(ts) = self.next_timestamp() else {
+                    break;
+                };
+                ts
+            };
+            row += 1;
             candles += self.active.len() as u64;
-            let carried = self.portfolio.equity();
             self.risk.begin_timestamp(ts, carried, &mut self.events);
             for k in 0..self.active.len() {
                 let s = self.active[k];
                 self.process_bar(s);
             }
-            let equity = self.portfolio.equity();
-            let (gross, net) = self.portfolio.exposures(None);
+            let valuation = self.portfolio.valuation();
+            carried = valuation.equity;
             self.curve.ts.push(ts);
-            self.curve.equity.push(equity);
+            self.curve.equity.push(valuation.equity);
             self.curve.cash.push(self.portfolio.cash());
-            self.curve.gross_exposure.push(gross);
-            self.curve.net_exposure.push(net);
-            if self.risk.check_portfolio(ts, equity, &mut self.events) == PortfolioAction::Flatten {
+            self.curve.gross_exposure.push(valuation.gross_exposure);
+            self.curve.net_exposure.push(valuation.net_exposure);
+            if self
+                .risk
+                .check_portfolio(ts, valuation.equity, &mut self.events)
+                == PortfolioAction::Flatten
+            {
                 self.flatten_all(ts);
             }
             for k in 0..self.active.len() {
@@ -342,6 +380,27 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             }
         }
         self.finish(candles)
+    }
+
+    /// Unaligned timestamps: the earliest next bar over all symbols, and the symbols
+    /// that have a bar then (in `active`, symbol order); `None` when all are done.
+    fn next_timestamp(&mut self) -> Option<i64> {
+        let mut ts = i64::MAX;
+        for (slot, columns) in self.slots.iter().zip(&self.columns) {
+            if let Some(&t) = columns.ts.get(slot.cursor) {
+                ts = ts.min(t);
+            }
+        }
+        if ts == i64::MAX {
+            return None;
+        }
+        self.active.clear();
+        for (s, (slot, columns)) in self.slots.iter().zip(&self.columns).enumerate() {
+            if columns.ts.get(slot.cursor) == Some(&ts) {
+                self.active.push(s);
+            }
+        }
+        Some(ts)
     }
 
     fn next_id(&self) -> OrderId {
@@ -356,7 +415,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
 
     fn process_bar(&mut self, s: usize) {
         let i = self.slots[s].cursor;
-        let bar = bar_at(self.inputs[s].candles, i);
+        let bar = self.columns[s].bar(i);
         self.slots[s].last_bar = Some(i);
 
         // (1) gap check at the open
@@ -542,8 +601,9 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             }
         }
 
-        // mark and excursions
+        // mark, ATR and excursions
         self.portfolio.set_mark(s, bar.close);
+        self.atr[s].push(bar.high, bar.low, bar.close);
         if let Some(t) = self.slots[s].trade.as_mut() {
             if t.checks_from_bar <= i {
                 t.low_water = t.low_water.min(bar.low);
@@ -900,8 +960,8 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             kind: EntryKind::Market,
             stop_loss: None,
             take_profit: None,
-            atr: self.atr[s].get(bar_index).copied().unwrap_or(f64::NAN),
-            decision_close: self.inputs[s].candles.close()[bar_index],
+            atr: self.atr[s].value(),
+            decision_close: self.columns[s].close[bar_index],
             remaining: None,
         };
         self.orders.push(OrderRecord {
@@ -941,8 +1001,8 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
     fn close_bar(&mut self, s: usize, ts: i64) {
         let i = self.slots[s].cursor;
         let input = self.inputs[s];
-        let bar = bar_at(input.candles, i);
-        let atr = self.atr[s][i];
+        let bar = self.columns[s].bar(i);
+        let atr = self.atr[s].value();
         if let Some(limit) = self.config.risk.time_stop_bars {
             let held = self.slots[s].trade.as_ref().map_or(0, |t| t.bars_held);
             if held >= limit && self.slots[s].pending_exit.is_none() {
@@ -1005,14 +1065,18 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                     decision_close: bar.close,
                     remaining: None,
                 };
-                let open_elsewhere = self
-                    .slots
-                    .iter()
-                    .enumerate()
-                    .filter(|&(k, slot)| {
-                        k != s && (slot.trade.is_some() || slot.pending_entry.is_some())
-                    })
-                    .count();
+                // Only the max-open-positions rule reads the count: skip the scan without it.
+                let open_elsewhere = if self.config.risk.max_open_positions.is_some() {
+                    self.slots
+                        .iter()
+                        .enumerate()
+                        .filter(|&(k, slot)| {
+                            k != s && (slot.trade.is_some() || slot.pending_entry.is_some())
+                        })
+                        .count()
+                } else {
+                    0
+                };
                 if let Ok(approved) =
                     self.risk
                         .approve_entry(order, open_elsewhere, &mut self.events)
@@ -1035,7 +1099,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 continue;
             };
             if self.slots[s].trade.is_some() {
-                let bar = bar_at(self.inputs[s].candles, last);
+                let bar = self.columns[s].bar(last);
                 let qty = self.portfolio.position(s).quantity.abs();
                 self.book_exit(
                     s,

@@ -1,0 +1,44 @@
+//! Times the PEER workload (see WORKLOADS.md) in whatever profile it is built in:
+//! `cargo run -p gauntlet-engine --example peer [repetitions]` (dev profile: our crates
+//! are built at opt-level 3) or `--release`. Prints the median throughput of each
+//! shape in candles per second and a fingerprint of the results (trades, final equity)
+//! so that optimizations can be checked not to change them.
+
+#[path = "../tests/common/peer.rs"]
+mod peer;
+
+use std::time::Instant;
+
+use gauntlet_engine::{simulate, SymbolInput};
+
+fn main() {
+    let repetitions: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(7);
+    let strategy = peer::peer_strategy();
+    for (symbols, bars) in [(100, 10_000), (1, 1_000_000)] {
+        let universe = peer::peer_universe(symbols, bars);
+        let inputs: Vec<SymbolInput<'_>> = universe.iter().map(SymbolInput::new).collect();
+        let config = peer::peer_config(symbols);
+        let mut seconds = Vec::with_capacity(repetitions);
+        let mut fingerprint = None;
+        for _ in 0..repetitions {
+            let started = Instant::now();
+            let result = simulate(&config, &strategy, &inputs).expect("PEER runs");
+            seconds.push(started.elapsed().as_secs_f64());
+            fingerprint = Some((result.candles, result.trades.len(), result.final_equity));
+        }
+        seconds.sort_by(f64::total_cmp);
+        let median = seconds[seconds.len() / 2];
+        let (candles, trades, equity) = fingerprint.expect("at least one repetition");
+        println!(
+            "PEER {symbols} x {bars}: median {:.2} ms, {:.1} M candles/s (min {:.1}, max {:.1}); \
+             {candles} candles, {trades} trades, final equity {equity:.6}",
+            median * 1e3,
+            candles as f64 / median / 1e6,
+            candles as f64 / seconds[seconds.len() - 1] / 1e6,
+            candles as f64 / seconds[0] / 1e6,
+        );
+    }
+}
