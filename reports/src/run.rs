@@ -285,7 +285,10 @@ pub struct RiskRuleSummary {
 pub fn risk_rule_breakdown(run: &RunResult) -> BTreeMap<String, RiskRuleSummary> {
     let mut by_rule: BTreeMap<&'static str, Vec<&RiskEvent>> = BTreeMap::new();
     for event in &run.risk_events {
-        by_rule.entry(rule_name(&event.rule)).or_default().push(event);
+        by_rule
+            .entry(rule_name(&event.rule))
+            .or_default()
+            .push(event);
     }
     let flatten_owner = |trade: &Trade| -> Option<&'static str> {
         run.risk_events

@@ -31,10 +31,7 @@ fn csv_error(file: &'static str) -> impl Fn(csv::Error) -> RenderError {
     move |source| RenderError::Csv { file, source }
 }
 
-fn finish(
-    writer: csv::Writer<Vec<u8>>,
-    file: &'static str,
-) -> Result<Vec<u8>, RenderError> {
+fn finish(writer: csv::Writer<Vec<u8>>, file: &'static str) -> Result<Vec<u8>, RenderError> {
     writer.into_inner().map_err(|e| RenderError::Csv {
         file,
         source: csv::Error::from(e.into_error()),
@@ -75,7 +72,8 @@ pub fn render_trades_csv(report: &Report) -> Result<Vec<u8>, RenderError> {
 pub fn render_risk_events_csv(report: &Report) -> Result<Vec<u8>, RenderError> {
     const FILE: &str = "risk_events.csv";
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(RISK_EVENT_COLUMNS).map_err(csv_error(FILE))?;
+    w.write_record(RISK_EVENT_COLUMNS)
+        .map_err(csv_error(FILE))?;
     for e in &report.risk_events {
         w.write_record([
             e.ts_ms.to_string().as_str(),

@@ -24,7 +24,7 @@ h1{font-size:22px;margin:0 0 8px}h2{font-size:18px;margin:28px 0 8px;border-bott
 .verdict{padding:12px 16px;border-radius:6px;font-size:20px;font-weight:bold;margin:12px 0}\
 .pass{background:#e8f5e9;color:#1b5e20;border:1px solid #a5d6a7}.fail{background:#ffebee;color:#b71c1c;border:1px solid #ef9a9a}.none{background:#f5f5f5;color:#555;border:1px solid #ddd}\
 .notice{background:#fff8e1;border:1px solid #ffcc80;padding:8px 12px;border-radius:6px;margin:8px 0;font-weight:bold}\
-table{border-collapse:collapse;margin:6px 0;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f5f5f5}td.l,th.l{text-align:left}\
+table{border-collapse:collapse;margin:6px 0;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f5f5f5}td.l,th.l{text-align:left}td{white-space:nowrap}td:last-child{white-space:normal}\
 tr.failed td{background:#ffebee}.cards{display:flex;flex-wrap:wrap;gap:8px}.card{border:1px solid #ddd;border-radius:6px;padding:6px 10px;min-width:120px}\
 .card .k{font-size:11px;color:#666}.card .v{font-size:17px;font-weight:bold}.charts{display:flex;flex-wrap:wrap;gap:12px}svg.chart{max-width:100%;height:auto;background:#fff}\
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}.muted{color:#666;font-size:13px}";
@@ -49,9 +49,8 @@ fn row(html: &mut String, cells: &[String]) {
 
 fn verdict_section(html: &mut String, report: &Report) {
     match &report.verdict {
-        None => html.push_str(
-            "<div class=\"verdict none\">Verdict: not evaluated (no gates given)</div>",
-        ),
+        None => html
+            .push_str("<div class=\"verdict none\">Verdict: not evaluated (no gates given)</div>"),
         Some(v) => {
             let failed = v.failures().count();
             if v.passed {
@@ -81,7 +80,11 @@ fn verdict_section(html: &mut String, report: &Report) {
                 ],
             );
             for r in &v.rows {
-                html.push_str(if r.passed { "<tr>" } else { "<tr class=\"failed\">" });
+                html.push_str(if r.passed {
+                    "<tr>"
+                } else {
+                    "<tr class=\"failed\">"
+                });
                 let cells = [
                     r.gate.clone(),
                     r.symbol.clone().unwrap_or_else(|| "all".into()),
@@ -140,7 +143,10 @@ fn metadata_section(html: &mut String, report: &Report) {
         ("annualization", report.annualization.description.clone()),
         ("trades", accounting),
         ("gauntlet version", m.gauntlet_version.clone()),
-        ("data hash", p.data_hash.clone().unwrap_or_else(|| "n/a".into())),
+        (
+            "data hash",
+            p.data_hash.clone().unwrap_or_else(|| "n/a".into()),
+        ),
         (
             "manifest hash",
             p.manifest_hash.clone().unwrap_or_else(|| "n/a".into()),
@@ -344,8 +350,18 @@ fn trades_section(html: &mut String, report: &Report) {
     table_header(
         html,
         &[
-            "symbol", "side", "entry", "exit", "bars", "entry price", "exit price", "P&L",
-            "return", "exit reason", "MAE", "MFE",
+            "symbol",
+            "side",
+            "entry",
+            "exit",
+            "bars",
+            "entry price",
+            "exit price",
+            "P&L",
+            "return",
+            "exit reason",
+            "MAE",
+            "MFE",
         ],
     );
     for t in report.trades.iter().take(HTML_TRADE_ROWS) {

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::model::iso_time;
-use super::{ReportFormat, Report};
+use super::{Report, ReportFormat};
 use crate::breakdown::TradeGroup;
 use crate::calibration::CalibrationReport;
 
@@ -53,14 +53,16 @@ const PERCENT_STATISTICS: [&str; 17] = [
 pub(super) fn format_statistic(name: &str, value: Option<f64>) -> String {
     match value {
         None => "n/a".to_string(),
-        Some(v) if PERCENT_STATISTICS.contains(&name) => format!("{:.2}%", v * 100.0),
+        Some(v) if PERCENT_STATISTICS.contains(&name) => format!("{:.2}%", v * 100.0 + 0.0),
         Some(v) if name == "number_of_trades" || name == "dropped_members" => format!("{v:.0}"),
         Some(v) => format_number(v),
     }
 }
 
-/// `{:.4}` for |v| < 1e6, else `{:.4e}`.
+/// `{:.4}` for |v| < 1e6, else `{:.4e}`; −0 prints as 0.
 pub(super) fn format_number(v: f64) -> String {
+    // An empty f64 sum is −0.0; a reader should see 0.
+    let v = if v == 0.0 { 0.0 } else { v };
     if v.abs() < 1e6 {
         format!("{v:.4}")
     } else {
@@ -78,8 +80,11 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
+/// Symbols with their trade group, ranked.
+pub(super) type RankedSymbols<'a> = Vec<(&'a str, &'a TradeGroup)>;
+
 /// Symbols ranked by total P&L: the best `n` and the worst `n` (disjoint).
-pub(super) fn top_and_bottom(report: &Report, n: usize) -> (Vec<(&str, &TradeGroup)>, Vec<(&str, &TradeGroup)>) {
+pub(super) fn top_and_bottom(report: &Report, n: usize) -> (RankedSymbols<'_>, RankedSymbols<'_>) {
     let mut ranked: Vec<(&str, &TradeGroup)> = report
         .breakdowns
         .per_symbol
@@ -128,7 +133,12 @@ pub fn render_markdown(report: &Report) -> String {
         }
         Some(v) => {
             let failed: Vec<_> = v.failures().collect();
-            let _ = writeln!(md, "# Verdict: FAIL ({} of {} gates failed)", failed.len(), v.rows.len());
+            let _ = writeln!(
+                md,
+                "# Verdict: FAIL ({} of {} gates failed)",
+                failed.len(),
+                v.rows.len()
+            );
             md.push('\n');
             md.push_str("| gate | symbol | actual | threshold | margin | note |\n|---|---|---|---|---|---|\n");
             for row in failed {
@@ -198,7 +208,9 @@ pub fn render_markdown(report: &Report) -> String {
     }
     if !report.breakdowns.per_symbol.is_empty() {
         let (top, bottom) = top_and_bottom(report, 3);
-        md.push_str("## Symbols by P&L\n\n| | symbol | trades | P&L | win rate |\n|---|---|---|---|---|\n");
+        md.push_str(
+            "## Symbols by P&L\n\n| | symbol | trades | P&L | win rate |\n|---|---|---|---|---|\n",
+        );
         for (label, rows) in [("best", top), ("worst", bottom)] {
             for (symbol, g) in rows {
                 let _ = writeln!(
@@ -222,7 +234,11 @@ pub fn render_markdown(report: &Report) -> String {
     let _ = writeln!(
         md,
         "Risk rules fired: {}. Ambiguous bars (stop and target both reachable): {}.\n",
-        if fired.is_empty() { "none".to_string() } else { fired.join(", ") },
+        if fired.is_empty() {
+            "none".to_string()
+        } else {
+            fired.join(", ")
+        },
         report.ambiguity.ambiguous_bars,
     );
     md.push_str("## Files\n\n");

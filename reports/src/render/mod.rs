@@ -20,13 +20,15 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-pub use csv_tables::{render_risk_events_csv, render_trades_csv, RISK_EVENT_COLUMNS, TRADE_COLUMNS};
+pub use csv_tables::{
+    render_risk_events_csv, render_trades_csv, RISK_EVENT_COLUMNS, TRADE_COLUMNS,
+};
 pub use html::render_html;
 pub use markdown::render_markdown;
 pub use model::{
-    build_report, equity_buckets, iso_time, AnnualizationStatement, Breakdowns,
-    CalibrationSection, EquityBucket, Notices, Provenance, Report, ReportOptions,
-    RiskEventRow, RunMetadata, TradeAccounting, TradeRow, MAX_PLOT_POINTS, SCHEMA_VERSION,
+    build_report, equity_buckets, iso_time, AnnualizationStatement, Breakdowns, CalibrationSection,
+    EquityBucket, Notices, Provenance, Report, ReportOptions, RiskEventRow, RunMetadata,
+    TradeAccounting, TradeRow, MAX_PLOT_POINTS, SCHEMA_VERSION,
 };
 
 /// Errors of rendering and writing reports; each names the file concerned.

@@ -269,7 +269,11 @@ pub fn build_report(run: &RunResult, options: ReportOptions<'_>) -> Result<Repor
     };
     let verdict = options.gates.map(|spec| {
         let mut overall: StatisticValues = statistics.values.clone();
-        if let Some(ensemble) = options.calibration.as_ref().and_then(|c| c.ensemble.as_ref()) {
+        if let Some(ensemble) = options
+            .calibration
+            .as_ref()
+            .and_then(|c| c.ensemble.as_ref())
+        {
             overall.extend(ensemble.values());
         }
         let symbols: BTreeMap<String, StatisticValues> = breakdowns

@@ -144,9 +144,21 @@ pub(super) fn equity_chart(buckets: &[EquityBucket], initial_equity: f64) -> Str
         .iter()
         .map(|b| b.max_equity)
         .fold(initial_equity, f64::max);
-    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 1.0, hi + 1.0) };
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 1.0, hi + 1.0)
+    };
     let n = buckets.len();
-    let x = |i: usize| scale(i as f64, 0.0, (n.max(2) - 1) as f64, frame.left, frame.right);
+    let x = |i: usize| {
+        scale(
+            i as f64,
+            0.0,
+            (n.max(2) - 1) as f64,
+            frame.left,
+            frame.right,
+        )
+    };
     let y = |v: f64| scale(v, lo, hi, frame.bottom, frame.top);
     let mut svg = String::new();
     frame.open(&mut svg, title);
@@ -200,7 +212,15 @@ pub(super) fn drawdown_chart(buckets: &[EquityBucket]) -> String {
     let deepest = buckets.iter().map(|b| b.drawdown).fold(0.0, f64::max);
     let floor = if deepest > 0.0 { deepest } else { 0.01 };
     let n = buckets.len();
-    let x = |i: usize| scale(i as f64, 0.0, (n.max(2) - 1) as f64, frame.left, frame.right);
+    let x = |i: usize| {
+        scale(
+            i as f64,
+            0.0,
+            (n.max(2) - 1) as f64,
+            frame.left,
+            frame.right,
+        )
+    };
     let y = |d: f64| scale(d, 0.0, floor, frame.top, frame.bottom);
     let mut svg = String::new();
     frame.open(&mut svg, title);
@@ -313,7 +333,12 @@ pub(super) fn confidence_histogram(title: &str, counts: &[usize]) -> String {
     }
     for k in 0..=2 {
         let v = k as f64 / 2.0;
-        frame.x_label(&mut svg, scale(v, 0.0, 1.0, frame.left, frame.right), &format!("{v:.1}"), "middle");
+        frame.x_label(
+            &mut svg,
+            scale(v, 0.0, 1.0, frame.left, frame.right),
+            &format!("{v:.1}"),
+            "middle",
+        );
     }
     svg.push_str("</svg>");
     svg
@@ -337,8 +362,7 @@ pub(super) fn symbol_bars(rows: &[(&str, f64)]) -> String {
     let _ = write!(
         svg,
         r#"<line x1="{zero:.1}" y1="{:.1}" x2="{zero:.1}" y2="{:.1}" stroke="{MID}"/>"#,
-        frame.top,
-        frame.bottom
+        frame.top, frame.bottom
     );
     for (i, (symbol, pnl)) in rows.iter().enumerate() {
         let top = frame.top + 4.0 + i as f64 * row_height;
@@ -369,7 +393,10 @@ pub(super) fn monthly_heatmap(months: &[MonthlyReturn]) -> String {
     }
     let mut years: BTreeMap<i32, BTreeMap<u32, f64>> = BTreeMap::new();
     for m in months {
-        years.entry(m.year).or_default().insert(m.month, m.simple_return);
+        years
+            .entry(m.year)
+            .or_default()
+            .insert(m.month, m.simple_return);
     }
     let max = months
         .iter()
