@@ -7,6 +7,8 @@ pub mod breakdown;
 pub mod calibration;
 pub mod error;
 pub mod gates;
+pub mod render;
+pub mod run;
 pub mod series;
 pub mod stats;
 pub mod trades;
