@@ -6,4 +6,3 @@
 pub mod ensemble;
 pub mod models;
 pub mod strategy;
-
