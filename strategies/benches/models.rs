@@ -25,8 +25,6 @@ use gauntlet_strategies::models::{
 
 const BATCH_SIZES: [usize; 4] = [1, 256, 4096, 65536];
 const WORKERS: [usize; 2] = [1, 2];
-/// Symbols scored per iteration: one per worker at most, so 2 workers can split them.
-const SYMBOLS: usize = 2;
 const N_FEATURES: usize = 31;
 
 fn fixtures() -> PathBuf {
@@ -70,9 +68,9 @@ fn feature_matrix(n_rows: usize) -> Vec<f32> {
 /// iteration of the slowest model stays well under a second.
 fn rows_per_symbol(batch_size: usize) -> usize {
     match batch_size {
-        1 => 1024,
-        256 => 8192,
-        4096 => 16384,
+        1 => 512,
+        256 => 4096,
+        4096 => 8192,
         _ => batch_size,
     }
 }
@@ -106,9 +104,10 @@ fn bench_members(c: &mut Criterion) {
             let ready = vec![true; n_rows];
             let rows = FeatureRows::new(&features[..n_rows * N_FEATURES], N_FEATURES, &ready)
                 .expect("feature rows");
-            let symbols = vec![rows; SYMBOLS];
-            group.throughput(Throughput::Elements((n_rows * SYMBOLS) as u64));
             for workers in WORKERS {
+                // One symbol per worker: rows/s at 2 workers over rows/s at 1 is the scaling.
+                let symbols = vec![rows; workers];
+                group.throughput(Throughput::Elements((n_rows * workers) as u64));
                 let pool = pool(workers);
                 group.bench_function(
                     BenchmarkId::new(format!("batch{batch_size}"), format!("{workers}w")),
@@ -144,9 +143,9 @@ fn bench_ensemble(c: &mut Criterion) {
         let ready = vec![true; n_rows];
         let rows = FeatureRows::new(&features[..n_rows * N_FEATURES], N_FEATURES, &ready)
             .expect("feature rows");
-        let symbols = vec![rows; SYMBOLS];
-        group.throughput(Throughput::Elements((n_rows * SYMBOLS) as u64));
         for workers in WORKERS {
+            let symbols = vec![rows; workers];
+            group.throughput(Throughput::Elements((n_rows * workers) as u64));
             let pool = pool(workers);
             group.bench_function(
                 BenchmarkId::new(format!("batch{batch_size}"), format!("{workers}w")),
