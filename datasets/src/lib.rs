@@ -7,6 +7,7 @@
 //! epoch (UTC). A bar with open time `t` and interval `d` covers `[t, t + d)`.
 
 mod candles;
+pub mod hash;
 mod interval;
 pub mod load;
 pub mod resample;

@@ -5,8 +5,11 @@
 //! ONNX graph before any row is scored; only a passing bundle becomes a
 //! [`CheckedModel`], which scores symbols ([`FeatureRows`] → [`MemberScores`]) in
 //! batches, in parallel across symbols, with one ONNX Runtime session per worker.
+//! [`PredictionCache`] stores scores keyed by (bundle, manifest, data) hashes so they
+//! are computed once.
 
 mod bundle;
+mod cache;
 mod onnx_file;
 mod preflight;
 mod runtime;
@@ -17,6 +20,7 @@ pub use bundle::{
     ExpectedFeatures, InputLayout, InputSpec, LabelSpec, ManifestSummary, ModelBundle, OutputKind,
     OutputSpec, ReferenceRows, Scaler, Scaling, TrainingWindow, BUNDLE_SCHEMA_VERSION,
 };
+pub use cache::{CacheError, PredictionCache, PredictionKey, CACHE_FORMAT_VERSION};
 pub use onnx_file::{parse_onnx, OnnxFileInfo};
 pub use preflight::{
     check_bundle, preflight, CheckedModel, MovedName, PositionedName, PreflightError,

@@ -1,0 +1,224 @@
+//! Inference throughput (rows/s) of the fixture models and the 3-member ensemble at
+//! batch sizes 1/256/4096/65536 with 1 and 2 workers, and the cached path: re-reading
+//! one member's predictions for a W1-sized universe (100 symbols × 129,600 rows × 3
+//! classes) from the prediction cache.
+//!
+//! Run: `cargo bench -p gauntlet-strategies --bench models` (needs ONNX Runtime: `make
+//! venv`). Sample sizes are small so the whole bench stays under 3 minutes. Scoring
+//! runs inside the prebuilt ONNX Runtime library, so a dev-profile run of the same
+//! binary (`cargo test -p gauntlet-strategies --bench models --no-run`, then run the
+//! printed executable with `--bench`) gives representative scoring numbers; only the
+//! cached path (polars) needs the release profile.
+//!
+//! The features are the committed reference rows of `xgb3.expected.json` (real
+//! feature values of the synthetic universe) tiled to the needed length.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use gauntlet_strategies::ensemble::{CombineMethod, Ensemble, EnsembleMember};
+use gauntlet_strategies::models::{
+    check_bundle, CheckedModel, ExpectedFeatures, FeatureRows, InputDistribution, ManifestSummary,
+    MemberScores, PredictionCache, PredictionKey, PreflightOptions,
+};
+
+const BATCH_SIZES: [usize; 4] = [1, 256, 4096, 65536];
+const WORKERS: [usize; 2] = [1, 2];
+const N_FEATURES: usize = 31;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models")
+}
+
+fn expected_features() -> ExpectedFeatures {
+    ManifestSummary::read(&fixtures().join("core31.manifest.json"))
+        .expect("tests/fixtures/models/core31.manifest.json")
+        .expected()
+}
+
+fn load(name: &str, workers: usize) -> CheckedModel {
+    let mut model = check_bundle(
+        &fixtures().join(name),
+        &expected_features(),
+        &PreflightOptions::default(),
+    )
+    .unwrap_or_else(|err| panic!("{name}: {err}"));
+    model
+        .ensure_workers(workers)
+        .expect("ONNX Runtime sessions");
+    model
+}
+
+/// `n_rows` rows of real features (the reference inputs of xgb3, tiled).
+fn feature_matrix(n_rows: usize) -> Vec<f32> {
+    let path = fixtures().join("xgb3.expected.json");
+    let text = std::fs::read_to_string(&path).expect("xgb3.expected.json");
+    let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let rows: Vec<Vec<f32>> =
+        serde_json::from_value(value["inputs"].clone()).expect("inputs: [[f32]]");
+    rows.iter()
+        .cycle()
+        .take(n_rows)
+        .flat_map(|row| row.iter().copied())
+        .collect()
+}
+
+/// Rows per symbol for a batch size: enough batches to measure, few enough that one
+/// iteration of the slowest model stays well under a second.
+fn rows_per_symbol(batch_size: usize) -> usize {
+    match batch_size {
+        1 => 512,
+        256 => 4096,
+        4096 => 8192,
+        _ => batch_size,
+    }
+}
+
+fn pool(workers: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .build()
+        .expect("rayon pool")
+}
+
+fn configure<'c>(
+    c: &'c mut Criterion,
+    name: &str,
+) -> criterion::BenchmarkGroup<'c, criterion::measurement::WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    group
+}
+
+fn bench_members(c: &mut Criterion) {
+    let features = feature_matrix(rows_per_symbol(65536));
+    for name in ["xgb3", "lgbm3", "mlp3", "lstm3"] {
+        let model = load(name, 2);
+        let mut group = configure(c, &format!("score/{name}"));
+        for batch_size in BATCH_SIZES {
+            let n_rows = rows_per_symbol(batch_size);
+            let ready = vec![true; n_rows];
+            let rows = FeatureRows::new(&features[..n_rows * N_FEATURES], N_FEATURES, &ready)
+                .expect("feature rows");
+            for workers in WORKERS {
+                // One symbol per worker: rows/s at 2 workers over rows/s at 1 is the scaling.
+                let symbols = vec![rows; workers];
+                group.throughput(Throughput::Elements((n_rows * workers) as u64));
+                let pool = pool(workers);
+                group.bench_function(
+                    BenchmarkId::new(format!("batch{batch_size}"), format!("{workers}w")),
+                    |b| {
+                        b.iter(|| {
+                            model
+                                .score_symbols(&symbols, &pool, batch_size)
+                                .expect("scores")
+                        })
+                    },
+                );
+            }
+        }
+        group.finish();
+    }
+}
+
+fn bench_ensemble(c: &mut Criterion) {
+    let features = feature_matrix(rows_per_symbol(65536));
+    let members = ["xgb3", "lgbm3", "mlp3"]
+        .into_iter()
+        .map(|name| EnsembleMember {
+            name: name.to_string(),
+            weight: 1.0,
+            model: load(name, 2),
+        })
+        .collect();
+    let ensemble =
+        Ensemble::from_members(CombineMethod::Mean, members, Vec::new()).expect("ensemble");
+    let mut group = configure(c, "score/ensemble3");
+    for batch_size in BATCH_SIZES {
+        let n_rows = rows_per_symbol(batch_size);
+        let ready = vec![true; n_rows];
+        let rows = FeatureRows::new(&features[..n_rows * N_FEATURES], N_FEATURES, &ready)
+            .expect("feature rows");
+        for workers in WORKERS {
+            let symbols = vec![rows; workers];
+            group.throughput(Throughput::Elements((n_rows * workers) as u64));
+            let pool = pool(workers);
+            group.bench_function(
+                BenchmarkId::new(format!("batch{batch_size}"), format!("{workers}w")),
+                |b| {
+                    b.iter(|| {
+                        ensemble
+                            .score_symbols(&symbols, &pool, batch_size)
+                            .expect("scores")
+                    })
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
+/// One member's predictions for a W1-sized universe: 100 symbols × 129,600 rows (90
+/// days of 1m bars) × 3 classes, the first 50 rows of each symbol unscored (warm-up).
+fn w1_scores() -> (Vec<String>, Vec<MemberScores>) {
+    const SYMBOLS_W1: usize = 100;
+    const ROWS_W1: usize = 129_600;
+    const WARMUP: usize = 50;
+    // xorshift64: deterministic, dependency-free probabilities.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32 + 1e-3
+    };
+    let scores = (0..SYMBOLS_W1)
+        .map(|_| {
+            let mut probabilities = Vec::with_capacity(ROWS_W1 * 3);
+            for row in 0..ROWS_W1 {
+                if row < WARMUP {
+                    probabilities.extend([f32::NAN; 3]);
+                } else {
+                    let raw = [next(), next(), next()];
+                    let sum: f32 = raw.iter().sum();
+                    probabilities.extend(raw.map(|p| p / sum));
+                }
+            }
+            MemberScores {
+                n_classes: 3,
+                probabilities,
+                scored: (0..ROWS_W1).map(|row| row >= WARMUP).collect(),
+                input_distribution: InputDistribution::default(),
+            }
+        })
+        .collect();
+    let symbols = (0..SYMBOLS_W1).map(|i| format!("SYM{i:03}USDT")).collect();
+    (symbols, scores)
+}
+
+fn bench_cache(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = PredictionCache::new(dir.path());
+    let key = PredictionKey::new("bench-bundle", "bench-manifest", "bench-data");
+    let (symbols, scores) = w1_scores();
+    cache.put(&key, &symbols, &scores).expect("cache put");
+    drop(scores);
+    let mut group = configure(c, "cache");
+    group.throughput(Throughput::Elements(100 * 129_600));
+    group.bench_function("get_w1_100x129600x3", |b| {
+        b.iter(|| {
+            cache
+                .get(&key, &symbols)
+                .expect("cache get")
+                .expect("cache hit")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_members, bench_ensemble, bench_cache);
+criterion_main!(benches);
