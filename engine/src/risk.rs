@@ -98,6 +98,27 @@ pub struct Protection {
 }
 
 impl Protection {
+    /// The effective stop and the take-profit that prices in `[low, high]` reach:
+    /// long stop if `low <= level`, long target if `high >= tp`, mirrored for shorts.
+    /// The gap check at the open passes `(open, open)`, the intrabar check the bar's
+    /// `(low, high)`.
+    pub fn reached(&self, low: f64, high: f64) -> (Option<(f64, ExitReason)>, Option<f64>) {
+        let long = self.side == Side::Long;
+        let stop = self.effective_stop().filter(
+            |&(level, _)| {
+                if long {
+                    low <= level
+                } else {
+                    high >= level
+                }
+            },
+        );
+        let target = self
+            .take_profit
+            .filter(|&tp| if long { high >= tp } else { low <= tp });
+        (stop, target)
+    }
+
     /// The tighter of stop-loss and trailing stop, with the reason it would report.
     pub fn effective_stop(&self) -> Option<(f64, ExitReason)> {
         match (self.stop_loss, self.trailing_stop) {

@@ -421,17 +421,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         // (1) gap check at the open
         if let Some(t) = &self.slots[s].trade {
             let p = *t.protection.get();
-            let long = p.side == Side::Long;
-            let stop = p.effective_stop().filter(|&(level, _)| {
-                if long {
-                    bar.open <= level
-                } else {
-                    bar.open >= level
-                }
-            });
-            let target = p
-                .take_profit
-                .filter(|&tp| if long { bar.open >= tp } else { bar.open <= tp });
+            let (stop, target) = p.reached(bar.open, bar.open);
             if let Some((level, reason)) = stop {
                 self.exit_protective(
                     s,
@@ -510,16 +500,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         {
             let p = *t.protection.get();
             let long = p.side == Side::Long;
-            let stop = p.effective_stop().filter(|&(level, _)| {
-                if long {
-                    bar.low <= level
-                } else {
-                    bar.high >= level
-                }
-            });
-            let target = p
-                .take_profit
-                .filter(|&tp| if long { bar.high >= tp } else { bar.low <= tp });
+            let (stop, target) = p.reached(bar.low, bar.high);
             let first = match (stop, target) {
                 (Some((level, _)), Some(tp)) => {
                     let qty = self.portfolio.position(s).quantity.abs();
