@@ -40,7 +40,7 @@ fn group_summary(
         } else {
             trades.len() as f64 / total as f64
         },
-        total_pnl: trades.iter().map(|t| t.pnl).sum(),
+        total_pnl: crate::stats::sum(trades.iter().map(|t| t.pnl)),
         statistics,
     })
 }

@@ -332,9 +332,9 @@ pub fn risk_rule_breakdown(run: &RunResult) -> BTreeMap<String, RiskRuleSummary>
                 first_ts_ms: events.iter().map(|e| e.ts).min().unwrap_or_default(),
                 last_ts_ms: events.iter().map(|e| e.ts).max().unwrap_or_default(),
                 exits_caused: caused.len(),
-                exits_caused_pnl: caused.iter().map(|t| t.pnl).sum(),
+                exits_caused_pnl: crate::stats::sum(caused.iter().map(|t| t.pnl)),
                 trades_after: after.len(),
-                pnl_after: after.iter().map(|t| t.pnl).sum(),
+                pnl_after: crate::stats::sum(after.iter().map(|t| t.pnl)),
             };
             (name.to_string(), summary)
         })

@@ -362,7 +362,7 @@ pub fn build_report(run: &RunResult, options: ReportOptions<'_>) -> Result<Repor
             trades_total: converted.all_trades.len(),
             trades_counted: converted.counted_trades.len(),
             open_at_end: open_at_end.len(),
-            open_at_end_pnl: open_at_end.iter().sum(),
+            open_at_end_pnl: crate::stats::sum(open_at_end.iter().copied()),
         },
         statistics,
         breakdowns,

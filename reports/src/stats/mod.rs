@@ -254,7 +254,14 @@ pub fn compute_statistics(
 
 /// `Some(x)` if x is finite, else `None`.
 pub(crate) fn finite(x: f64) -> Option<f64> {
-    x.is_finite().then_some(x)
+    // `+ 0.0` turns a negative zero into +0 so reports never print "-0".
+    x.is_finite().then_some(x + 0.0)
+}
+
+/// Sum starting from +0: std's `Sum for f64` starts from −0, so an empty sum would
+/// be `-0.0` in reports.
+pub(crate) fn sum(values: impl IntoIterator<Item = f64>) -> f64 {
+    values.into_iter().fold(0.0, |acc, x| acc + x)
 }
 
 /// `num / den` with the module's convention: `0/0 → Some(0)`, `x/0 → None`.
@@ -329,6 +336,15 @@ mod tests {
     use super::test_support::*;
     use super::*;
     use crate::trades::fixtures::trade;
+
+    #[test]
+    fn empty_sums_and_zero_values_are_positive_zero() {
+        assert_eq!(sum(std::iter::empty()).to_bits(), 0.0f64.to_bits());
+        assert_eq!(sum([1.5, -1.5]).to_bits(), 0.0f64.to_bits());
+        assert_eq!(sum([-0.0]).to_bits(), 0.0f64.to_bits());
+        assert_eq!(finite(-0.0).map(f64::to_bits), Some(0.0f64.to_bits()));
+        assert_eq!(sum([1.0, 2.5]), 3.5);
+    }
 
     #[test]
     fn names_are_unique_and_complete() {
