@@ -4,8 +4,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    data_resample, data_synth, data_validate, features_export, features_list, models_bundle,
-    models_check, models_inspect,
+    backtest, config_check, data_resample, data_synth, data_validate, features_export,
+    features_list, gate, models_bundle, models_check, models_inspect,
 };
 
 /// gauntlet: the gate between a trained trading model and real money.
@@ -31,6 +31,21 @@ pub enum Command {
     /// Feature sets: list their features, parameters, warm-up and manifest hash.
     #[command(subcommand)]
     Features(FeaturesCommand),
+    /// Run configs: check one without running it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Run the full pipeline of a run config (load, features, models, simulation) and
+    /// write the reports.
+    Backtest(backtest::BacktestArgs),
+    /// Backtest, then decide with the promotion gates: exit 0 pass, 1 a gate failed,
+    /// 2 error. Gates may be relative to a champion's report (`--champion DIR`).
+    Gate(gate::GateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a run config; every problem is listed with its key and line (exit 2).
+    Check(config_check::CheckArgs),
 }
 
 #[derive(Debug, Subcommand)]

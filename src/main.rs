@@ -4,6 +4,8 @@ use clap::Parser;
 
 mod cli;
 mod commands;
+mod config;
+mod pipeline;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();

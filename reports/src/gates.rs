@@ -19,6 +19,20 @@
 //! (pass iff actual ≤ threshold) for any statistic the reports compute, or one of the
 //! shorthands in [`SHORTHANDS`]. A statistic that is undefined for the run (`None`) or not
 //! reported fails its gate: a gate can never pass on missing evidence.
+//!
+//! # Relative to a champion
+//! A threshold may instead be a [`Threshold::Champion`] expression on the same statistic
+//! of the champion's report (the model now in production, run on the same data and risk
+//! settings): `"champion"`, `"champion + 0.1"`, `"champion - 0.1"` or `"champion * 1.1"`.
+//!
+//! ```toml
+//! [gates]
+//! min_sharpe = "champion + 0.1"     # sharpe ≥ champion's sharpe + 0.1
+//! max_drawdown = "champion * 1.1"   # drawdown ≤ 1.1 × champion's drawdown
+//! max_ece = "champion"              # ece ≤ champion's ece
+//! ```
+//!
+//! Such a gate fails when the champion's value is undefined or not reported.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -86,7 +100,68 @@ pub struct Gate {
     /// Which side passes.
     pub direction: Direction,
     /// The threshold.
-    pub threshold: f64,
+    pub threshold: Threshold,
+}
+
+/// A gate's threshold: a number, or derived from the champion's value `c` of the same
+/// statistic as `c × factor + offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Threshold {
+    Absolute(f64),
+    Champion { factor: f64, offset: f64 },
+}
+
+impl Threshold {
+    /// Parses `champion`, `champion + x`, `champion - x`, `champion * x` (x finite).
+    pub fn parse_relative(text: &str) -> Option<Self> {
+        let rest = text.trim().strip_prefix("champion")?.trim();
+        if rest.is_empty() {
+            return Some(Self::Champion {
+                factor: 1.0,
+                offset: 0.0,
+            });
+        }
+        let (op, number) = rest.split_at(1);
+        let x: f64 = number.trim().parse().ok().filter(|x: &f64| x.is_finite())?;
+        match op {
+            "+" => Some(Self::Champion {
+                factor: 1.0,
+                offset: x,
+            }),
+            "-" => Some(Self::Champion {
+                factor: 1.0,
+                offset: -x,
+            }),
+            "*" => Some(Self::Champion {
+                factor: x,
+                offset: 0.0,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether the threshold needs a champion.
+    pub fn is_relative(&self) -> bool {
+        matches!(self, Self::Champion { .. })
+    }
+
+    /// The number to compare against, given the champion's value (`None` when a
+    /// relative threshold has no champion value).
+    pub fn resolve(&self, champion: Option<f64>) -> Option<f64> {
+        match *self {
+            Self::Absolute(x) => Some(x),
+            Self::Champion { factor, offset } => champion.map(|c| c * factor + offset),
+        }
+    }
+}
+
+/// A threshold as written: a number or a champion expression.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawThreshold {
+    Number(f64),
+    Expression(String),
 }
 
 /// A validated gate specification.
@@ -106,9 +181,9 @@ struct RawGateSpec {
     #[serde(default)]
     allow_dropped_members: bool,
     #[serde(default)]
-    gates: BTreeMap<String, f64>,
+    gates: BTreeMap<String, RawThreshold>,
     #[serde(default)]
-    symbols: BTreeMap<String, BTreeMap<String, f64>>,
+    symbols: BTreeMap<String, BTreeMap<String, RawThreshold>>,
 }
 
 /// Every statistic a gate can name: the performance statistics and the calibration values.
@@ -133,7 +208,7 @@ fn resolve(key: &str, known: &BTreeSet<&'static str>) -> Option<(String, Directi
 
 fn build_gates(
     section: &str,
-    raw: BTreeMap<String, f64>,
+    raw: BTreeMap<String, RawThreshold>,
     known: &BTreeSet<&'static str>,
     problems: &mut Vec<String>,
 ) -> Vec<Gate> {
@@ -147,12 +222,24 @@ fn build_gates(
             ));
             continue;
         };
-        if !threshold.is_finite() {
-            problems.push(format!(
-                "[{section}] `{key}` = {threshold}: expected a finite number"
-            ));
-            continue;
-        }
+        let threshold = match threshold {
+            RawThreshold::Number(x) if x.is_finite() => Threshold::Absolute(x),
+            RawThreshold::Number(x) => {
+                problems.push(format!(
+                    "[{section}] `{key}` = {x}: expected a finite number"
+                ));
+                continue;
+            }
+            RawThreshold::Expression(text) => match Threshold::parse_relative(&text) {
+                Some(threshold) => threshold,
+                None => {
+                    problems.push(format!(
+                        "[{section}] `{key}` = {text:?}: expected a number or \"champion\", \"champion + x\", \"champion - x\", \"champion * x\""
+                    ));
+                    continue;
+                }
+            },
+        };
         gates.push(Gate {
             key,
             statistic,
@@ -164,6 +251,14 @@ fn build_gates(
 }
 
 impl GateSpec {
+    /// Whether any gate is relative to a champion.
+    pub fn needs_champion(&self) -> bool {
+        self.overall
+            .iter()
+            .chain(self.per_symbol.values().flatten())
+            .any(|g| g.threshold.is_relative())
+    }
+
     /// Parses and validates a `gates.toml` text, collecting every problem (unknown keys
     /// anywhere, unknown statistics, non-finite thresholds) into one error.
     pub fn from_toml_str(text: &str) -> Result<Self, ReportsError> {
@@ -213,9 +308,18 @@ impl GateSpec {
 /// Named statistic values of one run (performance and calibration, merged).
 pub type StatisticValues = BTreeMap<String, Option<f64>>;
 
+/// The values gates read from one run: the whole run and per symbol.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunValues {
+    pub overall: StatisticValues,
+    pub per_symbol: BTreeMap<String, StatisticValues>,
+}
+
 /// What a verdict is computed from.
 #[derive(Debug, Clone, Copy)]
 pub struct GateInputs<'a> {
+    /// The champion's values, for relative gates.
+    pub champion: Option<&'a RunValues>,
     /// Statistics of the whole run.
     pub overall: &'a StatisticValues,
     /// Statistics per symbol.
@@ -235,8 +339,14 @@ pub struct GateRow {
     pub statistic: String,
     /// `">="` or `"<="`.
     pub comparison: String,
-    /// The threshold (for the members gate: 0 dropped members).
-    pub threshold: f64,
+    /// The threshold (for the members gate: 0 dropped members); for a relative gate the
+    /// resolved number, `None` when the champion's value is missing.
+    pub threshold: Option<f64>,
+    /// For a relative gate: the expression (e.g. `champion + 0.1`) and the champion's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relative: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub champion: Option<f64>,
     /// The actual value; `None` when undefined or not reported.
     pub actual: Option<f64>,
     /// Headroom: positive when passing (`actual − threshold` for min gates,
@@ -273,18 +383,36 @@ impl Verdict {
     }
 }
 
-fn evaluate_gate(gate: &Gate, symbol: Option<&str>, values: Option<&StatisticValues>) -> GateRow {
+fn evaluate_gate(
+    gate: &Gate,
+    symbol: Option<&str>,
+    values: Option<&StatisticValues>,
+    champion_values: Option<&StatisticValues>,
+) -> GateRow {
     let reported = values.and_then(|v| v.get(&gate.statistic));
     let actual = reported.copied().flatten();
-    let (passed, margin, note) = match actual {
-        Some(a) => {
+    let champion = champion_values
+        .and_then(|v| v.get(&gate.statistic))
+        .copied()
+        .flatten();
+    let threshold = gate.threshold.resolve(champion);
+    let (passed, margin, note) = match (actual, threshold) {
+        (Some(a), Some(t)) => {
             let margin = match gate.direction {
-                Direction::Min => a - gate.threshold,
-                Direction::Max => gate.threshold - a,
+                Direction::Min => a - t,
+                Direction::Max => t - a,
             };
             (margin >= 0.0, Some(margin), None)
         }
-        None => {
+        (Some(_), None) => {
+            let why = if champion_values.is_none() {
+                "relative gate without a champion report (--champion)"
+            } else {
+                "champion's value undefined or not reported"
+            };
+            (false, None, Some(why.to_string()))
+        }
+        (None, _) => {
             let why = match (values, reported) {
                 (None, _) => "symbol not in the run",
                 (Some(_), None) => "statistic not reported",
@@ -298,11 +426,25 @@ fn evaluate_gate(gate: &Gate, symbol: Option<&str>, values: Option<&StatisticVal
         symbol: symbol.map(str::to_string),
         statistic: gate.statistic.clone(),
         comparison: gate.direction.comparison().to_string(),
-        threshold: gate.threshold,
+        threshold,
+        relative: match gate.threshold {
+            Threshold::Champion { factor, offset } => Some(describe_relative(factor, offset)),
+            Threshold::Absolute(_) => None,
+        },
+        champion: champion.filter(|_| gate.threshold.is_relative()),
         actual,
         margin,
         passed,
         note,
+    }
+}
+
+fn describe_relative(factor: f64, offset: f64) -> String {
+    match (factor, offset) {
+        (f, o) if f == 1.0 && o == 0.0 => "champion".to_string(),
+        (f, o) if f == 1.0 && o > 0.0 => format!("champion + {o}"),
+        (f, o) if f == 1.0 => format!("champion - {}", -o),
+        (f, _) => format!("champion * {f}"),
     }
 }
 
@@ -316,9 +458,12 @@ pub fn evaluate(spec: &GateSpec, inputs: GateInputs<'_>) -> Verdict {
         symbol: None,
         statistic: "dropped_members".to_string(),
         comparison: "<=".to_string(),
-        threshold: 0.0,
+        threshold: Some(0.0),
+        relative: None,
+        champion: None,
         actual: Some(dropped as f64),
-        margin: Some(-(dropped as f64)),
+        // 0 − n, not −n: no dropped member is a margin of +0, not −0.
+        margin: Some(0.0 - dropped as f64),
         passed: members_ok,
         note: (dropped > 0).then(|| {
             let names = inputs.dropped_members.join(", ");
@@ -329,14 +474,22 @@ pub fn evaluate(spec: &GateSpec, inputs: GateInputs<'_>) -> Verdict {
             }
         }),
     }];
-    rows.extend(
-        spec.overall
-            .iter()
-            .map(|g| evaluate_gate(g, None, Some(inputs.overall))),
-    );
+    rows.extend(spec.overall.iter().map(|g| {
+        evaluate_gate(
+            g,
+            None,
+            Some(inputs.overall),
+            inputs.champion.map(|c| &c.overall),
+        )
+    }));
     for (symbol, gates) in &spec.per_symbol {
         let values = inputs.per_symbol.get(symbol);
-        rows.extend(gates.iter().map(|g| evaluate_gate(g, Some(symbol), values)));
+        let champion = inputs.champion.and_then(|c| c.per_symbol.get(symbol));
+        rows.extend(
+            gates
+                .iter()
+                .map(|g| evaluate_gate(g, Some(symbol), values, champion)),
+        );
     }
     let passed = rows.iter().all(|r| r.passed);
     Verdict { rows, passed }
@@ -381,7 +534,10 @@ mod tests {
                 ("min_win_rate", "win_rate", Direction::Min),
             ]
         );
-        assert_eq!(spec.per_symbol["BTCUSDT"][0].threshold, 0.6);
+        assert_eq!(
+            spec.per_symbol["BTCUSDT"][0].threshold,
+            Threshold::Absolute(0.6)
+        );
     }
 
     #[test]
@@ -419,6 +575,7 @@ mod tests {
         let verdict = evaluate(
             &spec,
             GateInputs {
+                champion: None,
                 overall: &overall,
                 per_symbol: &per_symbol,
                 dropped_members: &[],
@@ -448,6 +605,7 @@ mod tests {
         let pass = evaluate(
             &relaxed,
             GateInputs {
+                champion: None,
                 overall: &overall,
                 per_symbol: &per_symbol,
                 dropped_members: &[],
@@ -466,6 +624,7 @@ mod tests {
         let verdict = evaluate(
             &spec,
             GateInputs {
+                champion: None,
                 overall: &overall,
                 per_symbol: &BTreeMap::new(),
                 dropped_members: &[],
@@ -492,6 +651,7 @@ mod tests {
         let dropped = vec!["lstm_b".to_string()];
         let spec = GateSpec::from_toml_str("[gates]\nmin_sharpe = 1.0\n").unwrap();
         let inputs = GateInputs {
+            champion: None,
             overall: &overall,
             per_symbol: &BTreeMap::new(),
             dropped_members: &dropped,
@@ -506,6 +666,68 @@ mod tests {
         let verdict = evaluate(&allowed, inputs);
         assert!(verdict.passed);
         assert!(verdict.rows[0].note.as_deref().unwrap().contains("allowed"));
+    }
+
+    #[test]
+    fn relative_gates_resolve_against_the_champion() {
+        let spec = GateSpec::from_toml_str(
+            "[gates]\nmin_sharpe = \"champion + 0.1\"\nmax_drawdown = \"champion * 1.1\"\nmax_ece = \"champion\"\nmin_trades = 10\n",
+        )
+        .unwrap();
+        assert!(spec.needs_champion());
+        let challenger = values(&[
+            ("sharpe_ratio", Some(1.25)),
+            ("max_drawdown", Some(0.12)),
+            ("ece", Some(0.05)),
+            ("number_of_trades", Some(40.0)),
+        ]);
+        let champion = RunValues {
+            overall: values(&[
+                ("sharpe_ratio", Some(1.2)),
+                ("max_drawdown", Some(0.10)),
+                ("ece", Some(0.05)),
+            ]),
+            per_symbol: BTreeMap::new(),
+        };
+        let inputs = GateInputs {
+            champion: Some(&champion),
+            overall: &challenger,
+            per_symbol: &BTreeMap::new(),
+            dropped_members: &[],
+        };
+        let verdict = evaluate(&spec, inputs);
+        let row = |gate: &str| verdict.rows.iter().find(|r| r.gate == gate).unwrap();
+        // 1.25 >= 1.2 + 0.1 fails by 0.05; 0.12 <= 0.10 * 1.1 = 0.11 fails by 0.01.
+        let sharpe = row("min_sharpe");
+        assert!(!sharpe.passed);
+        assert!((sharpe.threshold.unwrap() - 1.3).abs() < 1e-12);
+        assert!((sharpe.margin.unwrap() + 0.05).abs() < 1e-12);
+        assert_eq!(sharpe.relative.as_deref(), Some("champion + 0.1"));
+        assert_eq!(sharpe.champion, Some(1.2));
+        let drawdown = row("max_drawdown");
+        assert!(!drawdown.passed);
+        assert!((drawdown.margin.unwrap() + 0.01).abs() < 1e-12);
+        assert!(row("max_ece").passed);
+        assert!(row("min_trades").passed && row("min_trades").champion.is_none());
+
+        let alone = evaluate(
+            &spec,
+            GateInputs {
+                champion: None,
+                ..inputs
+            },
+        );
+        let sharpe = alone.rows.iter().find(|r| r.gate == "min_sharpe").unwrap();
+        assert!(!sharpe.passed);
+        assert!(sharpe.note.as_deref().unwrap().contains("--champion"));
+
+        let err = GateSpec::from_toml_str("[gates]\nmin_sharpe = \"champ + 1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`min_sharpe`") && err.contains("champion + x"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,13 +2,16 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, DataCommand, FeaturesCommand, ModelsCommand};
+use crate::cli::{Cli, Command, ConfigCommand, DataCommand, FeaturesCommand, ModelsCommand};
 
+pub mod backtest;
+pub mod config_check;
 pub mod data_resample;
 pub mod data_synth;
 pub mod data_validate;
 pub mod features_export;
 pub mod features_list;
+pub mod gate;
 pub mod models_bundle;
 pub mod models_check;
 pub mod models_inspect;
@@ -25,5 +28,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(ModelsCommand::Check(args)) => models_check::run(args),
         Command::Features(FeaturesCommand::List(args)) => features_list::run(args),
         Command::Features(FeaturesCommand::Export(args)) => features_export::run(*args),
+        Command::Config(ConfigCommand::Check(args)) => config_check::run(args),
+        Command::Backtest(args) => backtest::run(args),
+        Command::Gate(args) => gate::run(args),
     }
 }

@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::markdown::{format_number, format_optional, format_statistic, KEY_STATISTICS};
+use super::markdown::{
+    format_number, format_optional, format_statistic, threshold_cell, KEY_STATISTICS,
+};
 use super::model::iso_time;
 use super::svg::{
     confidence_histogram, drawdown_chart, equity_chart, escape, monthly_heatmap,
@@ -90,11 +92,7 @@ fn verdict_section(html: &mut String, report: &Report) {
                     r.symbol.clone().unwrap_or_else(|| "all".into()),
                     r.statistic.clone(),
                     format_statistic(&r.statistic, r.actual),
-                    format!(
-                        "{} {}",
-                        r.comparison,
-                        format_statistic(&r.statistic, Some(r.threshold))
-                    ),
+                    threshold_cell(r),
                     format_optional(r.margin),
                     if r.passed { "pass" } else { "FAIL" }.to_string(),
                     r.note.clone().unwrap_or_default(),

@@ -6,6 +6,7 @@ use super::model::iso_time;
 use super::{Report, ReportFormat};
 use crate::breakdown::TradeGroup;
 use crate::calibration::CalibrationReport;
+use crate::gates::GateRow;
 
 /// Statistics shown in the summaries, in display order.
 pub(super) const KEY_STATISTICS: [&str; 16] = [
@@ -50,6 +51,20 @@ const PERCENT_STATISTICS: [&str; 17] = [
 
 /// Human form of a statistic: percentages with 2 decimals for fractions, integers for
 /// counts, 4 significant-ish decimals otherwise; `n/a` when undefined.
+/// The threshold of a verdict row: `>= 1.100`, and for a gate relative to the champion
+/// `>= 1.100 (champion + 0.1; champion 1.000)`.
+pub(super) fn threshold_cell(row: &GateRow) -> String {
+    let number = format_statistic(&row.statistic, row.threshold);
+    match &row.relative {
+        Some(expression) => format!(
+            "{} {number} ({expression}; champion {})",
+            row.comparison,
+            format_statistic(&row.statistic, row.champion)
+        ),
+        None => format!("{} {number}", row.comparison),
+    }
+}
+
 pub(super) fn format_statistic(name: &str, value: Option<f64>) -> String {
     match value {
         None => "n/a".to_string(),
@@ -144,12 +159,11 @@ pub fn render_markdown(report: &Report) -> String {
             for row in failed {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {} {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} |",
                     cell(&row.gate),
                     cell(row.symbol.as_deref().unwrap_or("all")),
                     format_statistic(&row.statistic, row.actual),
-                    row.comparison,
-                    format_statistic(&row.statistic, Some(row.threshold)),
+                    cell(&threshold_cell(row)),
                     format_optional(row.margin),
                     cell(row.note.as_deref().unwrap_or("")),
                 );

@@ -11,7 +11,7 @@ use crate::annualization::Annualization;
 use crate::breakdown::{monthly_returns, per_exit_reason, per_symbol, MonthlyReturn, TradeGroup};
 use crate::calibration::CalibrationReport;
 use crate::error::ReportsError;
-use crate::gates::{evaluate, GateInputs, GateSpec, StatisticValues, Verdict};
+use crate::gates::{evaluate, GateInputs, GateSpec, RunValues, StatisticValues, Verdict};
 use crate::run::{
     convert_run, risk_rule_breakdown, rule_details, rule_name, side_name, EndOfDataPolicy,
     RiskRuleSummary,
@@ -243,6 +243,42 @@ pub struct ReportOptions<'a> {
     pub calibration: Option<CalibrationSection>,
     /// Gates to evaluate.
     pub gates: Option<&'a GateSpec>,
+    /// The champion's values for relative gates ([`Report::gate_values`] of its report).
+    pub champion: Option<&'a RunValues>,
+}
+
+/// What gates read: the performance statistics merged with the ensemble's calibration
+/// values for the whole run, and the per-symbol trade statistics.
+fn gate_values(
+    statistics: &StatisticsReport,
+    calibration: Option<&CalibrationSection>,
+    breakdowns: &Breakdowns,
+) -> RunValues {
+    let mut overall: StatisticValues = statistics.values.clone();
+    if let Some(ensemble) = calibration.and_then(|c| c.ensemble.as_ref()) {
+        overall.extend(ensemble.values());
+    }
+    let per_symbol = breakdowns
+        .per_symbol
+        .iter()
+        .map(|(s, g)| (s.clone(), g.statistics.clone()))
+        .collect();
+    RunValues {
+        overall,
+        per_symbol,
+    }
+}
+
+impl Report {
+    /// The values this report's gates were (or would be) evaluated on; a champion's
+    /// report provides them to relative gates.
+    pub fn gate_values(&self) -> RunValues {
+        gate_values(
+            &self.statistics,
+            self.calibration.as_ref(),
+            &self.breakdowns,
+        )
+    }
 }
 
 /// ISO 8601 UTC (`2024-01-31T00:00:00Z`) for a ms timestamp; the number itself when it is
@@ -267,25 +303,14 @@ pub fn build_report(run: &RunResult, options: ReportOptions<'_>) -> Result<Repor
         per_risk_rule: risk_rule_breakdown(run),
         monthly: monthly_returns(&converted.equity)?,
     };
+    let values = gate_values(&statistics, options.calibration.as_ref(), &breakdowns);
     let verdict = options.gates.map(|spec| {
-        let mut overall: StatisticValues = statistics.values.clone();
-        if let Some(ensemble) = options
-            .calibration
-            .as_ref()
-            .and_then(|c| c.ensemble.as_ref())
-        {
-            overall.extend(ensemble.values());
-        }
-        let symbols: BTreeMap<String, StatisticValues> = breakdowns
-            .per_symbol
-            .iter()
-            .map(|(s, g)| (s.clone(), g.statistics.clone()))
-            .collect();
         evaluate(
             spec,
             GateInputs {
-                overall: &overall,
-                per_symbol: &symbols,
+                champion: options.champion,
+                overall: &values.overall,
+                per_symbol: &values.per_symbol,
                 dropped_members: &options.notices.dropped_members,
             },
         )

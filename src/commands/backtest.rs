@@ -1,0 +1,251 @@
+//! `gauntlet backtest`: the full pipeline from a run config to written reports.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use gauntlet_reports::gates::GateSpec;
+use gauntlet_reports::render::{write_atomically, write_reports, Provenance, Report};
+use gauntlet_reports::stats::StatisticsConfig;
+
+use crate::config::RunConfig;
+use crate::pipeline::{self, StageTimings};
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// The run config (TOML); see `configs/` for examples.
+    #[arg(short, long)]
+    pub config: PathBuf,
+    /// Report directory (overrides `reporting.out`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads (overrides `threads`; 0 = all cores). Results never depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Only errors and the final summary line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// The name of the file, in every report directory, that holds the path of the config
+/// the run used (`gauntlet regress --determinism` re-runs it).
+pub const CONFIG_POINTER: &str = "config.path";
+
+pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
+    let options = RunOptions {
+        out: args.out,
+        threads: args.threads,
+        quiet: args.quiet,
+        ..RunOptions::default()
+    };
+    Ok(run_to_dir(&args.config, &options)?.exit_code())
+}
+
+/// How `backtest`, `gate` and `demo` run a config.
+#[derive(Debug, Default)]
+pub struct RunOptions<'a> {
+    /// Report directory instead of `reporting.out`.
+    pub out: Option<PathBuf>,
+    /// Threads instead of the config's `threads`.
+    pub threads: Option<usize>,
+    pub gates: Option<&'a GateSpec>,
+    /// The champion's report, for relative gates (same data required).
+    pub champion: Option<&'a Report>,
+    pub quiet: bool,
+}
+
+/// What a finished run produced.
+pub struct Outcome {
+    pub report: Report,
+}
+
+impl Outcome {
+    /// 0 without a verdict or when every gate passed, 1 when a gate failed.
+    pub fn exit_code(&self) -> ExitCode {
+        match &self.report.verdict {
+            Some(verdict) => ExitCode::from(verdict.exit_code() as u8),
+            None => ExitCode::SUCCESS,
+        }
+    }
+}
+
+/// Runs the config at `config_path` and writes its reports; shared by `backtest`,
+/// `gate` and `demo`.
+pub fn run_to_dir(config_path: &Path, options: &RunOptions<'_>) -> anyhow::Result<Outcome> {
+    let quiet = options.quiet;
+    let mut config = RunConfig::load(config_path)?;
+    if let Some(threads) = options.threads {
+        config.threads = threads;
+    }
+    let dir = options
+        .out
+        .clone()
+        .unwrap_or_else(|| config.reporting.out.clone());
+    let pool = pipeline::thread_pool(config.threads)?;
+    let mut timings = StageTimings::default();
+    let prepared = pipeline::prepare(&config, &pool, &mut timings)?;
+    if let Some(champion) = options.champion {
+        check_same_data(&prepared.provenance, champion)?;
+    }
+    let champion_values = options.champion.map(Report::gate_values);
+    if !quiet {
+        if let Some(predictions) = &prepared.predictions {
+            for member in &predictions.members {
+                let source = if member.cached {
+                    "prediction cache"
+                } else {
+                    "scored"
+                };
+                eprintln!("model {}: {source}", member.name);
+            }
+        }
+    }
+    let run = timings.time("simulation", || {
+        pipeline::simulate_prepared(&prepared, &config.engine, &config.strategy)
+    })?;
+    let report = timings.time("reports", || -> anyhow::Result<Report> {
+        let report = pipeline::report(
+            &config,
+            &prepared,
+            &run,
+            StatisticsConfig::default(),
+            options.gates,
+            champion_values.as_ref(),
+        )?;
+        write_reports(&dir, &report, &config.reporting.formats)?;
+        let absolute = std::fs::canonicalize(config_path)
+            .with_context(|| format!("resolving {}", config_path.display()))?;
+        write_atomically(
+            &dir.join(CONFIG_POINTER),
+            format!("{}\n", absolute.display()).as_bytes(),
+        )?;
+        Ok(report)
+    })?;
+    print_summary(&report, &dir, &timings, quiet);
+    Ok(Outcome { report })
+}
+
+/// A champion is only comparable on the same candles.
+fn check_same_data(provenance: &Provenance, champion: &Report) -> anyhow::Result<()> {
+    let theirs = &champion.metadata.provenance.data_hash;
+    if theirs != &provenance.data_hash {
+        bail!(
+            "the champion's report was run on other data (data hash {} vs this run's {}): run the champion on the same data and window",
+            theirs.as_deref().unwrap_or("none"),
+            provenance.data_hash.as_deref().unwrap_or("none")
+        );
+    }
+    Ok(())
+}
+
+fn value(report: &Report, name: &str) -> Option<f64> {
+    report.statistics.values.get(name).copied().flatten()
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{:.2}%", v * 100.0))
+}
+
+fn number(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.3}"))
+}
+
+/// One screen: notices, verdict, key statistics, where the reports are, stage timings.
+fn print_summary(report: &Report, dir: &Path, timings: &StageTimings, quiet: bool) {
+    let notices = &report.notices;
+    if let Some(notice) = &notices.dropped_members_notice {
+        println!("{notice}");
+    }
+    for warning in &notices.input_distribution_warnings {
+        println!("{warning}");
+    }
+    let verdict = match &report.verdict {
+        Some(v) if v.exit_code() == 0 => "PASS".to_string(),
+        Some(v) => format!("FAIL ({} gate(s) failed)", v.failures().count()),
+        None => "no gates".to_string(),
+    };
+    if quiet {
+        println!("{verdict}: reports in {}", dir.display());
+        return;
+    }
+    let meta = &report.metadata;
+    println!(
+        "\n{} on {} symbols, {} bars ({} candles)",
+        meta.strategy,
+        meta.symbols.len(),
+        meta.bars,
+        meta.candles
+    );
+    println!("verdict           {verdict}");
+    if let Some(v) = &report.verdict {
+        for row in &v.rows {
+            let symbol = row
+                .symbol
+                .as_deref()
+                .map(|s| format!(" [{s}]"))
+                .unwrap_or_default();
+            let relative = match &row.relative {
+                Some(expression) => format!(" = {expression}, champion {}", number(row.champion)),
+                None => String::new(),
+            };
+            println!(
+                "  {} {}{symbol}: {} {} {}{relative}, margin {}{}",
+                if row.passed { "pass" } else { "FAIL" },
+                row.gate,
+                number(row.actual),
+                row.comparison,
+                number(row.threshold),
+                number(row.margin),
+                row.note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    println!(
+        "total return      {}",
+        percent(value(report, "total_return"))
+    );
+    println!(
+        "sharpe            {}",
+        number(value(report, "sharpe_ratio"))
+    );
+    println!(
+        "max drawdown      {}",
+        percent(value(report, "max_drawdown"))
+    );
+    println!(
+        "trades            {} (win rate {}, stop-loss hit rate {})",
+        number(value(report, "number_of_trades")).trim_end_matches(".000"),
+        percent(value(report, "win_rate")),
+        percent(value(report, "stop_loss_hit_rate"))
+    );
+    if let Some(ensemble) = report
+        .calibration
+        .as_ref()
+        .and_then(|c| c.ensemble.as_ref())
+    {
+        let values = ensemble.values();
+        let get = |k: &str| values.get(k).copied().flatten();
+        println!(
+            "ensemble          accuracy {}, ECE {}, consensus {}, overconfident {}",
+            percent(get("accuracy")),
+            number(get("ece")),
+            percent(get("consensus_rate")),
+            percent(get("overconfident_share"))
+        );
+    }
+    println!("risk events       {}", report.risk_events.len());
+    println!("reports           {}", dir.join("report.html").display());
+    let stages: Vec<String> = timings
+        .0
+        .iter()
+        .map(|(stage, d)| format!("{stage} {:.2}s", d.as_secs_f64()))
+        .collect();
+    println!(
+        "stage timings     {} (wall clock on this machine, not a benchmark)",
+        stages.join(", ")
+    );
+}

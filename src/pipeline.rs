@@ -1,0 +1,543 @@
+//! One backtest, stage by stage: load and validate the candles, compute the features,
+//! score the ensemble (or read its cached predictions), simulate, build the report.
+//!
+//! [`prepare`] does everything that does not depend on fills, risk or strategy
+//! parameters, so a sweep prepares once and simulates many times.
+//!
+//! # The backtest window and warm-up
+//! With `data.from` set, candles are read from `from − warm-up` so that features (and
+//! sequence models) are ready at `from`; everything before `from` is then cut away: the
+//! simulation, the equity curve, the calibration rows and every statistic start at `from`.
+//! Warm-up = 2 × the feature set's warm-up rows + one day of bars (gaps, weekends).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use gauntlet_datasets::hash::data_hash;
+use gauntlet_datasets::{load, validate_universe, CandleSeries, LoadRequest, SymbolFilter};
+use gauntlet_engine::{simulate, EngineConfig, FeatureRows as EngineRows, RunResult, SymbolInput};
+use gauntlet_reports::calibration::{CalibrationReport, PredictionSet};
+use gauntlet_reports::gates::{GateSpec, RunValues};
+use gauntlet_reports::render::{
+    build_report, CalibrationSection, Notices, Provenance, Report, ReportOptions,
+};
+use gauntlet_reports::stats::StatisticsConfig;
+use gauntlet_strategies::ensemble::{combine, Ensemble, EnsembleScores};
+use gauntlet_strategies::features::{
+    compute_universe, forward_return_labels, FeatureMatrix, Label,
+};
+use gauntlet_strategies::models::{
+    ExpectedFeatures, FeatureRows, MemberScores, PredictionCache, PredictionKey, PreflightOptions,
+};
+use gauntlet_strategies::strategy::{BuyAndHold, EnsembleThreshold, ModelOutputs, SmaCross};
+use rayon::prelude::*;
+
+use crate::config::{ModelsConfig, RunConfig, StrategyConfig};
+
+/// Wall-clock time of each stage (printed, never written into a compared report).
+#[derive(Debug, Default, Clone)]
+pub struct StageTimings(pub Vec<(&'static str, Duration)>);
+
+impl StageTimings {
+    pub fn time<T>(&mut self, stage: &'static str, work: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = work();
+        self.0.push((stage, start.elapsed()));
+        out
+    }
+}
+
+/// One member's predictions for every symbol (rows = the symbol's warm-up + window bars).
+#[derive(Debug)]
+pub struct MemberPredictions {
+    pub name: String,
+    pub bundle_hash: String,
+    pub label_horizon: usize,
+    pub flat_threshold: f64,
+    pub scores: Vec<MemberScores>,
+    /// Whether they came from the prediction cache.
+    pub cached: bool,
+}
+
+/// The ensemble's predictions for every symbol.
+#[derive(Debug)]
+pub struct Predictions {
+    pub class_labels: Vec<String>,
+    pub up_class: usize,
+    pub down_class: usize,
+    pub members: Vec<MemberPredictions>,
+    pub ensemble: Vec<EnsembleScores>,
+}
+
+/// Everything a simulation needs that does not depend on fills, risk or strategy.
+#[derive(Debug)]
+pub struct Prepared {
+    /// Candles of the backtest window, one series per symbol.
+    pub candles: Vec<CandleSeries>,
+    /// Finer candles of the window, for `drill_down`.
+    pub detail: Option<Vec<CandleSeries>>,
+    /// Per symbol: the first row of the window in `features` and the predictions.
+    pub window_start: Vec<usize>,
+    pub features: Vec<FeatureMatrix>,
+    pub predictions: Option<Predictions>,
+    pub provenance: Provenance,
+    pub notices: Notices,
+    pub calibration: Option<CalibrationSection>,
+}
+
+/// A rayon pool with `threads` workers (0 = all cores).
+pub fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("creating the worker thread pool")
+}
+
+/// Loads, validates, computes features and predictions, on `pool`.
+pub fn prepare(
+    config: &RunConfig,
+    pool: &rayon::ThreadPool,
+    timings: &mut StageTimings,
+) -> anyhow::Result<Prepared> {
+    let data = &config.data;
+    let interval_ms = data.interval.millis();
+    let warmup_ms =
+        (2 * config.features.warmup_rows(data.interval) as i64) * interval_ms + 86_400_000;
+    let read_window = data
+        .window
+        .map(|(from, to)| (from.saturating_sub(warmup_ms), to));
+    let symbols = match &data.symbols {
+        Some(list) => SymbolFilter::Only(list.clone()),
+        None => SymbolFilter::All,
+    };
+    let request = LoadRequest {
+        path: data.path.clone(),
+        interval: Some(data.interval),
+        symbols: symbols.clone(),
+        window: read_window,
+    };
+    let universe = timings.time("load", || load(&request))?;
+    check_clean(&validate_universe(&universe))?;
+    let series = universe.series;
+    if series.iter().all(CandleSeries::is_empty) {
+        bail!(
+            "{}: no candles of interval {} in the window; check data.path, data.interval and data.from/to",
+            data.path.display(),
+            data.interval
+        );
+    }
+    let (from, to) = data.window.unwrap_or((i64::MIN, i64::MAX));
+    let detail = match data.detail_interval {
+        Some(detail_interval) => {
+            let request = LoadRequest {
+                path: data.path.clone(),
+                interval: Some(detail_interval),
+                symbols,
+                window: data.window,
+            };
+            let detail = timings.time("load", || load(&request))?;
+            check_clean(&validate_universe(&detail))?;
+            Some(detail.series)
+        }
+        None => None,
+    };
+    let data_hash = data_hash(&series);
+    let features = timings.time("features", || {
+        pool.install(|| compute_universe(&config.features, &series))
+    })?;
+    let window_start: Vec<usize> = series
+        .iter()
+        .map(|s| s.ts().partition_point(|&t| t < from))
+        .collect();
+    let window_end: Vec<usize> = series
+        .iter()
+        .map(|s| s.ts().partition_point(|&t| t < to))
+        .collect();
+    let manifest = config.features.manifest();
+    let mut provenance = Provenance {
+        config: config.echo.clone(),
+        data_hash: Some(data_hash.clone()),
+        manifest_hash: Some(manifest.hash.clone()),
+        bundle_hashes: BTreeMap::new(),
+    };
+    let mut notices = Notices::default();
+    let (predictions, calibration) = match &config.models {
+        Some(models) => {
+            let expected = ExpectedFeatures {
+                set_name: manifest.set.clone(),
+                manifest_hash: manifest.hash.clone(),
+                names: manifest.names().into_iter().map(str::to_string).collect(),
+            };
+            let predictions = timings.time("inference", || {
+                predict(
+                    models,
+                    &expected,
+                    data.window,
+                    &features,
+                    &data_hash,
+                    pool,
+                    &mut notices,
+                )
+            })?;
+            for member in &predictions.members {
+                provenance
+                    .bundle_hashes
+                    .insert(member.name.clone(), member.bundle_hash.clone());
+            }
+            let window: Vec<(usize, usize)> =
+                window_start.iter().copied().zip(window_end).collect();
+            let calibration = calibrate(&predictions, &series, &window)?;
+            (Some(predictions), Some(calibration))
+        }
+        None => (None, None),
+    };
+    let candles = series.iter().map(|s| s.window(from, to)).collect();
+    Ok(Prepared {
+        candles,
+        detail,
+        window_start,
+        features,
+        predictions,
+        provenance,
+        notices,
+        calibration,
+    })
+}
+
+/// Refuses data with problems: a backtest on them would silently be wrong.
+fn check_clean(reports: &[gauntlet_datasets::ValidationReport]) -> anyhow::Result<()> {
+    let dirty: Vec<_> = reports.iter().filter(|r| !r.is_clean()).collect();
+    if dirty.is_empty() {
+        return Ok(());
+    }
+    let total: usize = dirty.iter().map(|r| r.issue_count).sum();
+    let shown: Vec<String> = dirty
+        .iter()
+        .flat_map(|r| r.issues.iter())
+        .take(10)
+        .map(|issue| format!("  {issue}"))
+        .collect();
+    bail!(
+        "the data has {total} problem(s) in {} symbol(s); fix them first (`gauntlet data validate` lists all):\n{}",
+        dirty.len(),
+        shown.join("\n")
+    )
+}
+
+/// Preflights the members, then scores (or reads from the cache) each member on every
+/// symbol in parallel, and combines them per symbol.
+fn predict(
+    models: &ModelsConfig,
+    expected: &ExpectedFeatures,
+    window: Option<(i64, i64)>,
+    features: &[FeatureMatrix],
+    data_hash: &str,
+    pool: &rayon::ThreadPool,
+    notices: &mut Notices,
+) -> anyhow::Result<Predictions> {
+    let options = PreflightOptions {
+        // Preflight takes an inclusive span; the config's window is [from, to).
+        backtest_window: window.map(|(from, to)| (from, to.saturating_sub(1))),
+        allow_training_overlap: models.allow_training_overlap,
+    };
+    let mut ensemble = Ensemble::load(&models.ensemble, expected, &options)?;
+    ensemble.ensure_workers(pool.current_num_threads())?;
+    notices.dropped_members_notice = ensemble.dropped_notice();
+    notices.dropped_members = ensemble.dropped().iter().map(|d| d.name.clone()).collect();
+    let class_labels = ensemble.class_labels().to_vec();
+    let class_index = |name: &str| {
+        class_labels
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
+    };
+    let (Some(up_class), Some(down_class)) = (class_index("up"), class_index("down")) else {
+        bail!(
+            "the ensemble's class labels {class_labels:?} need an \"up\" and a \"down\" class for the strategy"
+        );
+    };
+    let rows: Vec<FeatureRows<'_>> = features
+        .iter()
+        .map(|m| {
+            let values = m
+                .values
+                .as_slice()
+                .context("feature matrix is not contiguous")?;
+            Ok(FeatureRows::new(values, m.names.len(), &m.ready)?)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let symbols: Vec<&str> = features.iter().map(|m| m.symbol.as_str()).collect();
+    let cache = models.cache.as_ref().map(PredictionCache::new);
+    let mut members = Vec::new();
+    for member in ensemble.members() {
+        let key = PredictionKey::for_model(&member.model, data_hash);
+        let cached = match &cache {
+            Some(cache) => cache.get(&key, &symbols)?,
+            None => None,
+        };
+        let (scores, was_cached) = match cached {
+            Some(scores) => (scores, true),
+            None => {
+                let scores = member
+                    .model
+                    .score_symbols(&rows, pool, models.batch_size)
+                    .with_context(|| format!("scoring with {}", member.name))?;
+                if let Some(cache) = &cache {
+                    cache.put(&key, &symbols, &scores)?;
+                }
+                (scores, false)
+            }
+        };
+        let mut distribution = Default::default();
+        for s in &scores {
+            gauntlet_strategies::models::InputDistribution::merge(
+                &mut distribution,
+                &s.input_distribution,
+            );
+        }
+        if let Some(warning) = member.model.input_warning(&distribution) {
+            eprintln!("{warning}");
+            notices.input_distribution_warnings.push(warning);
+        }
+        let labels = &member.model.bundle().labels;
+        members.push(MemberPredictions {
+            name: member.name.clone(),
+            bundle_hash: key.bundle_hash.clone(),
+            label_horizon: labels.horizon_bars as usize,
+            flat_threshold: labels.flat_threshold,
+            scores,
+            cached: was_cached,
+        });
+    }
+    let weights: Vec<f64> = ensemble.members().iter().map(|m| m.weight).collect();
+    let ensemble_scores = pool.install(|| {
+        (0..features.len())
+            .into_par_iter()
+            .map(|symbol| {
+                let refs: Vec<&MemberScores> = members.iter().map(|m| &m.scores[symbol]).collect();
+                combine(ensemble.method(), &weights, &refs)
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(Predictions {
+        class_labels,
+        up_class,
+        down_class,
+        members,
+        ensemble: ensemble_scores,
+    })
+}
+
+/// Realized class of each row in `[start, end)` from the label horizon and flat band,
+/// as an index into `class_labels`; rows whose realized label is not a class (e.g.
+/// `flat` for a down/up model) or is unknown (the last `horizon` rows) are `None`.
+fn realized_classes(
+    series: &CandleSeries,
+    horizon: usize,
+    flat_threshold: f64,
+    class_labels: &[String],
+) -> anyhow::Result<Vec<Option<usize>>> {
+    let labels = forward_return_labels(series.close(), horizon, flat_threshold)?;
+    let index: BTreeMap<Label, Option<usize>> = [Label::Down, Label::Flat, Label::Up]
+        .into_iter()
+        .map(|l| {
+            (
+                l,
+                class_labels
+                    .iter()
+                    .position(|c| c.eq_ignore_ascii_case(l.as_str())),
+            )
+        })
+        .collect();
+    Ok(labels
+        .into_iter()
+        .map(|l| l.and_then(|l| index[&l]))
+        .collect())
+}
+
+/// Calibration of the ensemble and of each member over the window's scored, labelled
+/// rows. The ensemble is judged against the first member's label definition.
+fn calibrate(
+    predictions: &Predictions,
+    series: &[CandleSeries],
+    window: &[(usize, usize)],
+) -> anyhow::Result<CalibrationSection> {
+    let n_classes = predictions.class_labels.len();
+    let mut members = BTreeMap::new();
+    for member in &predictions.members {
+        let rows = LabelledRows::collect(
+            predictions,
+            series,
+            window,
+            member.label_horizon,
+            member.flat_threshold,
+        )?;
+        let probabilities = |symbol: usize, row: usize| {
+            let s = &member.scores[symbol];
+            s.scored[row].then(|| s.row(row))
+        };
+        if let Some(report) =
+            rows.report(n_classes, probabilities, None::<fn(usize, usize) -> f32>)?
+        {
+            members.insert(member.name.clone(), report);
+        }
+    }
+    let first = &predictions.members[0];
+    let rows = LabelledRows::collect(
+        predictions,
+        series,
+        window,
+        first.label_horizon,
+        first.flat_threshold,
+    )?;
+    let probabilities = |symbol: usize, row: usize| {
+        let e = &predictions.ensemble[symbol];
+        e.scored[row].then(|| &e.probabilities[row * n_classes..(row + 1) * n_classes])
+    };
+    let consensus = |symbol: usize, row: usize| predictions.ensemble[symbol].consensus[row];
+    let ensemble = rows.report(n_classes, probabilities, Some(consensus))?;
+    Ok(CalibrationSection { ensemble, members })
+}
+
+/// The window rows with a realized class: `(symbol, row, class)`.
+struct LabelledRows(Vec<(usize, usize, usize)>);
+
+impl LabelledRows {
+    fn collect(
+        predictions: &Predictions,
+        series: &[CandleSeries],
+        window: &[(usize, usize)],
+        horizon: usize,
+        flat_threshold: f64,
+    ) -> anyhow::Result<Self> {
+        let mut rows = Vec::new();
+        for (symbol, candles) in series.iter().enumerate() {
+            let realized =
+                realized_classes(candles, horizon, flat_threshold, &predictions.class_labels)?;
+            let (start, end) = window[symbol];
+            for (row, class) in realized.iter().enumerate().take(end).skip(start) {
+                if let Some(class) = class {
+                    rows.push((symbol, row, *class));
+                }
+            }
+        }
+        Ok(Self(rows))
+    }
+
+    /// The calibration report of the rows that `probabilities` scored.
+    fn report<'a>(
+        &self,
+        n_classes: usize,
+        probabilities: impl Fn(usize, usize) -> Option<&'a [f32]>,
+        consensus: Option<impl Fn(usize, usize) -> f32>,
+    ) -> anyhow::Result<Option<CalibrationReport>> {
+        let mut probs = Vec::new();
+        let mut labels = Vec::new();
+        let mut agree = Vec::new();
+        for &(symbol, row, class) in &self.0 {
+            let Some(p) = probabilities(symbol, row) else {
+                continue;
+            };
+            probs.extend(p.iter().map(|&v| f64::from(v)));
+            labels.push(class);
+            if let Some(consensus) = &consensus {
+                agree.push(f64::from(consensus(symbol, row)));
+            }
+        }
+        if labels.is_empty() {
+            return Ok(None);
+        }
+        let mut set = PredictionSet::new(n_classes, renormalized(probs, n_classes), labels)?;
+        if consensus.is_some() {
+            set = set.with_consensus(agree)?;
+        }
+        Ok(Some(set.report()))
+    }
+}
+
+/// f32 probabilities widened to f64 sum to 1 only within f32 rounding; rescale each row
+/// so the calibration checks (|Σp − 1| small) judge the model, not the cast.
+fn renormalized(mut probabilities: Vec<f64>, n_classes: usize) -> Vec<f64> {
+    for row in probabilities.chunks_mut(n_classes) {
+        let sum: f64 = row.iter().sum();
+        if sum > 0.0 {
+            row.iter_mut().for_each(|p| *p /= sum);
+        }
+    }
+    probabilities
+}
+
+/// Simulates `strategy` with `engine` over the prepared window.
+pub fn simulate_prepared(
+    prepared: &Prepared,
+    engine: &EngineConfig,
+    strategy: &StrategyConfig,
+) -> anyhow::Result<RunResult> {
+    let n = prepared.candles.len();
+    let mut inputs = Vec::with_capacity(n);
+    for symbol in 0..n {
+        let candles = &prepared.candles[symbol];
+        let start = prepared.window_start[symbol];
+        let end = start + candles.len();
+        let matrix = &prepared.features[symbol];
+        let columns = matrix.names.len();
+        let values = matrix
+            .values
+            .as_slice()
+            .context("feature matrix is not contiguous")?;
+        let model = match &prepared.predictions {
+            Some(p) => {
+                let e = &p.ensemble[symbol];
+                let k = e.n_classes;
+                Some(ModelOutputs::new(
+                    &e.probabilities[start * k..end * k],
+                    k,
+                    &e.consensus[start..end],
+                    p.up_class,
+                    p.down_class,
+                )?)
+            }
+            None => None,
+        };
+        inputs.push(SymbolInput {
+            candles,
+            features: Some(EngineRows {
+                values: &values[start * columns..end * columns],
+                n_columns: columns,
+            }),
+            model,
+            detail: prepared.detail.as_ref().map(|d| &d[symbol]),
+        });
+    }
+    Ok(match strategy {
+        StrategyConfig::EnsembleThreshold(c) => {
+            simulate(engine, &EnsembleThreshold::new(*c)?, &inputs)?
+        }
+        StrategyConfig::SmaCross(c) => simulate(engine, &SmaCross::new(*c)?, &inputs)?,
+        StrategyConfig::BuyAndHold => simulate(engine, &BuyAndHold, &inputs)?,
+    })
+}
+
+/// The report of a run of `config` on `prepared`.
+pub fn report(
+    config: &RunConfig,
+    prepared: &Prepared,
+    run: &RunResult,
+    statistics: StatisticsConfig,
+    gates: Option<&GateSpec>,
+    champion: Option<&RunValues>,
+) -> anyhow::Result<Report> {
+    Ok(build_report(
+        run,
+        ReportOptions {
+            provenance: prepared.provenance.clone(),
+            annualization: Some(config.reporting.annualization),
+            statistics,
+            end_of_data: config.reporting.end_of_data,
+            notices: prepared.notices.clone(),
+            calibration: prepared.calibration.clone(),
+            gates,
+            champion,
+        },
+    )?)
+}
