@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::{
     backtest, config_check, data_resample, data_synth, data_validate, features_export,
-    features_list, gate, models_bundle, models_check, models_inspect,
+    features_list, gate, models_bundle, models_check, models_inspect, sweep,
 };
 
 /// gauntlet: the gate between a trained trading model and real money.
@@ -40,6 +40,9 @@ pub enum Command {
     /// Backtest, then decide with the promotion gates: exit 0 pass, 1 a gate failed,
     /// 2 error. Gates may be relative to a champion's report (`--champion DIR`).
     Gate(gate::GateArgs),
+    /// Run a grid of fills/risk/strategy settings over one prepared run (features and
+    /// predictions computed once), ranked by an objective, optionally walk-forward.
+    Sweep(sweep::SweepArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@ use clap::Parser;
 mod cli;
 mod commands;
 mod config;
+mod grid;
 mod pipeline;
 
 fn main() -> std::process::ExitCode {

@@ -467,17 +467,27 @@ fn renormalized(mut probabilities: Vec<f64>, n_classes: usize) -> Vec<f64> {
     probabilities
 }
 
-/// Simulates `strategy` with `engine` over the prepared window.
+/// Simulates `strategy` with `engine` over the prepared window, or over the part of it
+/// in `range` (`[from, to)` bar open times, for walk-forward folds).
 pub fn simulate_prepared(
     prepared: &Prepared,
     engine: &EngineConfig,
     strategy: &StrategyConfig,
+    range: Option<(i64, i64)>,
 ) -> anyhow::Result<RunResult> {
-    let n = prepared.candles.len();
-    let mut inputs = Vec::with_capacity(n);
-    for symbol in 0..n {
-        let candles = &prepared.candles[symbol];
-        let start = prepared.window_start[symbol];
+    let cut = |series: &[CandleSeries]| -> Option<Vec<CandleSeries>> {
+        range.map(|(from, to)| series.iter().map(|s| s.window(from, to)).collect())
+    };
+    let sliced = cut(&prepared.candles);
+    let candles_all = sliced.as_deref().unwrap_or(&prepared.candles);
+    let sliced_detail = prepared.detail.as_deref().and_then(cut);
+    let detail_all = sliced_detail.as_deref().or(prepared.detail.as_deref());
+    let mut inputs = Vec::with_capacity(candles_all.len());
+    for (symbol, candles) in candles_all.iter().enumerate() {
+        let offset = range.map_or(0, |(from, _)| {
+            prepared.candles[symbol].ts().partition_point(|&t| t < from)
+        });
+        let start = prepared.window_start[symbol] + offset;
         let end = start + candles.len();
         let matrix = &prepared.features[symbol];
         let columns = matrix.names.len();
@@ -506,7 +516,7 @@ pub fn simulate_prepared(
                 n_columns: columns,
             }),
             model,
-            detail: prepared.detail.as_ref().map(|d| &d[symbol]),
+            detail: detail_all.map(|d| &d[symbol]),
         });
     }
     Ok(match strategy {

@@ -102,7 +102,7 @@ pub fn run_to_dir(config_path: &Path, options: &RunOptions<'_>) -> anyhow::Resul
         }
     }
     let run = timings.time("simulation", || {
-        pipeline::simulate_prepared(&prepared, &config.engine, &config.strategy)
+        pipeline::simulate_prepared(&prepared, &config.engine, &config.strategy, None)
     })?;
     let report = timings.time("reports", || -> anyhow::Result<Report> {
         let report = pipeline::report(

@@ -15,6 +15,7 @@ pub mod gate;
 pub mod models_bundle;
 pub mod models_check;
 pub mod models_inspect;
+pub mod sweep;
 
 /// Runs the chosen command; the returned code is the process exit code
 /// (0 success / pass, 1 a check or gate failed). Errors become exit code 2 in `main`.
@@ -31,5 +32,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(ConfigCommand::Check(args)) => config_check::run(args),
         Command::Backtest(args) => backtest::run(args),
         Command::Gate(args) => gate::run(args),
+        Command::Sweep(args) => sweep::run(args),
     }
 }

@@ -21,7 +21,7 @@ pub const HTML_TRADE_ROWS: usize = 200;
 /// Symbols shown in the per-symbol chart: the best and the worst this many each.
 const CHART_SYMBOLS_EACH_SIDE: usize = 15;
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:1100px;color:#222;line-height:1.4;padding:0 16px}\
+pub(super) const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:1100px;color:#222;line-height:1.4;padding:0 16px}\
 h1{font-size:22px;margin:0 0 8px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:15px;margin:16px 0 6px}\
 .verdict{padding:12px 16px;border-radius:6px;font-size:20px;font-weight:bold;margin:12px 0}\
 .pass{background:#e8f5e9;color:#1b5e20;border:1px solid #a5d6a7}.fail{background:#ffebee;color:#b71c1c;border:1px solid #ef9a9a}.none{background:#f5f5f5;color:#555;border:1px solid #ddd}\
@@ -31,7 +31,7 @@ tr.failed td{background:#ffebee}.cards{display:flex;flex-wrap:wrap;gap:8px}.card
 .card .k{font-size:11px;color:#666}.card .v{font-size:17px;font-weight:bold}.charts{display:flex;flex-wrap:wrap;gap:12px}svg.chart{max-width:100%;height:auto;background:#fff}\
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}.muted{color:#666;font-size:13px}";
 
-fn table_header(html: &mut String, columns: &[&str]) {
+pub(super) fn table_header(html: &mut String, columns: &[&str]) {
     html.push_str("<table><tr>");
     for (i, c) in columns.iter().enumerate() {
         let class = if i == 0 { " class=\"l\"" } else { "" };
@@ -40,7 +40,7 @@ fn table_header(html: &mut String, columns: &[&str]) {
     html.push_str("</tr>");
 }
 
-fn row(html: &mut String, cells: &[String]) {
+pub(super) fn row(html: &mut String, cells: &[String]) {
     html.push_str("<tr>");
     for (i, c) in cells.iter().enumerate() {
         let class = if i == 0 { " class=\"l\"" } else { "" };

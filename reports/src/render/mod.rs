@@ -13,6 +13,7 @@ mod html;
 mod markdown;
 mod model;
 mod svg;
+mod sweep;
 
 use std::fs;
 use std::io::Write;
@@ -29,6 +30,10 @@ pub use model::{
     build_report, equity_buckets, iso_time, AnnualizationStatement, Breakdowns, CalibrationSection,
     EquityBucket, Notices, Provenance, Report, ReportOptions, RiskEventRow, RunMetadata,
     TradeAccounting, TradeRow, MAX_PLOT_POINTS, SCHEMA_VERSION,
+};
+pub use sweep::{
+    render_sweep_csv, render_sweep_html, render_sweep_json, render_sweep_markdown, BestConfig,
+    SweepReport, SweepRow, WalkForward, WalkForwardFold, SWEEP_SCHEMA_VERSION, SWEEP_STATISTICS,
 };
 
 /// Errors of rendering and writing reports; each names the file concerned.

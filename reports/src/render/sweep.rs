@@ -1,0 +1,448 @@
+//! Sweep results: one row per config of a grid, ranked by the objective, the deflated
+//! Sharpe ratio of the best config given the number of trials, and the walk-forward
+//! folds; rendered as JSON, CSV, Markdown and a self-contained HTML page (with a heatmap
+//! of the objective for two-key grids).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::html::{row, table_header, STYLE};
+use super::markdown::format_statistic;
+use super::svg::escape;
+use super::{Provenance, RenderError};
+
+/// Version of the sweep JSON layout.
+pub const SWEEP_SCHEMA_VERSION: u32 = 1;
+
+/// Statistics shown for every config (besides the objective).
+pub const SWEEP_STATISTICS: [&str; 7] = [
+    "total_return",
+    "sharpe_ratio",
+    "max_drawdown",
+    "number_of_trades",
+    "win_rate",
+    "stop_loss_hit_rate",
+    "profit_factor",
+];
+
+/// One config of the grid and its result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRow {
+    /// Position in the grid (the last key varies fastest).
+    pub index: usize,
+    /// 1 = best; configs with an undefined objective rank last, ties by index.
+    pub rank: usize,
+    /// `(key, value)` per grid key, values as written in TOML.
+    pub params: Vec<(String, String)>,
+    pub objective: Option<f64>,
+    /// [`SWEEP_STATISTICS`] (and the objective) by name.
+    pub statistics: BTreeMap<String, Option<f64>>,
+}
+
+/// The best config, judged against the number of configs tried.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestConfig {
+    pub index: usize,
+    pub params: Vec<(String, String)>,
+    pub objective: Option<f64>,
+    /// Annualized Sharpe ratio of the best config.
+    pub sharpe_ratio: Option<f64>,
+    /// Probability that its true Sharpe exceeds the best of as many unskilled trials.
+    pub deflated_sharpe_ratio: Option<f64>,
+}
+
+/// One walk-forward fold: chosen in sample, judged out of sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WalkForwardFold {
+    /// `[from, to)` bar open times, ISO 8601.
+    pub in_sample: (String, String),
+    pub out_of_sample: (String, String),
+    /// Grid index and params of the config chosen in sample.
+    pub chosen_index: usize,
+    pub chosen_params: Vec<(String, String)>,
+    pub in_sample_objective: Option<f64>,
+    pub out_of_sample_objective: Option<f64>,
+    pub out_of_sample_statistics: BTreeMap<String, Option<f64>>,
+}
+
+/// Walk-forward validation of the selection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WalkForward {
+    /// How the window was split, in words.
+    pub scheme: String,
+    pub folds: Vec<WalkForwardFold>,
+    /// Mean of the defined out-of-sample objectives: the number to trust.
+    pub mean_out_of_sample_objective: Option<f64>,
+}
+
+/// Everything a sweep reports. Serialized as `sweep.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    pub schema_version: u32,
+    pub objective: String,
+    /// `"max"` or `"min"`.
+    pub direction: String,
+    /// The grid keys, in column order.
+    pub keys: Vec<String>,
+    /// Number of configs tried N.
+    pub trials: usize,
+    /// Sample variance (n − 1) of the configs' per-period Sharpe ratios.
+    pub sharpe_variance_per_period: Option<f64>,
+    pub best: Option<BestConfig>,
+    /// Every config, best first.
+    pub rows: Vec<SweepRow>,
+    pub walk_forward: Option<WalkForward>,
+    /// The data, manifest and bundles the sweep ran on.
+    pub provenance: Provenance,
+}
+
+fn params_text(params: &[(String, String)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn columns(report: &SweepReport) -> Vec<String> {
+    let mut columns: Vec<String> = SWEEP_STATISTICS.iter().map(|s| s.to_string()).collect();
+    if !columns.contains(&report.objective) {
+        columns.insert(0, report.objective.clone());
+    }
+    columns
+}
+
+/// `sweep.json`: pretty-printed, trailing newline.
+pub fn render_sweep_json(report: &SweepReport) -> Result<String, RenderError> {
+    let mut text = serde_json::to_string_pretty(report).map_err(|source| RenderError::Json {
+        file: "sweep.json",
+        source,
+    })?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// `sweep.csv`: rank, index, one column per grid key, the objective, the statistics.
+pub fn render_sweep_csv(report: &SweepReport) -> Result<Vec<u8>, RenderError> {
+    let stats = columns(report);
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["rank".to_string(), "index".to_string()];
+    header.extend(report.keys.iter().cloned());
+    header.push("objective".to_string());
+    header.extend(stats.iter().cloned());
+    let error = |source| RenderError::Csv {
+        file: "sweep.csv",
+        source,
+    };
+    writer.write_record(&header).map_err(error)?;
+    for r in &report.rows {
+        let mut record = vec![r.rank.to_string(), r.index.to_string()];
+        record.extend(r.params.iter().map(|(_, v)| v.clone()));
+        record.push(r.objective.map_or_else(String::new, |v| v.to_string()));
+        for s in &stats {
+            record.push(
+                r.statistics
+                    .get(s)
+                    .copied()
+                    .flatten()
+                    .map_or_else(String::new, |v| v.to_string()),
+            );
+        }
+        writer.write_record(&record).map_err(error)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| error(csv::Error::from(e.into_error())))
+}
+
+/// Rows shown in the Markdown and HTML tables (the CSV and JSON hold all).
+pub const SWEEP_TABLE_ROWS: usize = 25;
+
+/// `sweep.md`: best config and its deflated Sharpe first, walk-forward, then the ranking.
+pub fn render_sweep_markdown(report: &SweepReport) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# Sweep: {} configs, ranked by {} ({})\n",
+        report.trials, report.objective, report.direction
+    );
+    if let Some(best) = &report.best {
+        let _ = writeln!(
+            md,
+            "Best: **{}** — {} {}, Sharpe {}, deflated Sharpe {} (given {} trials).\n",
+            params_text(&best.params),
+            report.objective,
+            format_statistic(&report.objective, best.objective),
+            format_statistic("sharpe_ratio", best.sharpe_ratio),
+            format_statistic("deflated_sharpe_ratio", best.deflated_sharpe_ratio),
+            report.trials
+        );
+    }
+    if let Some(wf) = &report.walk_forward {
+        let _ = writeln!(
+            md,
+            "## Walk-forward (out-of-sample: the number to trust)\n\n{}\n\nMean out-of-sample {}: {}\n",
+            wf.scheme,
+            report.objective,
+            format_statistic(&report.objective, wf.mean_out_of_sample_objective)
+        );
+        md.push_str("| fold | in sample | out of sample | chosen | in-sample objective | out-of-sample objective |\n|---|---|---|---|---|---|\n");
+        for (i, f) in wf.folds.iter().enumerate() {
+            let _ = writeln!(
+                md,
+                "| {} | {} → {} | {} → {} | {} | {} | {} |",
+                i + 1,
+                f.in_sample.0,
+                f.in_sample.1,
+                f.out_of_sample.0,
+                f.out_of_sample.1,
+                params_text(&f.chosen_params),
+                format_statistic(&report.objective, f.in_sample_objective),
+                format_statistic(&report.objective, f.out_of_sample_objective)
+            );
+        }
+        md.push('\n');
+    }
+    let stats = columns(report);
+    md.push_str("## Ranking\n\n| rank |");
+    for k in &report.keys {
+        let _ = write!(md, " {k} |");
+    }
+    for s in &stats {
+        let _ = write!(md, " {s} |");
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---|".repeat(report.keys.len() + stats.len()));
+    md.push('\n');
+    for r in report.rows.iter().take(SWEEP_TABLE_ROWS) {
+        let _ = write!(md, "| {} |", r.rank);
+        for (_, v) in &r.params {
+            let _ = write!(md, " {v} |");
+        }
+        for s in &stats {
+            let _ = write!(
+                md,
+                " {} |",
+                format_statistic(s, r.statistics.get(s).copied().flatten())
+            );
+        }
+        md.push('\n');
+    }
+    if report.rows.len() > SWEEP_TABLE_ROWS {
+        let _ = writeln!(
+            md,
+            "\n{} more configs in sweep.csv.",
+            report.rows.len() - SWEEP_TABLE_ROWS
+        );
+    }
+    md
+}
+
+/// Background of a heatmap cell: red (worst) → green (best) by rank of the value.
+fn heat(value: Option<f64>, lo: f64, hi: f64, maximize: bool) -> String {
+    match value {
+        Some(v) if hi > lo => {
+            let t = (v - lo) / (hi - lo);
+            let good = if maximize { t } else { 1.0 - t };
+            format!("background:hsl({:.0},70%,82%)", good * 120.0)
+        }
+        Some(_) => "background:hsl(60,70%,82%)".to_string(),
+        None => "background:#eee".to_string(),
+    }
+}
+
+fn heatmap(html: &mut String, report: &SweepReport) {
+    let [row_key, column_key] = [&report.keys[0], &report.keys[1]];
+    let mut row_values: Vec<&str> = Vec::new();
+    let mut column_values: Vec<&str> = Vec::new();
+    let mut cells: BTreeMap<(&str, &str), Option<f64>> = BTreeMap::new();
+    let mut by_index: Vec<&SweepRow> = report.rows.iter().collect();
+    by_index.sort_by_key(|r| r.index);
+    for r in by_index {
+        let (a, b) = (r.params[0].1.as_str(), r.params[1].1.as_str());
+        if !row_values.contains(&a) {
+            row_values.push(a);
+        }
+        if !column_values.contains(&b) {
+            column_values.push(b);
+        }
+        cells.insert((a, b), r.objective);
+    }
+    let defined: Vec<f64> = cells.values().flatten().copied().collect();
+    let lo = defined.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = defined.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let _ = write!(
+        html,
+        "<h2>Heatmap of {} (rows {}, columns {})</h2><table><tr><th class=\"l\">{} \\ {}</th>",
+        escape(&report.objective),
+        escape(row_key),
+        escape(column_key),
+        escape(row_key),
+        escape(column_key)
+    );
+    for c in &column_values {
+        let _ = write!(html, "<th>{}</th>", escape(c));
+    }
+    html.push_str("</tr>");
+    for r in &row_values {
+        let _ = write!(html, "<tr><th class=\"l\">{}</th>", escape(r));
+        for c in &column_values {
+            let value = cells.get(&(*r, *c)).copied().flatten();
+            let _ = write!(
+                html,
+                "<td style=\"{}\">{}</td>",
+                heat(value, lo, hi, report.direction == "max"),
+                escape(&format_statistic(&report.objective, value))
+            );
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</table>");
+}
+
+/// `sweep.html`: one self-contained page.
+pub fn render_sweep_html(report: &SweepReport) -> String {
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>gauntlet sweep</title><style>{STYLE}</style></head><body>"
+    );
+    let md_title = format!(
+        "Sweep: {} configs, ranked by {} ({})",
+        report.trials, report.objective, report.direction
+    );
+    let _ = write!(html, "<h1>{}</h1>", escape(&md_title));
+    if let Some(best) = &report.best {
+        let _ = write!(
+            html,
+            "<div class=\"verdict none\">Best: {} — {} {}, deflated Sharpe {} given {} trials</div>",
+            escape(&params_text(&best.params)),
+            escape(&report.objective),
+            escape(&format_statistic(&report.objective, best.objective)),
+            escape(&format_statistic("deflated_sharpe_ratio", best.deflated_sharpe_ratio)),
+            report.trials
+        );
+    }
+    if let Some(wf) = &report.walk_forward {
+        let _ = write!(
+            html,
+            "<h2>Walk-forward</h2><p class=\"muted\">{}</p><p><b>Mean out-of-sample {}: {}</b> (the number to trust)</p>",
+            escape(&wf.scheme),
+            escape(&report.objective),
+            escape(&format_statistic(&report.objective, wf.mean_out_of_sample_objective))
+        );
+        table_header(
+            &mut html,
+            &[
+                "fold",
+                "in sample",
+                "out of sample",
+                "chosen",
+                "in-sample",
+                "out-of-sample",
+            ],
+        );
+        for (i, f) in wf.folds.iter().enumerate() {
+            row(
+                &mut html,
+                &[
+                    (i + 1).to_string(),
+                    format!("{} → {}", f.in_sample.0, f.in_sample.1),
+                    format!("{} → {}", f.out_of_sample.0, f.out_of_sample.1),
+                    params_text(&f.chosen_params),
+                    format_statistic(&report.objective, f.in_sample_objective),
+                    format_statistic(&report.objective, f.out_of_sample_objective),
+                ],
+            );
+        }
+        html.push_str("</table>");
+    }
+    if report.keys.len() == 2 {
+        heatmap(&mut html, report);
+    }
+    let stats = columns(report);
+    html.push_str("<h2>Ranking</h2>");
+    let mut header: Vec<&str> = vec!["rank"];
+    header.extend(report.keys.iter().map(String::as_str));
+    header.extend(stats.iter().map(String::as_str));
+    table_header(&mut html, &header);
+    for r in report.rows.iter().take(SWEEP_TABLE_ROWS) {
+        let mut cells = vec![r.rank.to_string()];
+        cells.extend(r.params.iter().map(|(_, v)| v.clone()));
+        cells.extend(
+            stats
+                .iter()
+                .map(|s| format_statistic(s, r.statistics.get(s).copied().flatten())),
+        );
+        row(&mut html, &cells);
+    }
+    html.push_str("</table>");
+    if report.rows.len() > SWEEP_TABLE_ROWS {
+        let _ = write!(
+            html,
+            "<p class=\"muted\">{} more configs in sweep.csv.</p>",
+            report.rows.len() - SWEEP_TABLE_ROWS
+        );
+    }
+    html.push_str("</body></html>\n");
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweep() -> SweepReport {
+        let rows = [
+            (0, "0.8", "0.05", Some(1.0)),
+            (1, "0.8", "0.08", Some(2.0)),
+            (2, "1.2", "0.05", None),
+            (3, "1.2", "0.08", Some(0.5)),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(rank, (index, a, b, objective))| SweepRow {
+            index,
+            rank: rank + 1,
+            params: vec![("risk.a".into(), a.into()), ("risk.b".into(), b.into())],
+            objective,
+            statistics: BTreeMap::from([("sharpe_ratio".to_string(), objective)]),
+        })
+        .collect();
+        SweepReport {
+            schema_version: SWEEP_SCHEMA_VERSION,
+            objective: "sharpe_ratio".into(),
+            direction: "max".into(),
+            keys: vec!["risk.a".into(), "risk.b".into()],
+            trials: 4,
+            sharpe_variance_per_period: Some(0.01),
+            best: None,
+            rows,
+            walk_forward: None,
+            provenance: Provenance::default(),
+        }
+    }
+
+    #[test]
+    fn csv_has_one_row_per_config_and_blank_for_undefined() {
+        let text = String::from_utf8(render_sweep_csv(&sweep()).unwrap()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5);
+        assert!(
+            lines[0].starts_with("rank,index,risk.a,risk.b,objective,total_return,sharpe_ratio")
+        );
+        assert!(lines[3].starts_with("3,2,1.2,0.05,,"), "{}", lines[3]);
+    }
+
+    #[test]
+    fn html_heatmap_colors_best_green_worst_red() {
+        let html = render_sweep_html(&sweep());
+        assert!(html.contains("Heatmap of sharpe_ratio"));
+        // 2.0 is the best (hue 120), 0.5 the worst (hue 0), undefined grey.
+        assert!(html.contains("hsl(120,70%,82%)"));
+        assert!(html.contains("hsl(0,70%,82%)"));
+        assert!(html.contains("background:#eee"));
+    }
+}

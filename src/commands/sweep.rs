@@ -1,0 +1,394 @@
+//! `gauntlet sweep`: one run config, many fills/risk/strategy settings. Data, features
+//! and predictions are prepared once; the configs are simulated in parallel; the ranked
+//! table, the deflated Sharpe of the best and (with `--walk-forward K`) the
+//! out-of-sample result of in-sample selection are written.
+//!
+//! # Walk-forward
+//! The window `[t₀, t₁)` is cut into K + 1 equal spans at `b_j = t₀ + j (t₁ − t₀)/(K + 1)`.
+//! Fold i (1 ≤ i ≤ K) ranks every config on `[b₀, b_i)` (anchored in-sample), takes the
+//! best, and runs it on `[b_i, b_{i+1})` (out-of-sample). The mean out-of-sample
+//! objective is the number to trust: the in-sample best is optimistic by construction.
+//!
+//! # Deflated Sharpe of the best
+//! With N configs and V the sample variance (n − 1) of their per-period Sharpe ratios
+//! (annualized Sharpe / √periods-per-year), the best config's report is recomputed with
+//! `trials = (N, V)`, which gives its deflated Sharpe ratio (see gauntlet-reports).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use gauntlet_reports::calibration::CalibrationReport;
+use gauntlet_reports::render::{
+    iso_time, render_sweep_csv, render_sweep_html, render_sweep_json, render_sweep_markdown,
+    write_atomically, write_reports, BestConfig, Report, SweepReport, SweepRow, WalkForward,
+    WalkForwardFold, SWEEP_SCHEMA_VERSION, SWEEP_STATISTICS,
+};
+use gauntlet_reports::stats::{statistic_names, SharpeTrials, StatisticsConfig};
+use rayon::prelude::*;
+
+use crate::config::RunConfig;
+use crate::grid::{self, Direction, Grid, GridPoint};
+use crate::pipeline::{self, Prepared, StageTimings};
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The base run config (TOML).
+    #[arg(short, long)]
+    pub config: PathBuf,
+    /// The grid (TOML): `[grid]` keys with value lists, `objective`, `direction`.
+    #[arg(long)]
+    pub grid: PathBuf,
+    /// Output directory (default `<reporting.out>/sweep`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads (overrides `threads`; 0 = all cores). Results never depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Walk-forward validation with K folds (see the command's docs).
+    #[arg(long, value_name = "K")]
+    pub walk_forward: Option<usize>,
+    /// Only errors and the final summary line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// One simulated config: its objective and the statistics the table shows.
+struct Evaluated {
+    objective: Option<f64>,
+    statistics: std::collections::BTreeMap<String, Option<f64>>,
+}
+
+/// Every config the grid names, each checked like a config file.
+struct Candidate {
+    point: GridPoint,
+    config: RunConfig,
+}
+
+pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    let base_text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("reading {}", args.config.display()))?;
+    let mut base = RunConfig::parse(&base_text, &args.config)?;
+    if let Some(threads) = args.threads {
+        base.threads = threads;
+    }
+    let mut known: Vec<&str> = statistic_names();
+    known.extend(CalibrationReport::VALUE_NAMES);
+    let grid = Grid::load(&args.grid, &known)?;
+    if args.walk_forward == Some(0) {
+        anyhow::bail!("--walk-forward K needs K ≥ 1 folds");
+    }
+    let candidates: Vec<Candidate> = grid
+        .points()
+        .into_iter()
+        .map(|point| {
+            let config = grid::config_at(&base_text, &args.config, &point)?;
+            Ok(Candidate { point, config })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let out = args.out.clone().unwrap_or_else(|| grid::default_out(&base));
+    let pool = pipeline::thread_pool(base.threads)?;
+    let mut timings = StageTimings::default();
+    let prepared = pipeline::prepare(&base, &pool, &mut timings)?;
+    let evaluate_all = |range: Option<(i64, i64)>| -> anyhow::Result<Vec<Evaluated>> {
+        pool.install(|| {
+            candidates
+                .par_iter()
+                .map(|c| evaluate(&prepared, &c.config, &grid.objective, range))
+                .collect()
+        })
+    };
+    let results = timings.time("simulation", || evaluate_all(None))?;
+    let ranking = rank(&results, grid.direction);
+    let params = |c: &Candidate| -> Vec<(String, String)> {
+        c.point
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect()
+    };
+    let mut rows: Vec<SweepRow> = ranking
+        .iter()
+        .enumerate()
+        .map(|(rank, &index)| SweepRow {
+            index,
+            rank: rank + 1,
+            params: params(&candidates[index]),
+            objective: results[index].objective,
+            statistics: results[index].statistics.clone(),
+        })
+        .collect();
+    rows.sort_by_key(|r| r.rank);
+
+    let periods_per_year = base.reporting.annualization.periods_per_year();
+    let per_period: Vec<f64> = results
+        .iter()
+        .filter_map(|r| r.statistics.get("sharpe_ratio").copied().flatten())
+        .map(|s| s / periods_per_year.sqrt())
+        .collect();
+    let sharpe_variance = sample_variance(&per_period);
+    let best_index = ranking[0];
+    let best_candidate = &candidates[best_index];
+    let trials = SharpeTrials::new(candidates.len(), sharpe_variance.unwrap_or(0.0))?;
+    let best_report = timings.time("best report", || -> anyhow::Result<Report> {
+        let run = pipeline::simulate_prepared(
+            &prepared,
+            &best_candidate.config.engine,
+            &best_candidate.config.strategy,
+            None,
+        )?;
+        let statistics = StatisticsConfig {
+            trials: Some(trials),
+            ..StatisticsConfig::default()
+        };
+        let report = pipeline::report(
+            &best_candidate.config,
+            &prepared,
+            &run,
+            statistics,
+            None,
+            None,
+        )?;
+        write_reports(&out.join("best"), &report, &base.reporting.formats)?;
+        Ok(report)
+    })?;
+    let value = |name: &str| best_report.statistics.values.get(name).copied().flatten();
+    let best = BestConfig {
+        index: best_index,
+        params: params(best_candidate),
+        objective: results[best_index].objective,
+        sharpe_ratio: value("sharpe_ratio"),
+        deflated_sharpe_ratio: value("deflated_sharpe_ratio"),
+    };
+
+    let walk_forward = match args.walk_forward {
+        Some(folds) => Some(timings.time("walk-forward", || {
+            walk_forward(&prepared, &candidates, &grid, folds, &params, &evaluate_all)
+        })?),
+        None => None,
+    };
+    let report = SweepReport {
+        schema_version: SWEEP_SCHEMA_VERSION,
+        objective: grid.objective.clone(),
+        direction: match grid.direction {
+            Direction::Max => "max",
+            Direction::Min => "min",
+        }
+        .to_string(),
+        keys: grid.axes.iter().map(|(k, _)| k.clone()).collect(),
+        trials: candidates.len(),
+        sharpe_variance_per_period: sharpe_variance,
+        best: Some(best),
+        rows,
+        walk_forward,
+        provenance: prepared.provenance.clone(),
+    };
+    write_atomically(&out.join("sweep.csv"), &render_sweep_csv(&report)?)?;
+    write_atomically(
+        &out.join("sweep.md"),
+        render_sweep_markdown(&report).as_bytes(),
+    )?;
+    write_atomically(
+        &out.join("sweep.html"),
+        render_sweep_html(&report).as_bytes(),
+    )?;
+    // Last: its presence means the set is complete.
+    write_atomically(
+        &out.join("sweep.json"),
+        render_sweep_json(&report)?.as_bytes(),
+    )?;
+    print_summary(&report, &out, &timings, args.quiet);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Simulates one config (optionally on a sub-range) and reads its statistics.
+fn evaluate(
+    prepared: &Prepared,
+    config: &RunConfig,
+    objective: &str,
+    range: Option<(i64, i64)>,
+) -> anyhow::Result<Evaluated> {
+    let run = pipeline::simulate_prepared(prepared, &config.engine, &config.strategy, range)?;
+    let report = pipeline::report(
+        config,
+        prepared,
+        &run,
+        StatisticsConfig::default(),
+        None,
+        None,
+    )?;
+    let values = report.gate_values().overall;
+    let statistics = SWEEP_STATISTICS
+        .iter()
+        .copied()
+        .chain([objective])
+        .map(|name| (name.to_string(), values.get(name).copied().flatten()))
+        .collect();
+    Ok(Evaluated {
+        objective: values.get(objective).copied().flatten(),
+        statistics,
+    })
+}
+
+/// Grid indices, best first: defined objectives by direction, undefined last, ties by
+/// grid index (the sort is stable).
+fn rank(results: &[Evaluated], direction: Direction) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    order.sort_by(
+        |&a, &b| match (results[a].objective, results[b].objective) {
+            (Some(x), Some(y)) => match direction {
+                Direction::Max => y.total_cmp(&x),
+                Direction::Min => x.total_cmp(&y),
+            },
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        },
+    );
+    order
+}
+
+/// `Σ (x − x̄)² / (n − 1)`; `None` for fewer than two values.
+fn sample_variance(values: &[f64]) -> Option<f64> {
+    if values.len() < 2 {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    Some(values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0))
+}
+
+type Params<'a> = dyn Fn(&Candidate) -> Vec<(String, String)> + 'a;
+type EvaluateAll<'a> = dyn Fn(Option<(i64, i64)>) -> anyhow::Result<Vec<Evaluated>> + 'a;
+
+fn walk_forward(
+    prepared: &Prepared,
+    candidates: &[Candidate],
+    grid: &Grid,
+    folds: usize,
+    params: &Params<'_>,
+    evaluate_all: &EvaluateAll<'_>,
+) -> anyhow::Result<WalkForward> {
+    let first = prepared.candles.iter().filter_map(|c| c.ts().first()).min();
+    let last = prepared.candles.iter().filter_map(|c| c.ts().last()).max();
+    let (Some(&t0), Some(&last)) = (first, last) else {
+        anyhow::bail!("walk-forward needs candles in the window");
+    };
+    let interval = prepared
+        .candles
+        .first()
+        .map_or(60_000, |c| c.interval().millis());
+    let t1 = last + interval;
+    let spans = folds as i64 + 1;
+    let boundary = |j: i64| t0 + ((t1 - t0) as i128 * j as i128 / spans as i128) as i64;
+    let mut out = Vec::with_capacity(folds);
+    for i in 1..=folds as i64 {
+        let in_sample = (boundary(0), boundary(i));
+        let out_of_sample = (boundary(i), boundary(i + 1));
+        let results = evaluate_all(Some(in_sample))?;
+        let chosen = rank(&results, grid.direction)[0];
+        let candidate = &candidates[chosen];
+        let oos = evaluate(
+            prepared,
+            &candidate.config,
+            &grid.objective,
+            Some(out_of_sample),
+        )?;
+        out.push(WalkForwardFold {
+            in_sample: (iso_time(in_sample.0), iso_time(in_sample.1)),
+            out_of_sample: (iso_time(out_of_sample.0), iso_time(out_of_sample.1)),
+            chosen_index: chosen,
+            chosen_params: params(candidate),
+            in_sample_objective: results[chosen].objective,
+            out_of_sample_objective: oos.objective,
+            out_of_sample_statistics: oos.statistics,
+        });
+    }
+    let defined: Vec<f64> = out
+        .iter()
+        .filter_map(|f| f.out_of_sample_objective)
+        .collect();
+    Ok(WalkForward {
+        scheme: format!(
+            "{folds} anchored folds: the window is cut into {spans} equal spans; fold i chooses on spans 1..i and is judged on span i+1"
+        ),
+        mean_out_of_sample_objective: (!defined.is_empty())
+            .then(|| defined.iter().sum::<f64>() / defined.len() as f64),
+        folds: out,
+    })
+}
+
+fn print_summary(report: &SweepReport, out: &std::path::Path, timings: &StageTimings, quiet: bool) {
+    let best = report.best.as_ref();
+    let describe = |p: &[(String, String)]| {
+        p.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let number = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.4}"));
+    println!(
+        "sweep of {} configs by {} ({}): best {} = {} (deflated Sharpe {}); {}",
+        report.trials,
+        report.objective,
+        report.direction,
+        best.map_or_else(String::new, |b| describe(&b.params)),
+        number(best.and_then(|b| b.objective)),
+        number(best.and_then(|b| b.deflated_sharpe_ratio)),
+        out.join("sweep.html").display()
+    );
+    if quiet {
+        return;
+    }
+    if let Some(wf) = &report.walk_forward {
+        for (i, f) in wf.folds.iter().enumerate() {
+            println!(
+                "  fold {}: chose {} (in-sample {}), out-of-sample {}",
+                i + 1,
+                describe(&f.chosen_params),
+                number(f.in_sample_objective),
+                number(f.out_of_sample_objective)
+            );
+        }
+        println!(
+            "  mean out-of-sample {}: {} (the number to trust)",
+            report.objective,
+            number(wf.mean_out_of_sample_objective)
+        );
+    }
+    let stages: Vec<String> = timings
+        .0
+        .iter()
+        .map(|(stage, d)| format!("{stage} {:.2}s", d.as_secs_f64()))
+        .collect();
+    println!(
+        "stage timings: {} (wall clock on this machine, not a benchmark)",
+        stages.join(", ")
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evaluated(objective: Option<f64>) -> Evaluated {
+        Evaluated {
+            objective,
+            statistics: Default::default(),
+        }
+    }
+
+    #[test]
+    fn ranking_puts_undefined_last_and_keeps_grid_order_on_ties() {
+        let results = [None, Some(1.0), Some(3.0), Some(1.0)].map(evaluated);
+        assert_eq!(rank(&results, Direction::Max), vec![2, 1, 3, 0]);
+        assert_eq!(rank(&results, Direction::Min), vec![1, 3, 2, 0]);
+    }
+
+    #[test]
+    fn sample_variance_uses_n_minus_one() {
+        assert_eq!(sample_variance(&[1.0]), None);
+        // mean 2, squared deviations 1 + 0 + 1 = 2, / 2 = 1.
+        assert_eq!(sample_variance(&[1.0, 2.0, 3.0]), Some(1.0));
+    }
+}
