@@ -35,16 +35,10 @@ fixtures: $(FIXTURES_VENV)/.installed
 build:
 	$(CARGO) build --bin gauntlet
 
-## demo: synthetic universe -> validation summary -> 5m resample -> core31 training
-## export with labels (the full backtest joins here as the later issues land).
+## demo: synthetic universe + the bundled real models -> backtest, gates and the full
+## report in gauntlet-demo/ (shares the dev build with the tests).
 demo: venv build
-	rm -rf $(DEMO_DIR)
-	$(GAUNTLET) data synth --symbols 12 --days 7 --interval 1m --seed 7 --out $(DEMO_DIR)/data/1m
-	$(GAUNTLET) data validate $(DEMO_DIR)/data/1m
-	$(GAUNTLET) data resample $(DEMO_DIR)/data/1m --to 5m --out $(DEMO_DIR)/data/5m
-	$(GAUNTLET) data validate $(DEMO_DIR)/data/5m
-	$(GAUNTLET) features export --data $(DEMO_DIR)/data/5m --set core31 \
-		--label-horizon 6 --flat-threshold 0.001 --out $(DEMO_DIR)/features/core31_5m.parquet
+	$(GAUNTLET) demo --out $(DEMO_DIR)
 
 ## test: formatting, lints (warnings are errors), the whole test suite.
 test: venv

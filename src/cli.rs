@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    backtest, config_check, data_resample, data_synth, data_validate, features_export,
+    backtest, config_check, data_resample, data_synth, data_validate, demo, features_export,
     features_list, gate, models_bundle, models_check, models_inspect, sweep,
 };
 
@@ -43,6 +43,9 @@ pub enum Command {
     /// Run a grid of fills/risk/strategy settings over one prepared run (features and
     /// predictions computed once), ranked by an objective, optionally walk-forward.
     Sweep(sweep::SweepArgs),
+    /// Generate a small synthetic universe, run the bundled models through backtest and
+    /// gates, and write the reports to ./gauntlet-demo/.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]

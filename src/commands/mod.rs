@@ -9,6 +9,7 @@ pub mod config_check;
 pub mod data_resample;
 pub mod data_synth;
 pub mod data_validate;
+pub mod demo;
 pub mod features_export;
 pub mod features_list;
 pub mod gate;
@@ -33,5 +34,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backtest(args) => backtest::run(args),
         Command::Gate(args) => gate::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }
