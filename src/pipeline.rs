@@ -35,16 +35,47 @@ use rayon::prelude::*;
 
 use crate::config::{ModelsConfig, RunConfig, StrategyConfig};
 
-/// Wall-clock time of each stage (printed, never written into a compared report).
+/// Wall-clock time of each stage (printed, never written into a compared report), and
+/// a spinner on stderr while a stage runs (only on a terminal, never with `--quiet`).
 #[derive(Debug, Default, Clone)]
-pub struct StageTimings(pub Vec<(&'static str, Duration)>);
+pub struct StageTimings {
+    pub stages: Vec<(&'static str, Duration)>,
+    pub progress: bool,
+}
 
 impl StageTimings {
+    /// Timings with a spinner unless `quiet` (indicatif hides it when stderr is not a
+    /// terminal).
+    pub fn new(quiet: bool) -> Self {
+        Self {
+            stages: Vec::new(),
+            progress: !quiet,
+        }
+    }
+
     pub fn time<T>(&mut self, stage: &'static str, work: impl FnOnce() -> T) -> T {
+        let spinner = self.progress.then(|| {
+            let spinner = indicatif::ProgressBar::new_spinner();
+            spinner.set_message(format!("{stage}…"));
+            spinner.enable_steady_tick(Duration::from_millis(120));
+            spinner
+        });
         let start = Instant::now();
         let out = work();
-        self.0.push((stage, start.elapsed()));
+        if let Some(spinner) = spinner {
+            spinner.finish_and_clear();
+        }
+        self.stages.push((stage, start.elapsed()));
         out
+    }
+
+    /// `load 0.12s, features 0.40s, …`
+    pub fn describe(&self) -> String {
+        self.stages
+            .iter()
+            .map(|(stage, d)| format!("{stage} {:.2}s", d.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

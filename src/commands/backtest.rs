@@ -83,7 +83,7 @@ pub fn run_to_dir(config_path: &Path, options: &RunOptions<'_>) -> anyhow::Resul
         .clone()
         .unwrap_or_else(|| config.reporting.out.clone());
     let pool = pipeline::thread_pool(config.threads)?;
-    let mut timings = StageTimings::default();
+    let mut timings = StageTimings::new(quiet);
     let prepared = pipeline::prepare(&config, &pool, &mut timings)?;
     if let Some(champion) = options.champion {
         check_same_data(&prepared.provenance, champion)?;
@@ -239,13 +239,8 @@ fn print_summary(report: &Report, dir: &Path, timings: &StageTimings, quiet: boo
     }
     println!("risk events       {}", report.risk_events.len());
     println!("reports           {}", dir.join("report.html").display());
-    let stages: Vec<String> = timings
-        .0
-        .iter()
-        .map(|(stage, d)| format!("{stage} {:.2}s", d.as_secs_f64()))
-        .collect();
     println!(
         "stage timings     {} (wall clock on this machine, not a benchmark)",
-        stages.join(", ")
+        timings.describe()
     );
 }

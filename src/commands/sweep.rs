@@ -89,7 +89,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .collect::<anyhow::Result<_>>()?;
     let out = args.out.clone().unwrap_or_else(|| grid::default_out(&base));
     let pool = pipeline::thread_pool(base.threads)?;
-    let mut timings = StageTimings::default();
+    let mut timings = StageTimings::new(args.quiet);
     let prepared = pipeline::prepare(&base, &pool, &mut timings)?;
     let evaluate_all = |range: Option<(i64, i64)>| -> anyhow::Result<Vec<Evaluated>> {
         pool.install(|| {
@@ -356,14 +356,9 @@ fn print_summary(report: &SweepReport, out: &std::path::Path, timings: &StageTim
             number(wf.mean_out_of_sample_objective)
         );
     }
-    let stages: Vec<String> = timings
-        .0
-        .iter()
-        .map(|(stage, d)| format!("{stage} {:.2}s", d.as_secs_f64()))
-        .collect();
     println!(
         "stage timings: {} (wall clock on this machine, not a benchmark)",
-        stages.join(", ")
+        timings.describe()
     );
 }
 
