@@ -817,3 +817,51 @@ fn check_reporting(raw: RawReporting, base: &Path, problems: &mut Problems<'_>) 
         end_of_data: raw.end_of_data,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn locator(text: &str) -> Locator<'_> {
+        Locator {
+            text,
+            document: toml_edit::ImDocument::parse(text).unwrap(),
+        }
+    }
+
+    #[test]
+    fn locates_nested_keys_array_elements_and_falls_back_to_the_parent() {
+        let text = "threads = 1\n\n[risk]\nstop_loss = { type = \"atr\", multiple = 1.2 }\ntake_profit = { type = \"percent\", percent = 2.0 }\n[[models.members]]\nbundle = \"a\"\n\n[[models.members]]\nweight = 2.0\nbundle = \"b\"\n";
+        let l = locator(text);
+        assert_eq!(l.line("threads"), Some(1));
+        assert_eq!(l.line("risk.take_profit.percent"), Some(5));
+        assert_eq!(l.line("models.members[1].bundle"), Some(11));
+        assert_eq!(l.line("models.members[0].bundle"), Some(7));
+        // Not in the file: the deepest part that is.
+        assert_eq!(l.line("risk.stop_loss.percent"), Some(4));
+        assert_eq!(l.line("fills.fees"), None);
+    }
+
+    #[test]
+    fn a_missing_section_is_one_problem_and_a_valid_config_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.toml");
+        let err = RunConfig::parse("[strategy]\nkind = \"buy_and_hold\"\n", &path).unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert_eq!(err.problems[0].key, "data");
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        let config = RunConfig::parse(
+            "[data]\npath = \"data\"\ninterval = \"5m\"\nfrom = \"2024-01-02\"\nto = \"2024-01-03\"\n[strategy]\nkind = \"buy_and_hold\"\n",
+            &path,
+        )
+        .unwrap();
+        assert_eq!(config.data.path, dir.path().join("data"));
+        assert_eq!(
+            config.data.window,
+            Some((1_704_153_600_000, 1_704_240_000_000))
+        );
+        assert_eq!(config.features.name(), "core31");
+        assert_eq!(config.reporting.out, dir.path().join("reports"));
+        assert_eq!(config.echo["strategy"]["kind"], "buy_and_hold");
+    }
+}

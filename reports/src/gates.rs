@@ -440,11 +440,14 @@ fn evaluate_gate(
 }
 
 fn describe_relative(factor: f64, offset: f64) -> String {
-    match (factor, offset) {
-        (f, o) if f == 1.0 && o == 0.0 => "champion".to_string(),
-        (f, o) if f == 1.0 && o > 0.0 => format!("champion + {o}"),
-        (f, o) if f == 1.0 => format!("champion - {}", -o),
-        (f, _) => format!("champion * {f}"),
+    if factor != 1.0 {
+        format!("champion * {factor}")
+    } else if offset > 0.0 {
+        format!("champion + {offset}")
+    } else if offset < 0.0 {
+        format!("champion - {}", -offset)
+    } else {
+        "champion".to_string()
     }
 }
 
