@@ -8,7 +8,9 @@ use clap::Args;
 use gauntlet_reports::gates::GateSpec;
 use gauntlet_reports::render::{write_atomically, write_reports, Provenance, Report};
 use gauntlet_reports::stats::StatisticsConfig;
+use serde::{Deserialize, Serialize};
 
+use super::gate::read_report;
 use crate::config::RunConfig;
 use crate::pipeline::{self, StageTimings};
 
@@ -28,9 +30,48 @@ pub struct BacktestArgs {
     pub quiet: bool,
 }
 
-/// The name of the file, in every report directory, that holds the path of the config
-/// the run used (`gauntlet regress --determinism` re-runs it).
-pub const CONFIG_POINTER: &str = "config.path";
+/// The file, in every report directory, that says how the run was invoked (absolute
+/// paths of the config, gates and champion), so `gauntlet regress --determinism` can
+/// re-run it. Machine-specific, hence not part of the compared `report.json`.
+pub const INVOCATION_FILE: &str = "invocation.json";
+
+/// What [`INVOCATION_FILE`] holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invocation {
+    pub config: PathBuf,
+    pub gates: Option<PathBuf>,
+    pub champion: Option<PathBuf>,
+}
+
+impl Invocation {
+    /// Reads `dir/invocation.json`.
+    pub fn read(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join(INVOCATION_FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "reading {} (written by backtest, gate and demo next to report.json)",
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+    }
+
+    /// The same run again, quietly, with its reports in `out`.
+    pub fn rerun(&self, out: &Path, threads: Option<usize>) -> anyhow::Result<Outcome> {
+        let options = RunOptions {
+            out: Some(out.to_path_buf()),
+            threads,
+            gates: self.gates.clone(),
+            champion: self.champion.clone(),
+            quiet: true,
+        };
+        run_to_dir(&self.config, &options)
+    }
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))
+}
 
 pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
@@ -44,14 +85,16 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
 
 /// How `backtest`, `gate` and `demo` run a config.
 #[derive(Debug, Default)]
-pub struct RunOptions<'a> {
+pub struct RunOptions {
     /// Report directory instead of `reporting.out`.
     pub out: Option<PathBuf>,
     /// Threads instead of the config's `threads`.
     pub threads: Option<usize>,
-    pub gates: Option<&'a GateSpec>,
-    /// The champion's report, for relative gates (same data required).
-    pub champion: Option<&'a Report>,
+    /// Promotion gates (TOML).
+    pub gates: Option<PathBuf>,
+    /// The champion's report directory (or report.json), for relative gates; it must
+    /// have been run on the same data.
+    pub champion: Option<PathBuf>,
     pub quiet: bool,
 }
 
@@ -72,9 +115,23 @@ impl Outcome {
 
 /// Runs the config at `config_path` and writes its reports; shared by `backtest`,
 /// `gate` and `demo`.
-pub fn run_to_dir(config_path: &Path, options: &RunOptions<'_>) -> anyhow::Result<Outcome> {
+pub fn run_to_dir(config_path: &Path, options: &RunOptions) -> anyhow::Result<Outcome> {
     let quiet = options.quiet;
     let mut config = RunConfig::load(config_path)?;
+    let gates = options
+        .gates
+        .as_deref()
+        .map(GateSpec::from_path)
+        .transpose()?;
+    let champion = options.champion.as_deref().map(read_report).transpose()?;
+    if let (Some(gates), None, Some(path)) = (&gates, &champion, &options.gates) {
+        if gates.needs_champion() {
+            bail!(
+                "{} has gates relative to the champion: pass --champion DIR (the production model's report directory)",
+                path.display()
+            );
+        }
+    }
     if let Some(threads) = options.threads {
         config.threads = threads;
     }
@@ -85,10 +142,10 @@ pub fn run_to_dir(config_path: &Path, options: &RunOptions<'_>) -> anyhow::Resul
     let pool = pipeline::thread_pool(config.threads)?;
     let mut timings = StageTimings::new(quiet);
     let prepared = pipeline::prepare(&config, &pool, &mut timings)?;
-    if let Some(champion) = options.champion {
+    if let Some(champion) = &champion {
         check_same_data(&prepared.provenance, champion)?;
     }
-    let champion_values = options.champion.map(Report::gate_values);
+    let champion_values = champion.as_ref().map(Report::gate_values);
     if !quiet {
         if let Some(predictions) = &prepared.predictions {
             for member in &predictions.members {
@@ -110,15 +167,18 @@ pub fn run_to_dir(config_path: &Path, options: &RunOptions<'_>) -> anyhow::Resul
             &prepared,
             &run,
             StatisticsConfig::default(),
-            options.gates,
+            gates.as_ref(),
             champion_values.as_ref(),
         )?;
         write_reports(&dir, &report, &config.reporting.formats)?;
-        let absolute = std::fs::canonicalize(config_path)
-            .with_context(|| format!("resolving {}", config_path.display()))?;
+        let invocation = Invocation {
+            config: absolute(config_path)?,
+            gates: options.gates.as_deref().map(absolute).transpose()?,
+            champion: options.champion.as_deref().map(absolute).transpose()?,
+        };
         write_atomically(
-            &dir.join(CONFIG_POINTER),
-            format!("{}\n", absolute.display()).as_bytes(),
+            &dir.join(INVOCATION_FILE),
+            format!("{}\n", serde_json::to_string_pretty(&invocation)?).as_bytes(),
         )?;
         Ok(report)
     })?;

@@ -9,7 +9,6 @@ use anyhow::Context;
 use clap::Args;
 use gauntlet_datasets::synth::{generate_to_dir, SynthConfig};
 use gauntlet_datasets::{FileFormat, Interval};
-use gauntlet_reports::gates::GateSpec;
 
 use super::backtest::{run_to_dir, RunOptions};
 
@@ -100,12 +99,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         config.display(),
         gates_path.display()
     );
-    let gates = GateSpec::from_path(&gates_path)?;
     let outcome = run_to_dir(
         &config,
         &RunOptions {
             threads: args.threads,
-            gates: Some(&gates),
+            gates: Some(gates_path.clone()),
             ..RunOptions::default()
         },
     )?;

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use gauntlet_reports::gates::GateSpec;
 use gauntlet_reports::render::{Report, SCHEMA_VERSION};
 
 use super::backtest::{run_to_dir, RunOptions};
@@ -35,23 +34,14 @@ pub struct GateArgs {
 
 /// Exit 0 when every gate passed, 1 when one failed (errors exit 2 in `main`).
 pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
-    let gates = GateSpec::from_path(&args.gates)?;
-    let champion = args.champion.as_deref().map(read_report).transpose()?;
-    if gates.needs_champion() && champion.is_none() {
-        bail!(
-            "{} has gates relative to the champion: pass --champion DIR (the production model's report directory)",
-            args.gates.display()
-        );
-    }
     let options = RunOptions {
         out: args.out,
         threads: args.threads,
-        gates: Some(&gates),
-        champion: champion.as_ref(),
+        gates: Some(args.gates),
+        champion: args.champion,
         quiet: args.quiet,
     };
-    let outcome = run_to_dir(&args.config, &options)?;
-    Ok(outcome.exit_code())
+    Ok(run_to_dir(&args.config, &options)?.exit_code())
 }
 
 /// Reads `DIR/report.json` (or the file itself), checking the schema version.
