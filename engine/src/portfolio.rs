@@ -45,8 +45,20 @@ pub struct Portfolio {
     open_bits: Vec<u64>,
 }
 
+/// Calls `f` with the index of every set bit of `words`, ascending.
+#[inline(always)]
+fn for_each_set_bit(words: &[u64], mut f: impl FnMut(usize)) {
+    for (w, &word) in words.iter().enumerate() {
+        let mut rest = word;
+        while rest != 0 {
+            f(w * 64 + rest.trailing_zeros() as usize);
+            rest &= rest - 1;
+        }
+    }
+}
+
 /// The indices of the set bits of `words`, ascending.
-#[inline]
+#[cfg(test)]
 fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
     words.iter().enumerate().flat_map(|(w, &word)| {
         let mut rest = word;
@@ -155,10 +167,10 @@ impl Portfolio {
     #[inline]
     pub fn equity(&self) -> f64 {
         let mut unrealized = 0.0;
-        for s in set_bits(&self.open_bits) {
+        for_each_set_bit(&self.open_bits, |s| {
             let p = &self.positions[s];
             unrealized += p.quantity * (self.marks[s] - p.avg_entry);
-        }
+        });
         self.balance + unrealized
     }
 
@@ -176,13 +188,13 @@ impl Portfolio {
     pub fn exposures(&self, skip: Option<usize>) -> (f64, f64) {
         let mut gross = 0.0;
         let mut net = 0.0;
-        for s in set_bits(&self.open_bits) {
+        for_each_set_bit(&self.open_bits, |s| {
             if Some(s) != skip {
                 let (q, m) = (self.positions[s].quantity, self.marks[s]);
                 gross += (q * m).abs();
                 net += q * m;
             }
-        }
+        });
         (gross, net)
     }
 
@@ -198,16 +210,20 @@ impl Portfolio {
                 net_exposure: 0.0,
             };
         }
+        self.valuation_of_open()
+    }
+
+    fn valuation_of_open(&self) -> Valuation {
         let mut unrealized = 0.0;
         let mut gross = 0.0;
         let mut net = 0.0;
-        for s in set_bits(&self.open_bits) {
+        for_each_set_bit(&self.open_bits, |s| {
             let p = &self.positions[s];
             let m = self.marks[s];
             unrealized += p.quantity * (m - p.avg_entry);
             gross += (p.quantity * m).abs();
             net += p.quantity * m;
-        }
+        });
         Valuation {
             equity: self.balance + unrealized,
             gross_exposure: gross,

@@ -292,6 +292,18 @@ impl<'c> RiskState<'c> {
     /// breaker cooldown expiry, capital ramp step.
     #[inline]
     pub fn begin_timestamp(&mut self, ts: i64, equity: f64, events: &mut Vec<RiskEvent>) {
+        // Inside the current UTC day, with no cooldown running and no ramp, nothing
+        // below can change (the first call always goes on: no day is current yet).
+        let quiet = ts >= self.day_from_ms
+            && ts < self.day_until_ms
+            && !matches!(self.halt, Halt::Until(_))
+            && self.config.capital_ramp.is_empty();
+        if !quiet {
+            self.begin_timestamp_rules(ts, equity, events);
+        }
+    }
+
+    fn begin_timestamp_rules(&mut self, ts: i64, equity: f64, events: &mut Vec<RiskEvent>) {
         let start = *self.start_ts.get_or_insert(ts);
         if ts < self.day_from_ms || ts >= self.day_until_ms {
             let day = ts.div_euclid(DAY_MS);
@@ -344,10 +356,23 @@ impl<'c> RiskState<'c> {
         equity: f64,
         events: &mut Vec<RiskEvent>,
     ) -> PortfolioAction {
-        let mut action = PortfolioAction::Continue;
         if self.halt == Halt::None {
             self.peak = self.peak.max(equity);
         }
+        if self.config.circuit_breaker.is_none() && self.config.daily_drawdown_limit.is_none() {
+            return PortfolioAction::Continue;
+        }
+        self.check_portfolio_rules(ts, equity, events)
+    }
+
+    /// The circuit breaker, then the daily limit (after the peak update).
+    fn check_portfolio_rules(
+        &mut self,
+        ts: i64,
+        equity: f64,
+        events: &mut Vec<RiskEvent>,
+    ) -> PortfolioAction {
+        let mut action = PortfolioAction::Continue;
         if let Some(cb) = self.config.circuit_breaker {
             if self.halt == Halt::None && equity < (1.0 - cb.drawdown) * self.peak {
                 self.halt = match cb.cooldown_minutes {

@@ -107,14 +107,15 @@ impl Strategy for SignalColumns {
             .and_then(|c| c.get(ctx.bar_index))
             .copied()
             .unwrap_or_default();
-        let side = ctx.position.side();
+        // `PositionView::side` spelled out: long ⇔ quantity > 0, short ⇔ quantity < 0.
+        let quantity = ctx.position.quantity;
         match signal {
             Signal::None => None,
-            Signal::Up => (side != Some(Side::Long))
+            Signal::Up => (quantity <= 0.0 || quantity.is_nan())
                 .then_some(OrderIntent::Enter(EntryIntent::market(Side::Long))),
-            Signal::Down if self.allow_short => (side != Some(Side::Short))
+            Signal::Down if self.allow_short => (quantity >= 0.0 || quantity.is_nan())
                 .then_some(OrderIntent::Enter(EntryIntent::market(Side::Short))),
-            Signal::Down => (side == Some(Side::Long)).then_some(OrderIntent::Exit),
+            Signal::Down => (quantity > 0.0).then_some(OrderIntent::Exit),
         }
     }
 }
