@@ -13,7 +13,6 @@ use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criteri
 use gauntlet_engine::{simulate, SymbolInput};
 
 fn peer_workload(c: &mut Criterion) {
-    let strategy = peer::peer_strategy();
     let mut group = c.benchmark_group("peer");
     group
         .sample_size(10)
@@ -21,6 +20,7 @@ fn peer_workload(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8));
     for (symbols, bars) in [(100, 10_000), (1, 1_000_000)] {
         let universe = peer::peer_universe(symbols, bars);
+        let strategy = peer::peer_signals(&universe);
         let inputs: Vec<SymbolInput<'_>> = universe.iter().map(SymbolInput::new).collect();
         let config = peer::peer_config(symbols);
         group.throughput(Throughput::Elements((symbols * bars) as u64));

@@ -40,6 +40,10 @@ pub fn wilder_atr(high: &[f64], low: &[f64], close: &[f64], period: usize, out: 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StreamingAtr {
     period: usize,
+    /// `period as f64` and `(period − 1) as f64`, converted once (the same values the
+    /// batch formula converts at every row).
+    period_f64: f64,
+    weight_f64: f64,
     seen: usize,
     previous_close: f64,
     seed_sum: f64,
@@ -50,6 +54,8 @@ impl StreamingAtr {
     pub fn new(period: usize) -> Self {
         Self {
             period,
+            period_f64: period as f64,
+            weight_f64: period.saturating_sub(1) as f64,
             seen: 0,
             previous_close: f64::NAN,
             seed_sum: -0.0,
@@ -76,9 +82,9 @@ impl StreamingAtr {
             self.seed_sum += true_range;
         } else if self.seen == self.period {
             self.seed_sum += true_range;
-            self.atr = self.seed_sum / self.period as f64;
+            self.atr = self.seed_sum / self.period_f64;
         } else {
-            self.atr = (self.atr * (self.period - 1) as f64 + true_range) / self.period as f64;
+            self.atr = (self.atr * self.weight_f64 + true_range) / self.period_f64;
         }
     }
 

@@ -38,6 +38,39 @@ pub struct Portfolio {
     realized: f64,
     positions: Vec<Position>,
     marks: Vec<f64>,
+    /// Number of non-zero positions, so valuing a flat book needs no pass.
+    open: usize,
+    /// Bit `s` set ⇔ symbol `s` has a non-zero position: the sums below visit the open
+    /// positions in symbol order without testing (and mispredicting on) every symbol.
+    open_bits: Vec<u64>,
+}
+
+/// Calls `f` with the index of every set bit of `words`, ascending.
+#[inline(always)]
+fn for_each_set_bit(words: &[u64], mut f: impl FnMut(usize)) {
+    for (w, &word) in words.iter().enumerate() {
+        let mut rest = word;
+        while rest != 0 {
+            f(w * 64 + rest.trailing_zeros() as usize);
+            rest &= rest - 1;
+        }
+    }
+}
+
+/// The indices of the set bits of `words`, ascending.
+#[cfg(test)]
+fn set_bits(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    words.iter().enumerate().flat_map(|(w, &word)| {
+        let mut rest = word;
+        std::iter::from_fn(move || {
+            if rest == 0 {
+                return None;
+            }
+            let bit = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            Some(w * 64 + bit)
+        })
+    })
 }
 
 impl Portfolio {
@@ -49,14 +82,18 @@ impl Portfolio {
             realized: 0.0,
             positions: vec![Position::default(); symbols],
             marks: vec![0.0; symbols],
+            open: 0,
+            open_bits: vec![0; symbols.div_ceil(64)],
         }
     }
 
+    #[inline]
     pub fn cash(&self) -> f64 {
         self.cash
     }
 
     /// Total fees paid.
+    #[inline]
     pub fn fees(&self) -> f64 {
         self.fees
     }
@@ -66,10 +103,12 @@ impl Portfolio {
         self.realized
     }
 
+    #[inline]
     pub fn position(&self, symbol: usize) -> Position {
         self.positions[symbol]
     }
 
+    #[inline]
     pub fn mark(&self, symbol: usize) -> f64 {
         self.marks[symbol]
     }
@@ -86,6 +125,7 @@ impl Portfolio {
     /// open quantity when it reduces.
     pub fn apply_fill(&mut self, symbol: usize, quantity: f64, price: f64, fee: f64) -> f64 {
         let pos = &mut self.positions[symbol];
+        let was_open = pos.quantity != 0.0;
         let mut realized = 0.0;
         let quantity = if pos.quantity != 0.0 && pos.quantity.signum() != quantity.signum() {
             let closed = quantity.abs().min(pos.quantity.abs());
@@ -107,6 +147,15 @@ impl Portfolio {
             pos.quantity = new_qty;
             quantity
         };
+        let is_open = pos.quantity != 0.0;
+        if is_open != was_open {
+            self.open_bits[symbol / 64] ^= 1 << (symbol % 64);
+            if is_open {
+                self.open += 1;
+            } else {
+                self.open -= 1;
+            }
+        }
         self.cash -= quantity * price + fee;
         self.balance += realized - fee;
         self.realized += realized;
@@ -115,13 +164,13 @@ impl Portfolio {
     }
 
     /// `balance + Σ q × (mark − avg_entry)`.
+    #[inline]
     pub fn equity(&self) -> f64 {
         let mut unrealized = 0.0;
-        for (p, &m) in self.positions.iter().zip(&self.marks) {
-            if p.quantity != 0.0 {
-                unrealized += p.quantity * (m - p.avg_entry);
-            }
-        }
+        for_each_set_bit(&self.open_bits, |s| {
+            let p = &self.positions[s];
+            unrealized += p.quantity * (self.marks[s] - p.avg_entry);
+        });
         self.balance + unrealized
     }
 
@@ -135,31 +184,46 @@ impl Portfolio {
     }
 
     /// `(Σ |q| × mark, Σ q × mark)`, optionally skipping one symbol.
+    #[inline]
     pub fn exposures(&self, skip: Option<usize>) -> (f64, f64) {
         let mut gross = 0.0;
         let mut net = 0.0;
-        for (i, (p, &m)) in self.positions.iter().zip(&self.marks).enumerate() {
-            if p.quantity != 0.0 && Some(i) != skip {
-                gross += (p.quantity * m).abs();
-                net += p.quantity * m;
+        for_each_set_bit(&self.open_bits, |s| {
+            if Some(s) != skip {
+                let (q, m) = (self.positions[s].quantity, self.marks[s]);
+                gross += (q * m).abs();
+                net += q * m;
             }
-        }
+        });
         (gross, net)
     }
 
     /// Equity and exposures in one pass over the positions, with the same arithmetic
     /// (and summation order) as [`Portfolio::equity`] and [`Portfolio::exposures`].
+    #[inline]
     pub fn valuation(&self) -> Valuation {
+        if self.open == 0 {
+            // What the pass below computes when every quantity is zero.
+            return Valuation {
+                equity: self.balance + 0.0,
+                gross_exposure: 0.0,
+                net_exposure: 0.0,
+            };
+        }
+        self.valuation_of_open()
+    }
+
+    fn valuation_of_open(&self) -> Valuation {
         let mut unrealized = 0.0;
         let mut gross = 0.0;
         let mut net = 0.0;
-        for (p, &m) in self.positions.iter().zip(&self.marks) {
-            if p.quantity != 0.0 {
-                unrealized += p.quantity * (m - p.avg_entry);
-                gross += (p.quantity * m).abs();
-                net += p.quantity * m;
-            }
-        }
+        for_each_set_bit(&self.open_bits, |s| {
+            let p = &self.positions[s];
+            let m = self.marks[s];
+            unrealized += p.quantity * (m - p.avg_entry);
+            gross += (p.quantity * m).abs();
+            net += p.quantity * m;
+        });
         Valuation {
             equity: self.balance + unrealized,
             gross_exposure: gross,
@@ -169,7 +233,7 @@ impl Portfolio {
 
     /// Number of symbols with a non-zero position.
     pub fn open_positions(&self) -> usize {
-        self.positions.iter().filter(|p| p.quantity != 0.0).count()
+        self.open
     }
 }
 
@@ -202,6 +266,22 @@ mod tests {
         assert_eq!(p.apply_fill(0, 4.0, 95.0, 0.0), 40.0);
     }
 
+    #[test]
+    fn open_positions_across_bitset_words_are_summed_in_symbol_order() {
+        let mut p = Portfolio::new(1e6, 130);
+        for (s, q) in [(129, 1.0), (3, -2.0), (64, 3.0), (63, 0.5), (70, 1.0)] {
+            p.apply_fill(s, q, 10.0 + s as f64, 0.0);
+            p.set_mark(s, 11.0 + s as f64 * 1.01);
+        }
+        p.apply_fill(70, -1.0, 12.0, 0.0);
+        assert_eq!(set_bits(&p.open_bits).collect::<Vec<_>>(), [3, 63, 64, 129]);
+        let unrealized: f64 = [3, 63, 64, 129].iter().fold(0.0, |u, &s| {
+            u + p.positions[s].quantity * (p.marks[s] - p.positions[s].avg_entry)
+        });
+        assert_eq!(p.equity(), p.balance + unrealized);
+        assert_eq!(p.open_positions(), 4);
+    }
+
     proptest! {
         /// cash + market value == equity at every step, to 1e-9 relative.
         #[test]
@@ -218,6 +298,18 @@ mod tests {
                 let other = p.cash() + p.market_value();
                 let v = p.valuation();
                 prop_assert_eq!(v.equity, equity);
+                prop_assert_eq!(p.open_positions(), p.positions.iter().filter(|p| p.quantity != 0.0).count());
+                // The open-position bitset visits exactly the non-zero positions in order.
+                let mut scan = (0.0, 0.0, 0.0);
+                for (q, &m) in p.positions.iter().zip(&p.marks) {
+                    if q.quantity != 0.0 {
+                        scan.0 += q.quantity * (m - q.avg_entry);
+                        scan.1 += (q.quantity * m).abs();
+                        scan.2 += q.quantity * m;
+                    }
+                }
+                prop_assert_eq!(equity.to_bits(), (p.balance + scan.0).to_bits());
+                prop_assert_eq!((v.gross_exposure.to_bits(), v.net_exposure.to_bits()), (scan.1.to_bits(), scan.2.to_bits()));
                 prop_assert_eq!((v.gross_exposure, v.net_exposure), p.exposures(None));
                 prop_assert!((equity - other).abs() <= 1e-9 * equity.abs().max(other.abs()).max(1.0),
                     "equity {equity} vs cash + mv {other}");

@@ -102,6 +102,7 @@ impl Protection {
     /// long stop if `low <= level`, long target if `high >= tp`, mirrored for shorts.
     /// The gap check at the open passes `(open, open)`, the intrabar check the bar's
     /// `(low, high)`.
+    #[inline]
     pub fn reached(&self, low: f64, high: f64) -> (Option<(f64, ExitReason)>, Option<f64>) {
         let long = self.side == Side::Long;
         let stop = self.effective_stop().filter(
@@ -120,6 +121,7 @@ impl Protection {
     }
 
     /// The tighter of stop-loss and trailing stop, with the reason it would report.
+    #[inline]
     pub fn effective_stop(&self) -> Option<(f64, ExitReason)> {
         match (self.stop_loss, self.trailing_stop) {
             (Some(s), Some(t)) => {
@@ -226,6 +228,10 @@ pub struct RiskState<'c> {
     config: &'c RiskConfig,
     start_ts: Option<i64>,
     day: i64,
+    /// `[day_from_ms, day_until_ms)` is the UTC day `day` (empty before the first
+    /// timestamp), so the roll-over check needs no division while inside it.
+    day_from_ms: i64,
+    day_until_ms: i64,
     day_start_equity: f64,
     daily_blocked: bool,
     peak: f64,
@@ -264,6 +270,8 @@ impl<'c> RiskState<'c> {
             config,
             start_ts: None,
             day: i64::MIN,
+            day_from_ms: i64::MAX,
+            day_until_ms: i64::MIN,
             day_start_equity: initial_equity,
             daily_blocked: false,
             peak: initial_equity,
@@ -282,13 +290,30 @@ impl<'c> RiskState<'c> {
     /// Called before any bar of timestamp `ts` is processed, with the equity carried in:
     /// UTC day roll-over (new day ⇒ new starting equity, daily block lifted), circuit
     /// breaker cooldown expiry, capital ramp step.
+    #[inline]
     pub fn begin_timestamp(&mut self, ts: i64, equity: f64, events: &mut Vec<RiskEvent>) {
+        // Inside the current UTC day, with no cooldown running and no ramp, nothing
+        // below can change (the first call always goes on: no day is current yet).
+        let quiet = ts >= self.day_from_ms
+            && ts < self.day_until_ms
+            && !matches!(self.halt, Halt::Until(_))
+            && self.config.capital_ramp.is_empty();
+        if !quiet {
+            self.begin_timestamp_rules(ts, equity, events);
+        }
+    }
+
+    fn begin_timestamp_rules(&mut self, ts: i64, equity: f64, events: &mut Vec<RiskEvent>) {
         let start = *self.start_ts.get_or_insert(ts);
-        let day = ts.div_euclid(DAY_MS);
-        if day != self.day {
-            self.day = day;
-            self.day_start_equity = equity;
-            self.daily_blocked = false;
+        if ts < self.day_from_ms || ts >= self.day_until_ms {
+            let day = ts.div_euclid(DAY_MS);
+            if day != self.day {
+                self.day = day;
+                self.day_start_equity = equity;
+                self.daily_blocked = false;
+            }
+            self.day_from_ms = day.saturating_mul(DAY_MS);
+            self.day_until_ms = (day + 1).saturating_mul(DAY_MS);
         }
         if let Halt::Until(until) = self.halt {
             if ts >= until {
@@ -300,6 +325,10 @@ impl<'c> RiskState<'c> {
                     rule: RiskRule::CircuitBreakerResumed { equity },
                 });
             }
+        }
+        // Without steps the fraction stays 1.0 (its initial value): nothing to do.
+        if self.config.capital_ramp.is_empty() {
+            return;
         }
         let elapsed_minutes = (ts - start) / MINUTE_MS;
         let fraction = self
@@ -320,16 +349,30 @@ impl<'c> RiskState<'c> {
     }
 
     /// Portfolio rules at the close of timestamp `ts` (circuit breaker, then daily limit).
+    #[inline]
     pub fn check_portfolio(
         &mut self,
         ts: i64,
         equity: f64,
         events: &mut Vec<RiskEvent>,
     ) -> PortfolioAction {
-        let mut action = PortfolioAction::Continue;
         if self.halt == Halt::None {
             self.peak = self.peak.max(equity);
         }
+        if self.config.circuit_breaker.is_none() && self.config.daily_drawdown_limit.is_none() {
+            return PortfolioAction::Continue;
+        }
+        self.check_portfolio_rules(ts, equity, events)
+    }
+
+    /// The circuit breaker, then the daily limit (after the peak update).
+    fn check_portfolio_rules(
+        &mut self,
+        ts: i64,
+        equity: f64,
+        events: &mut Vec<RiskEvent>,
+    ) -> PortfolioAction {
+        let mut action = PortfolioAction::Continue;
         if let Some(cb) = self.config.circuit_breaker {
             if self.halt == Halt::None && equity < (1.0 - cb.drawdown) * self.peak {
                 self.halt = match cb.cooldown_minutes {
@@ -467,6 +510,7 @@ impl<'c> RiskState<'c> {
     /// Trailing-stop update at a close: `best = max(best, close)` (long; min for short),
     /// `level = best ∓ distance` (ATR of this bar or percent of `best`); the level only
     /// ever tightens.
+    #[inline]
     pub fn trail(&self, protection: &mut RiskApproved<Protection>, close: f64, atr: f64) {
         let Some(rule) = self.config.trailing_stop else {
             return;

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use gauntlet_datasets::{CandleSeries, Interval};
-use gauntlet_engine::{Distance, EngineConfig, RiskConfig, Sizing};
+use gauntlet_engine::{Distance, EngineConfig, RiskConfig, SignalColumns, Sizing};
 use gauntlet_strategies::strategy::{SmaCross, SmaCrossConfig};
 
 /// First bar open time: 2024-01-01T00:00:00Z.
@@ -73,12 +73,20 @@ pub fn peer_config(symbols: usize) -> EngineConfig {
     }
 }
 
-/// SMA(10)/SMA(30) cross, long-only.
+const PEER_SMA: SmaCrossConfig = SmaCrossConfig {
+    fast: 10,
+    slow: 30,
+    allow_short: false,
+};
+
+/// SMA(10)/SMA(30) cross, long-only, computing its averages inside the run.
 pub fn peer_strategy() -> SmaCross {
-    SmaCross::new(SmaCrossConfig {
-        fast: 10,
-        slow: 30,
-        allow_short: false,
-    })
-    .expect("10/30 is a valid SMA cross")
+    SmaCross::new(PEER_SMA).expect("10/30 is a valid SMA cross")
+}
+
+/// The same SMA(10)/SMA(30) long-only crosses precomputed per symbol ("signals given"):
+/// computed once, outside the timed simulation, as vectorbt is measured. Trades exactly
+/// like [`peer_strategy`].
+pub fn peer_signals(universe: &[CandleSeries]) -> SignalColumns {
+    SignalColumns::sma_cross(PEER_SMA, universe).expect("10/30 is a valid SMA cross")
 }

@@ -1,0 +1,203 @@
+//! Precomputed signals: a strategy whose decisions were made before the run, one
+//! [`Signal`] per bar per symbol (the way vectorbt is given entry/exit arrays), so a
+//! benchmark or a sweep over risk settings measures the simulator alone.
+
+use gauntlet_datasets::CandleSeries;
+use gauntlet_strategies::strategy::{
+    Bar, BarContext, EntryIntent, OrderIntent, PositionView, Side, SmaCross, SmaCrossConfig,
+    Strategy,
+};
+
+/// What the signal source saw at the close of a bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Signal {
+    #[default]
+    None,
+    /// Upward cross (bullish).
+    Up,
+    /// Downward cross (bearish).
+    Down,
+}
+
+/// Trades precomputed [`Signal`] columns (`columns[symbol][bar]`) exactly as
+/// [`SmaCross`] trades its crosses: `Up` ⇒ enter long unless already long (a short is
+/// closed first); `Down` ⇒ enter short unless already short when `allow_short`, else
+/// exit a long. A bar beyond its symbol's column has no signal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalColumns {
+    columns: Vec<Vec<Signal>>,
+    allow_short: bool,
+}
+
+impl SignalColumns {
+    pub fn new(columns: Vec<Vec<Signal>>, allow_short: bool) -> Self {
+        Self {
+            columns,
+            allow_short,
+        }
+    }
+
+    /// The crosses [`SmaCross`] with `config` would see on each series' closes, with
+    /// the same arithmetic (so a run with these signals makes the same trades as a run
+    /// with the strategy itself).
+    pub fn sma_cross(config: SmaCrossConfig, series: &[CandleSeries]) -> Result<Self, SmaError> {
+        // Flat and allowed to short, the strategy reports every cross: `Enter(Long)` on
+        // an upward one, `Enter(Short)` on a downward one.
+        let probe = SmaCross::new(SmaCrossConfig {
+            allow_short: true,
+            ..config
+        })?;
+        let columns = series
+            .iter()
+            .enumerate()
+            .map(|(s, candles)| {
+                let mut state = probe.new_state();
+                (0..candles.len())
+                    .map(|i| {
+                        let ctx = BarContext {
+                            symbol_index: s,
+                            bar_index: i,
+                            bar: Bar {
+                                ts: candles.ts()[i],
+                                open: candles.open()[i],
+                                high: candles.high()[i],
+                                low: candles.low()[i],
+                                close: candles.close()[i],
+                                volume: candles.volume()[i],
+                            },
+                            features: None,
+                            model: None,
+                            position: PositionView::default(),
+                        };
+                        match probe.on_bar(&mut state, &ctx) {
+                            Some(OrderIntent::Enter(e)) if e.side == Side::Long => Signal::Up,
+                            Some(OrderIntent::Enter(_)) => Signal::Down,
+                            _ => Signal::None,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Self::new(columns, config.allow_short))
+    }
+
+    /// `columns[symbol][bar]`.
+    pub fn columns(&self) -> &[Vec<Signal>] {
+        &self.columns
+    }
+}
+
+/// Invalid SMA parameters.
+pub type SmaError = gauntlet_strategies::strategy::ConfigError;
+
+impl Strategy for SignalColumns {
+    type State = ();
+
+    fn name(&self) -> &'static str {
+        "signal_columns"
+    }
+
+    fn new_state(&self) {}
+
+    #[inline]
+    fn on_bar(&self, _state: &mut (), ctx: &BarContext<'_>) -> Option<OrderIntent> {
+        let signal = self
+            .columns
+            .get(ctx.symbol_index)
+            .and_then(|c| c.get(ctx.bar_index))
+            .copied()
+            .unwrap_or_default();
+        // `PositionView::side` spelled out: long ⇔ quantity > 0, short ⇔ quantity < 0.
+        let quantity = ctx.position.quantity;
+        match signal {
+            Signal::None => None,
+            Signal::Up => (quantity <= 0.0 || quantity.is_nan())
+                .then_some(OrderIntent::Enter(EntryIntent::market(Side::Long))),
+            Signal::Down if self.allow_short => (quantity >= 0.0 || quantity.is_nan())
+                .then_some(OrderIntent::Enter(EntryIntent::market(Side::Short))),
+            Signal::Down => (quantity > 0.0).then_some(OrderIntent::Exit),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{simulate, Distance, EngineConfig, RiskConfig, Sizing, SymbolInput};
+    use gauntlet_datasets::Interval;
+
+    /// A zig-zag random walk (xorshift), enough crosses and stops to compare runs.
+    fn walk(seed: u64, bars: usize) -> CandleSeries {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut close = 100.0;
+        let mut s = CandleSeries::with_capacity(format!("W{seed}"), Interval::M1, bars);
+        for i in 0..bars {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+            let open = close;
+            close = open * (1.0 + 0.004 * (u - 0.5));
+            let high = open.max(close) * 1.0005;
+            let low = open.min(close) * 0.9995;
+            s.push(i as i64 * 60_000, open, high, low, close, 1e6);
+        }
+        s
+    }
+
+    #[test]
+    fn precomputed_crosses_trade_exactly_like_the_strategy() {
+        let universe: Vec<_> = (0..3).map(|s| walk(s + 1, 3_000)).collect();
+        let inputs: Vec<_> = universe.iter().map(SymbolInput::new).collect();
+        for allow_short in [false, true] {
+            let sma = SmaCrossConfig {
+                fast: 5,
+                slow: 12,
+                allow_short,
+            };
+            let config = EngineConfig {
+                risk: RiskConfig {
+                    stop_loss: Some(Distance::Percent { percent: 0.3 }),
+                    sizing: Sizing::FixedFraction { fraction: 0.3 },
+                    ..RiskConfig::default()
+                },
+                ..EngineConfig::default()
+            };
+            let direct = simulate(&config, &SmaCross::new(sma).unwrap(), &inputs).unwrap();
+            let signals = SignalColumns::sma_cross(sma, &universe).unwrap();
+            let given = simulate(&config, &signals, &inputs).unwrap();
+            assert!(direct.trades.len() > 100, "{}", direct.trades.len());
+            assert_eq!(given.strategy, "signal_columns");
+            assert_eq!(
+                crate::RunResult {
+                    strategy: direct.strategy.clone(),
+                    ..given
+                },
+                direct
+            );
+        }
+    }
+
+    #[test]
+    fn bars_without_a_column_have_no_signal() {
+        let signals = SignalColumns::new(vec![vec![Signal::Up]], false);
+        let ctx = |symbol_index, bar_index| BarContext {
+            symbol_index,
+            bar_index,
+            bar: Bar {
+                ts: 0,
+                open: 1.0,
+                high: 1.0,
+                low: 1.0,
+                close: 1.0,
+                volume: 1.0,
+            },
+            features: None,
+            model: None,
+            position: PositionView::default(),
+        };
+        assert!(signals.on_bar(&mut (), &ctx(0, 0)).is_some());
+        assert_eq!(signals.on_bar(&mut (), &ctx(0, 1)), None);
+        assert_eq!(signals.on_bar(&mut (), &ctx(1, 0)), None);
+    }
+}
