@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::{
     data_resample, data_synth, data_validate, features_export, features_list, models_bundle,
-    models_check, models_inspect,
+    models_check, models_inspect, regress,
 };
 
 /// gauntlet: the gate between a trained trading model and real money.
@@ -31,6 +31,8 @@ pub enum Command {
     /// Feature sets: list their features, parameters, warm-up and manifest hash.
     #[command(subcommand)]
     Features(FeaturesCommand),
+    /// Compare a candidate report with a baseline under tolerances; exit 1 on regression.
+    Regress(regress::RegressArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@ pub mod features_list;
 pub mod models_bundle;
 pub mod models_check;
 pub mod models_inspect;
+pub mod regress;
 
 /// Runs the chosen command; the returned code is the process exit code
 /// (0 success / pass, 1 a check or gate failed). Errors become exit code 2 in `main`.
@@ -25,5 +26,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(ModelsCommand::Check(args)) => models_check::run(args),
         Command::Features(FeaturesCommand::List(args)) => features_list::run(args),
         Command::Features(FeaturesCommand::Export(args)) => features_export::run(*args),
+        Command::Regress(args) => regress::run(args),
     }
 }
