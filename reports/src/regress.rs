@@ -1219,11 +1219,19 @@ impl RegressionReport {
         let total = c.regressed + c.missing + c.within_tolerance + c.improved + c.unchanged;
         let mut out = String::new();
         let _ = writeln!(out, "## gauntlet regress: {}\n", self.verdict.label());
+        // Bold only what needs attention.
+        let loud = |count: usize, what: &str| {
+            if count > 0 {
+                format!("**{count} {what}**")
+            } else {
+                format!("{count} {what}")
+            }
+        };
         let _ = writeln!(
             out,
-            "Candidate `{candidate_label}` against baseline `{baseline_label}`: **{} regressed**, **{} missing**{}, {} within tolerance, {} improved, {} unchanged ({total} metrics).\n",
-            c.regressed,
-            c.missing,
+            "Candidate `{candidate_label}` against baseline `{baseline_label}`: {}, {}{}, {} within tolerance, {} improved, {} unchanged ({total} metrics).\n",
+            loud(c.regressed, "regressed"),
+            loud(c.missing, "missing"),
             if self.allow_missing && c.missing > 0 { " (allowed)" } else { "" },
             c.within_tolerance,
             c.improved,
