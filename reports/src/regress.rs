@@ -1372,6 +1372,36 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn status_invariants(
+            b in -1e6f64..1e6,
+            c in -1e6f64..1e6,
+            abs in proptest::option::of(0.0f64..10.0),
+            rel in proptest::option::of(0.0f64..1.0),
+        ) {
+            let higher = evaluate_metric(Some(b), Some(c), &tol(Higher, abs, rel));
+            let allowed = abs.unwrap_or(0.0).max(rel.unwrap_or(0.0) * b.abs());
+            proptest::prop_assert_eq!(higher.allowed_worsening, Some(allowed));
+            proptest::prop_assert_eq!(higher.status == Improved, c > b);
+            proptest::prop_assert_eq!(higher.status == Regressed, b - c > allowed);
+            // Lower is better on (b, c) is higher is better on (−b, −c).
+            let lower = evaluate_metric(Some(-b), Some(-c), &tol(Lower, abs, rel));
+            proptest::prop_assert_eq!(lower.status, higher.status);
+            // Must-equal never improves, and regresses iff either direction would.
+            let equal = evaluate_metric(Some(b), Some(c), &tol(Equal, abs, rel));
+            proptest::prop_assert!(equal.status != Improved);
+            let reverse = evaluate_metric(Some(b), Some(c), &tol(Lower, abs, rel));
+            proptest::prop_assert_eq!(
+                equal.status == Regressed,
+                higher.status == Regressed || reverse.status == Regressed
+            );
+            if let (Some(d), Some(r)) = (higher.diff, higher.relative_diff) {
+                proptest::prop_assert!(d.signum() == r.signum() || d == 0.0);
+            }
+        }
+    }
+
     #[test]
     fn defaults_cover_every_metric_exactly_once_in_sorted_order() {
         let names: Vec<&str> = DEFAULT_TOLERANCES.iter().map(|(n, _)| *n).collect();
