@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::{
     backtest, config_check, data_resample, data_synth, data_validate, demo, features_export,
-    features_list, gate, models_bundle, models_check, models_inspect, sweep,
+    features_list, gate, models_bundle, models_check, models_inspect, regress, sweep,
 };
 
 /// gauntlet: the gate between a trained trading model and real money.
@@ -46,6 +46,8 @@ pub enum Command {
     /// Generate a small synthetic universe, run the bundled models through backtest and
     /// gates, and write the reports to ./gauntlet-demo/.
     Demo(demo::DemoArgs),
+    /// Compare a candidate report with a baseline under tolerances; exit 1 on regression.
+    Regress(regress::RegressArgs),
 }
 
 #[derive(Debug, Subcommand)]

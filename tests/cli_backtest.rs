@@ -304,3 +304,80 @@ fn sweep_finds_the_best_config_known_by_construction() {
     assert_eq!(code(&run), 2);
     assert!(text(&run).contains("data.interval"), "{}", text(&run));
 }
+
+#[test]
+fn regress_of_real_runs_and_determinism_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sma_setup(dir.path());
+    let backtest = |config: &Path, out: &str| {
+        let out = dir.path().join(out);
+        let run = gauntlet(&[
+            "backtest",
+            "-c",
+            path_str(config),
+            "--out",
+            path_str(&out),
+            "-q",
+        ]);
+        assert_eq!(code(&run), 0, "{}", text(&run));
+        out
+    };
+    let baseline = backtest(&config, "baseline");
+    let candidate = backtest(&config, "candidate");
+    let same = gauntlet(&[
+        "regress",
+        "--baseline",
+        path_str(&baseline),
+        "--candidate",
+        path_str(&candidate),
+        "--determinism",
+        "--out",
+        path_str(&dir.path().join("regress")),
+    ]);
+    assert_eq!(code(&same), 0, "{}", text(&same));
+    assert!(text(&same).contains("byte-identical"), "{}", text(&same));
+
+    // Same signals, 50 bps fees on every fill: a worse candidate.
+    let costly = dir.path().join("costly.toml");
+    let text_of = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &costly,
+        format!("{text_of}\n[fills.fees]\ntaker_bps = 50.0\n"),
+    )
+    .unwrap();
+    let worse = backtest(&costly, "worse");
+    let regressed = gauntlet(&[
+        "regress",
+        "--baseline",
+        path_str(&baseline),
+        "--candidate",
+        path_str(&worse),
+    ]);
+    assert_eq!(code(&regressed), 1, "{}", text(&regressed));
+    assert!(
+        text(&regressed).contains("total_return"),
+        "{}",
+        text(&regressed)
+    );
+
+    // A report edited after the run is not what the config produces.
+    let report = candidate.join("report.json");
+    let edited = std::fs::read_to_string(&report)
+        .unwrap()
+        .replacen("\"bars\"", "\"bars\" ", 1);
+    std::fs::write(&report, edited).unwrap();
+    let tampered = gauntlet(&[
+        "regress",
+        "--baseline",
+        path_str(&baseline),
+        "--candidate",
+        path_str(&candidate),
+        "--determinism",
+    ]);
+    assert_eq!(code(&tampered), 1, "{}", text(&tampered));
+    assert!(
+        text(&tampered).contains("DETERMINISM FAILED"),
+        "{}",
+        text(&tampered)
+    );
+}

@@ -7,6 +7,7 @@ pub mod breakdown;
 pub mod calibration;
 pub mod error;
 pub mod gates;
+pub mod regress;
 pub mod render;
 pub mod run;
 pub mod series;

@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Args;
 use gauntlet_reports::gates::GateSpec;
+use gauntlet_reports::regress::load_report;
 use gauntlet_reports::render::{write_atomically, write_reports, Provenance, Report};
 use gauntlet_reports::stats::StatisticsConfig;
 use serde::{Deserialize, Serialize};
 
-use super::gate::read_report;
 use crate::config::RunConfig;
 use crate::pipeline::{self, StageTimings};
 
@@ -123,7 +123,12 @@ pub fn run_to_dir(config_path: &Path, options: &RunOptions) -> anyhow::Result<Ou
         .as_deref()
         .map(GateSpec::from_path)
         .transpose()?;
-    let champion = options.champion.as_deref().map(read_report).transpose()?;
+    let champion = options
+        .champion
+        .as_deref()
+        .map(load_report)
+        .transpose()
+        .context("the champion's report")?;
     if let (Some(gates), None, Some(path)) = (&gates, &champion, &options.gates) {
         if gates.needs_champion() {
             bail!(

@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
 use clap::Args;
-use gauntlet_reports::render::{Report, SCHEMA_VERSION};
 
 use super::backtest::{run_to_dir, RunOptions};
 
@@ -42,25 +40,4 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
         quiet: args.quiet,
     };
     Ok(run_to_dir(&args.config, &options)?.exit_code())
-}
-
-/// Reads `DIR/report.json` (or the file itself), checking the schema version.
-pub fn read_report(path: &std::path::Path) -> anyhow::Result<Report> {
-    let file = if path.is_dir() {
-        path.join("report.json")
-    } else {
-        path.to_path_buf()
-    };
-    let text = std::fs::read_to_string(&file)
-        .with_context(|| format!("reading the report {}", file.display()))?;
-    let report: Report = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a gauntlet report.json", file.display()))?;
-    if report.schema_version != SCHEMA_VERSION {
-        bail!(
-            "{} has report schema version {}, this gauntlet writes {SCHEMA_VERSION}: re-run it with this version",
-            file.display(),
-            report.schema_version
-        );
-    }
-    Ok(report)
 }

@@ -16,6 +16,7 @@ pub mod gate;
 pub mod models_bundle;
 pub mod models_check;
 pub mod models_inspect;
+pub mod regress;
 pub mod sweep;
 
 /// Runs the chosen command; the returned code is the process exit code
@@ -35,5 +36,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gate(args) => gate::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Regress(args) => regress::run(args),
     }
 }
