@@ -1739,6 +1739,7 @@ mod tests {
             evaluate(
                 &spec,
                 GateInputs {
+                    champion: None,
                     overall: &overall,
                     per_symbol: &BTreeMap::new(),
                     dropped_members: &[],
