@@ -17,8 +17,10 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-## fixtures: re-export the committed model fixtures (tests/fixtures/models) with real
-## XGBoost / LightGBM / scikit-learn exports. Not run by CI; commit the results.
+## fixtures: retrain and re-export the committed model fixtures (tests/fixtures/models):
+## real XGBoost / LightGBM / scikit-learn exports trained on `gauntlet features export`
+## of the synthetic universe (the demo's synth args), bundled by `gauntlet models
+## bundle`. Not run by CI; commit the results.
 FIXTURES_VENV := .venv-fixtures
 FIXTURES_REQ := tests/fixtures/models/requirements-fixtures.txt
 
@@ -27,7 +29,7 @@ $(FIXTURES_VENV)/.installed: $(FIXTURES_REQ)
 	$(FIXTURES_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(FIXTURES_REQ)
 	touch $@
 
-fixtures: $(FIXTURES_VENV)/.installed
+fixtures: $(FIXTURES_VENV)/.installed build
 	cd tests/fixtures/models && ../../../$(FIXTURES_VENV)/bin/python make_models.py
 
 ## build: the CLI in the dev profile it shares with the tests (our crates are

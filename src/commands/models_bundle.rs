@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use gauntlet_strategies::models::{
-    runtime, BundleSpec, InputLayout, InputSpec, LabelSpec, ManifestSummary, OutputKind,
+    read_feature_manifest, runtime, BundleSpec, InputLayout, InputSpec, LabelSpec, OutputKind,
     OutputSpec, ReferenceRows, Scaler, TrainingWindow,
 };
 
@@ -28,7 +28,8 @@ pub struct BundleArgs {
     /// The exported model.
     #[arg(long)]
     pub onnx: PathBuf,
-    /// The feature manifest JSON the training data was exported with.
+    /// The feature manifest JSON the training data was exported with (written beside
+    /// the table by `gauntlet features export`).
     #[arg(long)]
     pub manifest: PathBuf,
     /// JSON `{"mean": [...], "std": [...]}` in manifest feature order.
@@ -86,7 +87,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> anyhow::Result<T
 }
 
 pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
-    let manifest = ManifestSummary::read(&args.manifest)?;
+    let manifest = read_feature_manifest(&args.manifest)?;
     let scaler: Option<Scaler> = args.scaler.as_ref().map(read_json).transpose()?;
     let reference: Option<ReferenceRows> = args.reference.as_ref().map(read_json).transpose()?;
     let input_name = match args.input_name {

@@ -4,21 +4,44 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::Args;
+use gauntlet_strategies::features::{FeatureManifest, FeatureSet};
 use gauntlet_strategies::models::{
-    check_bundle, ManifestSummary, PreflightError, PreflightOptions,
+    check_bundle, read_feature_manifest, ExpectedFeatures, PreflightError, PreflightOptions,
 };
+
+/// The feature pipeline bundles are compared with: a feature set, or the manifest JSON
+/// of one (as `gauntlet features export` writes it beside a training table).
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// A built-in feature set (core31, mtf50) or a custom-set .toml file.
+    #[arg(long, conflicts_with = "manifest")]
+    pub set: Option<String>,
+    /// A feature manifest JSON file.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+}
+
+impl PipelineArgs {
+    /// The manifest named by `--set` or `--manifest`, `None` if neither was given.
+    pub fn manifest(&self) -> anyhow::Result<Option<FeatureManifest>> {
+        match (&self.set, &self.manifest) {
+            (Some(set), _) => Ok(Some(FeatureSet::load(set)?.manifest())),
+            (None, Some(path)) => Ok(Some(read_feature_manifest(path)?)),
+            (None, None) => Ok(None),
+        }
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Bundles: `NAME.bundle.json`, `NAME.onnx` or `NAME`.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// The feature manifest JSON of the pipeline the backtest will use (until `--set`
-    /// can name a built-in feature set).
-    #[arg(long)]
-    pub manifest: PathBuf,
+    /// The pipeline the backtest will use: `--set NAME|FILE.toml` or `--manifest FILE`.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
     /// First bar of the backtest (RFC 3339); with --backtest-to, checked against the
     /// training window.
     #[arg(long, requires = "backtest_to")]
@@ -40,7 +63,10 @@ fn parse_time(flag: &str, value: &str) -> anyhow::Result<i64> {
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let expected = ManifestSummary::read(&args.manifest)?.expected();
+    let Some(manifest) = args.pipeline.manifest()? else {
+        bail!("name the feature pipeline to check against: --set core31 (or a custom-set .toml) or --manifest FILE");
+    };
+    let expected = ExpectedFeatures::from(&manifest);
     let backtest_window = match (&args.backtest_from, &args.backtest_to) {
         (Some(from), Some(to)) => Some((
             parse_time("--backtest-from", from)?,

@@ -7,17 +7,20 @@ use std::process::ExitCode;
 
 use clap::Args;
 use gauntlet_strategies::models::{
-    bundle_json_path, check_bundle, parse_onnx, runtime, sha256_hex, ManifestSummary, ModelBundle,
+    bundle_json_path, check_bundle, parse_onnx, runtime, sha256_hex, ExpectedFeatures, ModelBundle,
     PreflightError, PreflightOptions, Scaling,
 };
+
+use super::models_check::PipelineArgs;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// `NAME.bundle.json`, `NAME.onnx` (with or without a bundle next to it) or `NAME`.
     pub path: PathBuf,
-    /// Also preflight the bundle against this feature manifest.
-    #[arg(long)]
-    pub manifest: Option<PathBuf>,
+    /// Also preflight the bundle against a feature pipeline (`--set NAME|FILE.toml` or
+    /// `--manifest FILE`) and show whether it is compatible.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
@@ -135,13 +138,16 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         None => println!("  reference none"),
     }
 
-    let Some(manifest) = args.manifest else {
+    let Some(manifest) = args.pipeline.manifest()? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let expected = ManifestSummary::read(&manifest)?.expected();
+    let expected = ExpectedFeatures::from(&manifest);
     match check_bundle(&bundle.bundle_path, &expected, &PreflightOptions::default()) {
         Ok(_) => {
-            println!("compatible  yes, with feature set {}", expected.set_name);
+            println!(
+                "compatible  yes, with feature set {} ({})",
+                expected.set_name, expected.manifest_hash
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(PreflightError::Runtime(err)) => Err(err.into()),

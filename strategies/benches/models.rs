@@ -19,8 +19,8 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gauntlet_strategies::ensemble::{CombineMethod, Ensemble, EnsembleMember};
 use gauntlet_strategies::models::{
-    check_bundle, CheckedModel, ExpectedFeatures, FeatureRows, InputDistribution, ManifestSummary,
-    MemberScores, PredictionCache, PredictionKey, PreflightOptions,
+    check_bundle, read_feature_manifest, CheckedModel, ExpectedFeatures, FeatureRows,
+    InputDistribution, MemberScores, PredictionCache, PredictionKey, PreflightOptions,
 };
 
 const BATCH_SIZES: [usize; 4] = [1, 256, 4096, 65536];
@@ -32,9 +32,10 @@ fn fixtures() -> PathBuf {
 }
 
 fn expected_features() -> ExpectedFeatures {
-    ManifestSummary::read(&fixtures().join("core31.manifest.json"))
-        .expect("tests/fixtures/models/core31.manifest.json")
-        .expected()
+    ExpectedFeatures::from(
+        &read_feature_manifest(&fixtures().join("core31.manifest.json"))
+            .expect("tests/fixtures/models/core31.manifest.json"),
+    )
 }
 
 fn load(name: &str, workers: usize) -> CheckedModel {

@@ -3,8 +3,9 @@
 
 mod models_support;
 
+use gauntlet_strategies::features::FeatureSet;
 use gauntlet_strategies::models::{
-    Bundle, BundleSpec, InputLayout, InputSpec, ManifestSummary, ModelBundle,
+    read_feature_manifest, Bundle, BundleSpec, InputLayout, InputSpec, ModelBundle,
 };
 use models_support::fixtures;
 
@@ -15,7 +16,7 @@ fn bundle_spec_rebuilds_the_committed_bundle() {
         let spec = BundleSpec {
             name: committed.name.clone(),
             onnx_path: fixtures().join(format!("{name}.onnx")),
-            manifest: ManifestSummary::read(&fixtures().join("core31.manifest.json")).unwrap(),
+            manifest: read_feature_manifest(&fixtures().join("core31.manifest.json")).unwrap(),
             input: InputSpec {
                 name: "input".into(),
                 layout: committed.input.layout,
@@ -29,6 +30,12 @@ fn bundle_spec_rebuilds_the_committed_bundle() {
         };
         assert_eq!(spec.build().unwrap(), committed, "{name}");
     }
+}
+
+#[test]
+fn committed_manifest_is_the_pipelines_core31_manifest() {
+    let committed = read_feature_manifest(&fixtures().join("core31.manifest.json")).unwrap();
+    assert_eq!(committed, FeatureSet::core31().manifest());
 }
 
 #[test]

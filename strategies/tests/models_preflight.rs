@@ -43,7 +43,7 @@ fn fifty_feature_model_against_core31() {
     );
     assert_one_contains(
         &failures,
-        "missing from the pipeline (model needs; name@bundle position): extra_0@31, extra_1@32",
+        "missing from the pipeline (model needs; name@bundle position): mtf_5m_return@31, mtf_5m_rsi@32",
     );
     assert_one_contains(&failures, "feature manifest hash differs");
 }
@@ -208,16 +208,16 @@ fn replaced_onnx_file_is_caught_by_its_hash() {
 #[test]
 fn backtest_overlapping_the_training_window() {
     let path = fixtures().join("mlp3.bundle.json");
-    // 2024-03-01 .. 2024-04-30: overlaps training (2024-01-01 .. 2024-03-31).
+    // 2024-01-04T12:00 .. 2024-01-07T23:55: overlaps training (2024-01-01 .. 2024-01-04T23:55).
     let overlapping = PreflightOptions {
-        backtest_window: Some((1_709_251_200_000, 1_714_435_200_000)),
+        backtest_window: Some((1_704_369_600_000, 1_704_671_700_000)),
         allow_training_overlap: false,
     };
     assert_eq!(
         failures_of(&path, &overlapping),
         vec![
-            "backtest window 2024-03-01T00:00:00Z .. 2024-04-30T00:00:00Z overlaps the training window \
-             2024-01-01T00:00:00Z .. 2024-03-31T23:59:00Z: that is leakage; backtest outside the training \
+            "backtest window 2024-01-04T12:00:00Z .. 2024-01-07T23:55:00Z overlaps the training window \
+             2024-01-01T00:00:00Z .. 2024-01-04T23:55:00Z: that is leakage; backtest outside the training \
              window or pass --allow-training-overlap"
         ]
     );
@@ -226,9 +226,9 @@ fn backtest_overlapping_the_training_window() {
         ..overlapping
     };
     assert!(check_bundle(&path, &expected(), &allowed).is_ok());
-    // 2024-04-01 .. 2024-04-30: after training.
+    // 2024-01-05 .. 2024-01-07T23:55: the rest of the synthetic universe, after training.
     let after = PreflightOptions {
-        backtest_window: Some((1_711_929_600_000, 1_714_435_200_000)),
+        backtest_window: Some((1_704_412_800_000, 1_704_671_700_000)),
         allow_training_overlap: false,
     };
     assert!(check_bundle(&path, &expected(), &after).is_ok());

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::onnx_file::{parse_onnx, OnnxFileInfo};
+use crate::features::FeatureManifest;
 
 /// Version of the `bundle.json` schema this build reads and writes.
 pub const BUNDLE_SCHEMA_VERSION: u32 = 1;
@@ -43,6 +44,24 @@ pub struct Bundle {
     /// Rows re-scored by preflight and compared with the training environment's outputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<ReferenceRows>,
+    /// Where `output.temperature` came from when `gauntlet calibrate` fitted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationRecord>,
+}
+
+/// How a calibrated bundle's temperature was fitted: minimum NLL over the labelled rows
+/// whose bar opened in `[from, to)` (RFC 3339, UTC).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationRecord {
+    pub from: String,
+    pub to: String,
+    /// Labelled, scored rows the fit used.
+    pub rows: usize,
+    /// The temperature of the bundle it was calibrated from.
+    pub previous_temperature: f64,
+    /// File name of the bundle it was calibrated from.
+    pub calibrated_from: String,
 }
 
 /// Feature set name, manifest hash and the ordered feature names the model expects.
@@ -334,7 +353,7 @@ impl Bundle {
 pub struct BundleSpec {
     pub name: String,
     pub onnx_path: PathBuf,
-    pub manifest: ManifestSummary,
+    pub manifest: FeatureManifest,
     pub input: InputSpec,
     pub scaler: Option<Scaler>,
     pub output: OutputSpec,
@@ -366,10 +385,10 @@ impl BundleSpec {
             onnx_file,
             onnx_sha256: sha256_hex(&onnx_bytes),
             features: BundleFeatures {
-                set_name: self.manifest.set_name,
-                set_version: self.manifest.version,
+                names: self.manifest.features.into_iter().map(|f| f.name).collect(),
+                set_name: self.manifest.set,
+                set_version: Some(self.manifest.version),
                 manifest_hash: self.manifest.hash,
-                names: self.manifest.names,
             },
             input: self.input,
             scaling: if self.scaler.is_some() {
@@ -382,74 +401,23 @@ impl BundleSpec {
             labels: self.labels,
             training_window: self.training_window,
             reference: self.reference,
+            calibration: None,
         })
     }
 }
 
-/// The fields of a feature-set manifest JSON that bundles need. Read through this
-/// local struct until the features module's `FeatureManifest` is available; accepted
-/// spellings: `set_name`|`name`|`set`, `version`, `hash`|`manifest_hash`, and
-/// `features` as a list of names or of objects with a `name`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManifestSummary {
-    pub set_name: String,
-    pub version: Option<u32>,
-    pub hash: String,
-    pub names: Vec<String>,
-}
-
-impl ManifestSummary {
-    pub fn from_json(path: &Path, text: &str) -> Result<Self, BundleError> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum FeatureEntry {
-            Name(String),
-            Object { name: String },
-        }
-        #[derive(Deserialize)]
-        struct Raw {
-            #[serde(alias = "name", alias = "set")]
-            set_name: String,
-            #[serde(default)]
-            version: Option<u32>,
-            #[serde(alias = "manifest_hash")]
-            hash: String,
-            features: Vec<FeatureEntry>,
-        }
-        let raw: Raw = serde_json::from_str(text).map_err(|err| BundleError::Json {
-            path: path.to_path_buf(),
-            message: format!("not a feature manifest: {err}"),
-        })?;
-        Ok(Self {
-            set_name: raw.set_name,
-            version: raw.version,
-            hash: raw.hash,
-            names: raw
-                .features
-                .into_iter()
-                .map(|entry| match entry {
-                    FeatureEntry::Name(name) | FeatureEntry::Object { name } => name,
-                })
-                .collect(),
-        })
-    }
-
-    pub fn read(path: &Path) -> Result<Self, BundleError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BundleError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_json(path, &text)
-    }
-
-    /// What preflight compares bundles against.
-    pub fn expected(&self) -> ExpectedFeatures {
-        ExpectedFeatures {
-            set_name: self.set_name.clone(),
-            manifest_hash: self.hash.clone(),
-            names: self.names.clone(),
-        }
-    }
+/// Reads a feature manifest JSON file (what `gauntlet features export` writes beside a
+/// training table, or `gauntlet features list --set NAME --json` prints) and checks its
+/// schema and content hash.
+pub fn read_feature_manifest(path: &Path) -> Result<FeatureManifest, BundleError> {
+    let text = std::fs::read_to_string(path).map_err(|source| BundleError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    FeatureManifest::from_json(&text).map_err(|err| BundleError::Json {
+        path: path.to_path_buf(),
+        message: format!("not a feature manifest: {err}"),
+    })
 }
 
 /// The feature pipeline a backtest will feed models: preflight compares each bundle
@@ -460,6 +428,16 @@ pub struct ExpectedFeatures {
     pub set_name: String,
     pub manifest_hash: String,
     pub names: Vec<String>,
+}
+
+impl From<&FeatureManifest> for ExpectedFeatures {
+    fn from(manifest: &FeatureManifest) -> Self {
+        Self {
+            set_name: manifest.set.clone(),
+            manifest_hash: manifest.hash.clone(),
+            names: manifest.features.iter().map(|f| f.name.clone()).collect(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -477,19 +455,23 @@ mod tests {
     }
 
     #[test]
-    fn manifest_summary_accepts_names_or_objects() {
-        let a = ManifestSummary::from_json(
-            Path::new("a"),
-            r#"{"set_name":"s","version":2,"hash":"h","features":["x","y"]}"#,
-        )
-        .unwrap();
-        let b = ManifestSummary::from_json(
-            Path::new("b"),
-            r#"{"name":"s","version":2,"manifest_hash":"h","features":[{"name":"x","params":{}},{"name":"y"}],"warmup":50}"#,
-        )
-        .unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a.names, vec!["x", "y"]);
+    fn expected_features_come_from_the_manifest() {
+        let manifest = crate::features::FeatureSet::core31().manifest();
+        let expected = ExpectedFeatures::from(&manifest);
+        assert_eq!(expected.set_name, "core31");
+        assert_eq!(expected.manifest_hash, manifest.hash);
+        assert_eq!(expected.names, manifest.names());
+    }
+
+    #[test]
+    fn a_manifest_with_a_wrong_hash_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        let mut manifest = crate::features::FeatureSet::core31().manifest();
+        manifest.features.swap(0, 1);
+        std::fs::write(&path, manifest.to_json_pretty()).unwrap();
+        let err = read_feature_manifest(&path).unwrap_err().to_string();
+        assert!(err.contains("not a feature manifest"), "{err}");
     }
 
     #[test]

@@ -16,8 +16,8 @@ mod runtime;
 mod scoring;
 
 pub use bundle::{
-    bundle_json_path, sha256_hex, Bundle, BundleError, BundleFeatures, BundleSpec,
-    ExpectedFeatures, InputLayout, InputSpec, LabelSpec, ManifestSummary, ModelBundle, OutputKind,
+    bundle_json_path, read_feature_manifest, sha256_hex, Bundle, BundleError, BundleFeatures,
+    BundleSpec, ExpectedFeatures, InputLayout, InputSpec, LabelSpec, ModelBundle, OutputKind,
     OutputSpec, ReferenceRows, Scaler, Scaling, TrainingWindow, BUNDLE_SCHEMA_VERSION,
 };
 pub use cache::{CacheError, PredictionCache, PredictionKey, CACHE_FORMAT_VERSION};
@@ -31,6 +31,6 @@ pub use runtime::{
     locate_onnxruntime, runtime, OrtRuntime, RuntimeError, ONNXRUNTIME_LIBRARY, ONNXRUNTIME_VERSION,
 };
 pub use scoring::{
-    calibrate, FeatureRows, InputDistribution, MemberScores, ScoreError, EXTREME_ROW_SHARE,
-    EXTREME_Z,
+    calibrate, FeatureRows, InputDistribution, MemberScores, ScoreError, ScoreOutput,
+    EXTREME_ROW_SHARE, EXTREME_Z,
 };

@@ -12,7 +12,8 @@ use ort::value::{TensorElementType, ValueType};
 use super::bundle::{Bundle, BundleError, ExpectedFeatures, InputLayout, ModelBundle, Scaling};
 use super::runtime::{runtime, OrtRuntime, RuntimeError};
 use super::scoring::{
-    lock_worker, FeatureRows, MemberScores, Preprocess, ScoreError, ScoringPlan, Worker,
+    lock_worker, FeatureRows, MemberScores, Preprocess, ScoreError, ScoreOutput, ScoringPlan,
+    Worker,
 };
 
 /// Default largest |ORT − reference| allowed when a bundle's reference rows do not set
@@ -833,7 +834,21 @@ impl CheckedModel {
         batch_size: usize,
     ) -> Result<MemberScores, ScoreError> {
         let mut guard = lock_worker(&self.workers, worker);
-        self.plan.score(&mut guard, rows, batch_size)
+        self.plan
+            .score(&mut guard, rows, batch_size, ScoreOutput::Calibrated)
+    }
+
+    /// Like [`CheckedModel::score`] but `probabilities` holds the raw ONNX output
+    /// (logits or probabilities, before temperature) of each scored row.
+    pub fn score_raw(
+        &self,
+        worker: usize,
+        rows: &FeatureRows<'_>,
+        batch_size: usize,
+    ) -> Result<MemberScores, ScoreError> {
+        let mut guard = lock_worker(&self.workers, worker);
+        self.plan
+            .score(&mut guard, rows, batch_size, ScoreOutput::Raw)
     }
 
     /// Scores every symbol, in parallel across symbols on `pool` (each pool thread uses

@@ -177,6 +177,16 @@ impl InputDistribution {
     }
 }
 
+/// What [`MemberScores::probabilities`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScoreOutput {
+    /// Class probabilities after the bundle's temperature (what backtests use).
+    Calibrated,
+    /// The ONNX output before temperature: logits or probabilities, per the bundle's
+    /// output kind (what temperature fitting needs).
+    Raw,
+}
+
 /// One member's predictions for one symbol: `probabilities` is row-major
 /// `[n_rows, n_classes]` (NaN on unscored rows), `scored[i]` tells which rows have them.
 #[derive(Debug, Clone, PartialEq)]
@@ -402,12 +412,15 @@ impl ScoringPlan {
         self.fixed_batch.unwrap_or(requested.max(1))
     }
 
-    /// Scores every eligible row of `rows` in batches of `batch_size` rows.
+    /// Scores every eligible row of `rows` in batches of `batch_size` rows; `Calibrated`
+    /// applies the bundle's temperature, `Raw` keeps the model's output as it is
+    /// (validated the same way).
     pub(crate) fn score(
         &self,
         worker: &mut Worker,
         rows: &FeatureRows<'_>,
         batch_size: usize,
+        output: ScoreOutput,
     ) -> Result<MemberScores, ScoreError> {
         if rows.n_features() != self.n_features {
             return Err(ScoreError::Width {
@@ -467,7 +480,11 @@ impl ScoringPlan {
                 };
                 let out = &mut scores.probabilities
                     [target * self.n_classes..(target + 1) * self.n_classes];
-                if !calibrate(self.kind, self.temperature, raw, out) {
+                let valid = calibrate(self.kind, self.temperature, raw, out);
+                if output == ScoreOutput::Raw {
+                    out.copy_from_slice(raw);
+                }
+                if !valid {
                     return Err(ScoreError::InvalidOutput {
                         model: self.model.clone(),
                         row: target,

@@ -5,16 +5,16 @@
 
 use std::path::{Path, PathBuf};
 
-use gauntlet_strategies::models::{ExpectedFeatures, ManifestSummary};
+use gauntlet_strategies::models::{read_feature_manifest, ExpectedFeatures};
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models")
 }
 
 pub fn expected() -> ExpectedFeatures {
-    ManifestSummary::read(&fixtures().join("core31.manifest.json"))
-        .unwrap()
-        .expected()
+    ExpectedFeatures::from(
+        &read_feature_manifest(&fixtures().join("core31.manifest.json")).unwrap(),
+    )
 }
 
 /// Copies bundle `name` (json + onnx) from `from` into a temp dir, letting `edit`
