@@ -218,7 +218,9 @@ pub fn prepare(
             }
             let window: Vec<(usize, usize)> =
                 window_start.iter().copied().zip(window_end).collect();
-            let calibration = calibrate(&predictions, &series, &window)?;
+            let calibration = timings.time("calibration", || {
+                calibrate(&predictions, &series, &window, pool)
+            })?;
             (Some(predictions), Some(calibration))
         }
         None => (None, None),
@@ -392,42 +394,58 @@ fn calibrate(
     predictions: &Predictions,
     series: &[CandleSeries],
     window: &[(usize, usize)],
+    pool: &rayon::ThreadPool,
 ) -> anyhow::Result<CalibrationSection> {
     let n_classes = predictions.class_labels.len();
-    let mut members = BTreeMap::new();
-    for member in &predictions.members {
+    let member_report =
+        |member: &MemberPredictions| -> anyhow::Result<Option<(String, CalibrationReport)>> {
+            let rows = LabelledRows::collect(
+                predictions,
+                series,
+                window,
+                member.label_horizon,
+                member.flat_threshold,
+            )?;
+            let probabilities = |symbol: usize, row: usize| {
+                let s = &member.scores[symbol];
+                s.scored[row].then(|| s.row(row))
+            };
+            let report = rows.report(n_classes, probabilities, None::<fn(usize, usize) -> f32>)?;
+            Ok(report.map(|r| (member.name.clone(), r)))
+        };
+    let ensemble_report = || -> anyhow::Result<Option<CalibrationReport>> {
+        let first = &predictions.members[0];
         let rows = LabelledRows::collect(
             predictions,
             series,
             window,
-            member.label_horizon,
-            member.flat_threshold,
+            first.label_horizon,
+            first.flat_threshold,
         )?;
         let probabilities = |symbol: usize, row: usize| {
-            let s = &member.scores[symbol];
-            s.scored[row].then(|| s.row(row))
+            let e = &predictions.ensemble[symbol];
+            e.scored[row].then(|| &e.probabilities[row * n_classes..(row + 1) * n_classes])
         };
-        if let Some(report) =
-            rows.report(n_classes, probabilities, None::<fn(usize, usize) -> f32>)?
-        {
-            members.insert(member.name.clone(), report);
-        }
-    }
-    let first = &predictions.members[0];
-    let rows = LabelledRows::collect(
-        predictions,
-        series,
-        window,
-        first.label_horizon,
-        first.flat_threshold,
-    )?;
-    let probabilities = |symbol: usize, row: usize| {
-        let e = &predictions.ensemble[symbol];
-        e.scored[row].then(|| &e.probabilities[row * n_classes..(row + 1) * n_classes])
+        let consensus = |symbol: usize, row: usize| predictions.ensemble[symbol].consensus[row];
+        rows.report(n_classes, probabilities, Some(consensus))
     };
-    let consensus = |symbol: usize, row: usize| predictions.ensemble[symbol].consensus[row];
-    let ensemble = rows.report(n_classes, probabilities, Some(consensus))?;
-    Ok(CalibrationSection { ensemble, members })
+    // Each report sorts every row a few times: build them in parallel.
+    let (members, ensemble) = pool.install(|| {
+        rayon::join(
+            || {
+                predictions
+                    .members
+                    .par_iter()
+                    .map(member_report)
+                    .collect::<anyhow::Result<Vec<_>>>()
+            },
+            ensemble_report,
+        )
+    });
+    Ok(CalibrationSection {
+        ensemble: ensemble?,
+        members: members?.into_iter().flatten().collect(),
+    })
 }
 
 /// The window rows with a realized class: `(symbol, row, class)`.

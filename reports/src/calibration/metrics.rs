@@ -161,18 +161,25 @@ pub(crate) fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
     if n_pos == 0 || n_neg == 0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Sorting (score, outcome) pairs by value keeps the sort cache-friendly (an index
+    // sort with indirect lookups is several times slower on millions of rows); the
+    // order inside a tie does not matter because ties share their average rank.
+    let mut pairs: Vec<(f64, bool)> = scores
+        .iter()
+        .copied()
+        .zip(positive.iter().copied())
+        .collect();
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut rank_sum_pos = 0.0;
     let mut i = 0;
-    while i < order.len() {
+    while i < pairs.len() {
         let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+        while j + 1 < pairs.len() && pairs[j + 1].0 == pairs[i].0 {
             j += 1;
         }
         // Ranks i+1 ..= j+1 share their average.
         let average_rank = (i + j + 2) as f64 / 2.0;
-        rank_sum_pos += average_rank * order[i..=j].iter().filter(|&&k| positive[k]).count() as f64;
+        rank_sum_pos += average_rank * pairs[i..=j].iter().filter(|p| p.1).count() as f64;
         i = j + 1;
     }
     let (p, n) = (n_pos as f64, n_neg as f64);

@@ -168,7 +168,7 @@ fn edges(confidence: &[f64], binning: Binning) -> Vec<f64> {
         }
         Binning::Quantile { bins } => {
             let mut sorted = confidence.to_vec();
-            sorted.sort_by(f64::total_cmp);
+            sorted.sort_unstable_by(f64::total_cmp);
             (0..=bins)
                 .map(|k| percentile_linear(&sorted, k as f64 / bins as f64))
                 .collect()
