@@ -225,7 +225,11 @@ pub fn prepare(
         }
         None => (None, None),
     };
-    let candles = series.iter().map(|s| s.window(from, to)).collect();
+    // Without a window the series are the window: no copy.
+    let candles = match data.window {
+        Some(_) => series.iter().map(|s| s.window(from, to)).collect(),
+        None => series,
+    };
     Ok(Prepared {
         candles,
         detail,
