@@ -36,7 +36,7 @@ pub enum Command {
     Config(ConfigCommand),
     /// Run the full pipeline of a run config (load, features, models, simulation) and
     /// write the reports.
-    Backtest(backtest::BacktestArgs),
+    Backtest(backtest::RunArgs),
     /// Backtest, then decide with the promotion gates: exit 0 pass, 1 a gate failed,
     /// 2 error. Gates may be relative to a champion's report (`--champion DIR`).
     Gate(gate::GateArgs),

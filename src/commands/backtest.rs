@@ -14,18 +14,19 @@ use serde::{Deserialize, Serialize};
 use crate::config::RunConfig;
 use crate::pipeline::{self, StageTimings};
 
+/// What every command that runs a config takes (`backtest`, `gate`, `sweep`).
 #[derive(Debug, Args)]
-pub struct BacktestArgs {
+pub struct RunArgs {
     /// The run config (TOML); see `configs/` for examples.
     #[arg(short, long)]
     pub config: PathBuf,
-    /// Report directory (overrides `reporting.out`).
+    /// Output directory (overrides `reporting.out`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Worker threads (overrides `threads`; 0 = all cores). Results never depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Only errors and the final summary line.
+    /// Only errors and the final summary line; no progress spinner.
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -73,7 +74,7 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))
 }
 
-pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         out: args.out,
         threads: args.threads,

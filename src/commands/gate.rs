@@ -5,13 +5,12 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::backtest::{run_to_dir, RunOptions};
+use super::backtest::{run_to_dir, RunArgs, RunOptions};
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// The run config (TOML).
-    #[arg(short, long)]
-    pub config: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
     /// The gates (TOML): thresholds, absolute or relative to the champion.
     #[arg(long)]
     pub gates: PathBuf,
@@ -19,25 +18,16 @@ pub struct GateArgs {
     /// risk settings; needed by relative gates such as `min_sharpe = "champion + 0.1"`.
     #[arg(long)]
     pub champion: Option<PathBuf>,
-    /// Report directory (overrides `reporting.out`).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Worker threads (overrides `threads`; 0 = all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Only errors and the verdict line.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// Exit 0 when every gate passed, 1 when one failed (errors exit 2 in `main`).
 pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
-        out: args.out,
-        threads: args.threads,
+        out: args.run.out,
+        threads: args.run.threads,
         gates: Some(args.gates),
         champion: args.champion,
-        quiet: args.quiet,
+        quiet: args.run.quiet,
     };
-    Ok(run_to_dir(&args.config, &options)?.exit_code())
+    Ok(run_to_dir(&args.run.config, &options)?.exit_code())
 }

@@ -28,30 +28,22 @@ use gauntlet_reports::render::{
 use gauntlet_reports::stats::{statistic_names, SharpeTrials, StatisticsConfig};
 use rayon::prelude::*;
 
+use super::backtest::RunArgs;
 use crate::config::RunConfig;
 use crate::grid::{self, Direction, Grid, GridPoint};
 use crate::pipeline::{self, Prepared, StageTimings};
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
-    /// The base run config (TOML).
-    #[arg(short, long)]
-    pub config: PathBuf,
+    /// The base config; `--out` is the sweep's folder (default `<reporting.out>/sweep`).
+    #[command(flatten)]
+    pub run: RunArgs,
     /// The grid (TOML): `[grid]` keys with value lists, `objective`, `direction`.
     #[arg(long)]
     pub grid: PathBuf,
-    /// Output directory (default `<reporting.out>/sweep`).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Worker threads (overrides `threads`; 0 = all cores). Results never depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Walk-forward validation with K folds (see the command's docs).
     #[arg(long, value_name = "K")]
     pub walk_forward: Option<usize>,
-    /// Only errors and the final summary line.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// One simulated config: its objective and the statistics the table shows.
@@ -67,10 +59,10 @@ struct Candidate {
 }
 
 pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
-    let base_text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("reading {}", args.config.display()))?;
-    let mut base = RunConfig::parse(&base_text, &args.config)?;
-    if let Some(threads) = args.threads {
+    let base_text = std::fs::read_to_string(&args.run.config)
+        .with_context(|| format!("reading {}", args.run.config.display()))?;
+    let mut base = RunConfig::parse(&base_text, &args.run.config)?;
+    if let Some(threads) = args.run.threads {
         base.threads = threads;
     }
     let mut known: Vec<&str> = statistic_names();
@@ -83,13 +75,17 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .points()
         .into_iter()
         .map(|point| {
-            let config = grid::config_at(&base_text, &args.config, &point)?;
+            let config = grid::config_at(&base_text, &args.run.config, &point)?;
             Ok(Candidate { point, config })
         })
         .collect::<anyhow::Result<_>>()?;
-    let out = args.out.clone().unwrap_or_else(|| grid::default_out(&base));
+    let out = args
+        .run
+        .out
+        .clone()
+        .unwrap_or_else(|| grid::default_out(&base));
     let pool = pipeline::thread_pool(base.threads)?;
-    let mut timings = StageTimings::new(args.quiet);
+    let mut timings = StageTimings::new(args.run.quiet);
     let prepared = pipeline::prepare(&base, &pool, &mut timings)?;
     let evaluate_all = |range: Option<(i64, i64)>| -> anyhow::Result<Vec<Evaluated>> {
         pool.install(|| {
@@ -197,7 +193,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         &out.join("sweep.json"),
         render_sweep_json(&report)?.as_bytes(),
     )?;
-    print_summary(&report, &out, &timings, args.quiet);
+    print_summary(&report, &out, &timings, args.run.quiet);
     Ok(ExitCode::SUCCESS)
 }
 
