@@ -4,8 +4,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    data_resample, data_synth, data_validate, features_export, features_list, models_bundle,
-    models_check, models_inspect,
+    calibrate, data_resample, data_synth, data_validate, features_export, features_list,
+    models_bundle, models_check, models_inspect,
 };
 
 /// gauntlet: the gate between a trained trading model and real money.
@@ -31,6 +31,8 @@ pub enum Command {
     /// Feature sets: list their features, parameters, warm-up and manifest hash.
     #[command(subcommand)]
     Features(FeaturesCommand),
+    /// Fit one temperature per ensemble member on a stated window; writes new bundles.
+    Calibrate(Box<calibrate::CalibrateArgs>),
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, DataCommand, FeaturesCommand, ModelsCommand};
 
+pub mod calibrate;
 pub mod data_resample;
 pub mod data_synth;
 pub mod data_validate;
@@ -25,5 +26,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(ModelsCommand::Check(args)) => models_check::run(args),
         Command::Features(FeaturesCommand::List(args)) => features_list::run(args),
         Command::Features(FeaturesCommand::Export(args)) => features_export::run(*args),
+        Command::Calibrate(args) => calibrate::run(*args),
     }
 }
