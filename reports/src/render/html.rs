@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::markdown::{format_number, format_optional, format_statistic, KEY_STATISTICS};
+use super::markdown::{
+    class_tables, format_number, format_optional, format_statistic, KEY_STATISTICS,
+};
 use super::model::iso_time;
 use super::svg::{
     confidence_histogram, drawdown_chart, equity_chart, escape, monthly_heatmap,
@@ -209,6 +211,15 @@ fn calibration_block(html: &mut String, name: &str, c: &CalibrationReport) {
     }
     row(html, &["rows".into(), c.rows.to_string()]);
     html.push_str("</table>");
+    for table in class_tables(c) {
+        let _ = write!(html, "<h4>{}</h4>", escape(table.title));
+        let header: Vec<&str> = table.header.iter().map(String::as_str).collect();
+        table_header(html, &header);
+        for cells in &table.rows {
+            row(html, cells);
+        }
+        html.push_str("</table>");
+    }
 }
 
 fn calibration_section(html: &mut String, report: &Report) {
