@@ -212,7 +212,7 @@ fn calibration_block(html: &mut String, name: &str, c: &CalibrationReport) {
     row(html, &["rows".into(), c.rows.to_string()]);
     html.push_str("</table>");
     for table in class_tables(c) {
-        let _ = write!(html, "<h4>{}</h4>", escape(table.title));
+        let _ = write!(html, "<h4>{}</h4>", escape(&table.title));
         let header: Vec<&str> = table.header.iter().map(String::as_str).collect();
         table_header(html, &header);
         for cells in &table.rows {

@@ -124,7 +124,7 @@ fn calibration_row(name: &str, c: &CalibrationReport) -> String {
 
 /// A small table for both renderers: title, column headers, rows of cells.
 pub(super) struct DiagnosticTable {
-    pub title: &'static str,
+    pub title: String,
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
@@ -135,7 +135,7 @@ pub(super) struct DiagnosticTable {
 /// table with quantile bins (equal counts per bin).
 pub(super) fn class_tables(c: &CalibrationReport) -> [DiagnosticTable; 3] {
     let per_class = DiagnosticTable {
-        title: "Precision and recall per class",
+        title: "Precision and recall per class".into(),
         header: ["class", "precision", "recall", "realized", "predicted"]
             .map(String::from)
             .to_vec(),
@@ -160,7 +160,7 @@ pub(super) fn class_tables(c: &CalibrationReport) -> [DiagnosticTable; 3] {
     let mut header = vec!["realized vs predicted".to_string()];
     header.extend((0..c.n_classes).map(|k| k.to_string()));
     let confusion = DiagnosticTable {
-        title: "Confusion matrix",
+        title: "Confusion matrix".into(),
         header,
         rows: c
             .confusion_matrix
@@ -174,7 +174,7 @@ pub(super) fn class_tables(c: &CalibrationReport) -> [DiagnosticTable; 3] {
             .collect(),
     };
     let reliability = DiagnosticTable {
-        title: "Reliability (top label, quantile bins)",
+        title: "Reliability (top label, quantile bins)".into(),
         header: [
             "bin",
             "confidence range",
@@ -206,7 +206,8 @@ pub(super) fn class_tables(c: &CalibrationReport) -> [DiagnosticTable; 3] {
 }
 
 fn markdown_table(md: &mut String, table: &DiagnosticTable) {
-    let _ = writeln!(md, "{}:\n", table.title);
+    // A heading line may be followed by the table directly (no blank line needed).
+    let _ = writeln!(md, "#### {}", cell(&table.title));
     let header: Vec<String> = table.header.iter().map(|h| cell(h)).collect();
     let _ = writeln!(md, "| {} |", header.join(" | "));
     let _ = writeln!(md, "|{}", "---|".repeat(table.header.len()));
@@ -300,16 +301,42 @@ pub fn render_markdown(report: &Report) -> String {
             md.push('\n');
         }
         md.push('\n');
-        let models = cal
+        // One screen: the ensemble's (else the first member's) class and reliability
+        // tables here; every member's are in report.html and report.json.
+        let primary = cal
             .ensemble
-            .iter()
+            .as_ref()
             .map(|e| ("ensemble", e))
-            .chain(cal.members.iter().map(|(name, c)| (name.as_str(), c)));
-        for (name, c) in models {
-            let _ = writeln!(md, "### Classes and reliability: {}\n", cell(name));
-            for table in class_tables(c) {
-                markdown_table(&mut md, &table);
-            }
+            .or_else(|| cal.members.iter().next().map(|(n, c)| (n.as_str(), c)));
+        if let Some((name, c)) = primary {
+            let [per_class, confusion, reliability] = class_tables(c);
+            let mut header = per_class.header;
+            header.extend((0..c.n_classes).map(|k| format!("as {k}")));
+            let rows = per_class
+                .rows
+                .into_iter()
+                .zip(confusion.rows)
+                .map(|(mut row, counts)| {
+                    row.extend(counts.into_iter().skip(1));
+                    row
+                })
+                .collect();
+            let combined = DiagnosticTable {
+                title: format!(
+                    "{name}: classes (precision, recall; confusion: realized class by row, \
+                     predicted as k)"
+                ),
+                header,
+                rows,
+            };
+            markdown_table(&mut md, &combined);
+            markdown_table(
+                &mut md,
+                &DiagnosticTable {
+                    title: format!("{name}: {}", reliability.title),
+                    ..reliability
+                },
+            );
         }
     }
     if !report.breakdowns.per_symbol.is_empty() {
@@ -401,6 +428,6 @@ mod class_table_tests {
         assert_eq!(counted, 4);
         let mut md = String::new();
         markdown_table(&mut md, &confusion);
-        assert!(md.starts_with("Confusion matrix:\n\n| realized vs predicted | 0 | 1 | 2 |\n|---|---|---|---|\n| 0 | 1 | 0 | 0 |"), "{md}");
+        assert!(md.starts_with("#### Confusion matrix\n| realized vs predicted | 0 | 1 | 2 |\n|---|---|---|---|\n| 0 | 1 | 0 | 0 |"), "{md}");
     }
 }
