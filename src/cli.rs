@@ -4,8 +4,9 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    backtest, config_check, data_resample, data_synth, data_validate, demo, features_export,
-    features_list, gate, models_bundle, models_check, models_inspect, regress, sweep,
+    backtest, calibrate, config_check, data_resample, data_synth, data_validate, demo,
+    features_export, features_list, gate, models_bundle, models_check, models_inspect, regress,
+    sweep,
 };
 
 /// gauntlet: the gate between a trained trading model and real money.
@@ -48,6 +49,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Compare a candidate report with a baseline under tolerances; exit 1 on regression.
     Regress(regress::RegressArgs),
+    /// Fit one temperature per ensemble member on a stated window; writes new bundles.
+    Calibrate(Box<calibrate::CalibrateArgs>),
 }
 
 #[derive(Debug, Subcommand)]

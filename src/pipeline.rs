@@ -195,11 +195,7 @@ pub fn prepare(
     let mut notices = Notices::default();
     let (predictions, calibration) = match &config.models {
         Some(models) => {
-            let expected = ExpectedFeatures {
-                set_name: manifest.set.clone(),
-                manifest_hash: manifest.hash.clone(),
-                names: manifest.names().into_iter().map(str::to_string).collect(),
-            };
+            let expected = ExpectedFeatures::from(&manifest);
             let predictions = timings.time("inference", || {
                 predict(
                     models,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command, ConfigCommand, DataCommand, FeaturesCommand, ModelsCommand};
 
 pub mod backtest;
+pub mod calibrate;
 pub mod config_check;
 pub mod data_resample;
 pub mod data_synth;
@@ -37,5 +38,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(args) => sweep::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Regress(args) => regress::run(args),
+        Command::Calibrate(args) => calibrate::run(*args),
     }
 }

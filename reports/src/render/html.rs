@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::markdown::{
-    format_number, format_optional, format_statistic, threshold_cell, KEY_STATISTICS,
+    class_tables, format_number, format_optional, format_statistic, threshold_cell, KEY_STATISTICS,
 };
 use super::model::iso_time;
 use super::svg::{
@@ -207,6 +207,15 @@ fn calibration_block(html: &mut String, name: &str, c: &CalibrationReport) {
     }
     row(html, &["rows".into(), c.rows.to_string()]);
     html.push_str("</table>");
+    for table in class_tables(c) {
+        let _ = write!(html, "<h4>{}</h4>", escape(&table.title));
+        let header: Vec<&str> = table.header.iter().map(String::as_str).collect();
+        table_header(html, &header);
+        for cells in &table.rows {
+            row(html, cells);
+        }
+        html.push_str("</table>");
+    }
 }
 
 fn calibration_section(html: &mut String, report: &Report) {

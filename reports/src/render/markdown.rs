@@ -137,6 +137,102 @@ fn calibration_row(name: &str, c: &CalibrationReport) -> String {
     )
 }
 
+/// A small table for both renderers: title, column headers, rows of cells.
+pub(super) struct DiagnosticTable {
+    pub title: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The per-class diagnostics of one calibration report (classes by index, in the
+/// model's output order): precision and recall per class, the confusion matrix
+/// (rows = realized class, columns = predicted class) and the top-label reliability
+/// table with quantile bins (equal counts per bin).
+pub(super) fn class_tables(c: &CalibrationReport) -> [DiagnosticTable; 3] {
+    let per_class = DiagnosticTable {
+        title: "Precision and recall per class".into(),
+        header: ["class", "precision", "recall", "realized", "predicted"]
+            .map(String::from)
+            .to_vec(),
+        rows: (0..c.n_classes)
+            .map(|k| {
+                let realized: usize = c.confusion_matrix.get(k).map_or(0, |r| r.iter().sum());
+                let predicted: usize = c
+                    .confusion_matrix
+                    .iter()
+                    .map(|r| r.get(k).copied().unwrap_or(0))
+                    .sum();
+                vec![
+                    k.to_string(),
+                    format_optional(c.precision.get(k).copied().flatten()),
+                    format_optional(c.recall.get(k).copied().flatten()),
+                    realized.to_string(),
+                    predicted.to_string(),
+                ]
+            })
+            .collect(),
+    };
+    let mut header = vec!["realized vs predicted".to_string()];
+    header.extend((0..c.n_classes).map(|k| k.to_string()));
+    let confusion = DiagnosticTable {
+        title: "Confusion matrix".into(),
+        header,
+        rows: c
+            .confusion_matrix
+            .iter()
+            .enumerate()
+            .map(|(k, counts)| {
+                let mut cells = vec![k.to_string()];
+                cells.extend(counts.iter().map(usize::to_string));
+                cells
+            })
+            .collect(),
+    };
+    let reliability = DiagnosticTable {
+        title: "Reliability (top label, quantile bins)".into(),
+        header: [
+            "bin",
+            "confidence range",
+            "rows",
+            "mean confidence",
+            "observed",
+            "gap",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: c
+            .top_label_quantile
+            .bins
+            .iter()
+            .enumerate()
+            .map(|(i, bin)| {
+                vec![
+                    (i + 1).to_string(),
+                    format!("{} – {}", format_number(bin.lo), format_number(bin.hi)),
+                    bin.count.to_string(),
+                    format_optional(bin.mean_confidence),
+                    format_optional(bin.observed_frequency),
+                    format_optional(bin.gap),
+                ]
+            })
+            .collect(),
+    };
+    [per_class, confusion, reliability]
+}
+
+fn markdown_table(md: &mut String, table: &DiagnosticTable) {
+    // A heading line may be followed by the table directly (no blank line needed).
+    let _ = writeln!(md, "#### {}", cell(&table.title));
+    let header: Vec<String> = table.header.iter().map(|h| cell(h)).collect();
+    let _ = writeln!(md, "| {} |", header.join(" | "));
+    let _ = writeln!(md, "|{}", "---|".repeat(table.header.len()));
+    for row in &table.rows {
+        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        let _ = writeln!(md, "| {} |", cells.join(" | "));
+    }
+    md.push('\n');
+}
+
 /// The Markdown summary.
 pub fn render_markdown(report: &Report) -> String {
     let mut md = String::new();
@@ -219,6 +315,43 @@ pub fn render_markdown(report: &Report) -> String {
             md.push('\n');
         }
         md.push('\n');
+        // One screen: the ensemble's (else the first member's) class and reliability
+        // tables here; every member's are in report.html and report.json.
+        let primary = cal
+            .ensemble
+            .as_ref()
+            .map(|e| ("ensemble", e))
+            .or_else(|| cal.members.iter().next().map(|(n, c)| (n.as_str(), c)));
+        if let Some((name, c)) = primary {
+            let [per_class, confusion, reliability] = class_tables(c);
+            let mut header = per_class.header;
+            header.extend((0..c.n_classes).map(|k| format!("as {k}")));
+            let rows = per_class
+                .rows
+                .into_iter()
+                .zip(confusion.rows)
+                .map(|(mut row, counts)| {
+                    row.extend(counts.into_iter().skip(1));
+                    row
+                })
+                .collect();
+            let combined = DiagnosticTable {
+                title: format!(
+                    "{name}: classes (precision, recall; confusion: realized class by row, \
+                     predicted as k)"
+                ),
+                header,
+                rows,
+            };
+            markdown_table(&mut md, &combined);
+            markdown_table(
+                &mut md,
+                &DiagnosticTable {
+                    title: format!("{name}: {}", reliability.title),
+                    ..reliability
+                },
+            );
+        }
     }
     if !report.breakdowns.per_symbol.is_empty() {
         let (top, bottom) = top_and_bottom(report, 3);
@@ -267,4 +400,48 @@ pub fn render_markdown(report: &Report) -> String {
         let _ = writeln!(md, "- `{}`: {what}", format.file_name());
     }
     md
+}
+
+#[cfg(test)]
+mod class_table_tests {
+    use super::*;
+    use crate::calibration::PredictionSet;
+
+    #[test]
+    fn class_tables_show_precision_recall_confusion_and_quantile_bins() {
+        // Rows: predicted 0, 0, 1, 2; realized 0, 1, 1, 2.
+        let probabilities = vec![
+            0.8, 0.1, 0.1, //
+            0.6, 0.3, 0.1, //
+            0.2, 0.7, 0.1, //
+            0.1, 0.1, 0.8,
+        ];
+        let report = PredictionSet::new(3, probabilities, vec![0, 1, 1, 2])
+            .unwrap()
+            .report();
+        let [per_class, confusion, reliability] = class_tables(&report);
+        assert_eq!(
+            per_class.rows[0],
+            ["0", "0.5000", "1.0000", "1", "2"]
+                .map(String::from)
+                .to_vec()
+        );
+        assert_eq!(
+            per_class.rows[1],
+            ["1", "1.0000", "0.5000", "2", "1"]
+                .map(String::from)
+                .to_vec()
+        );
+        assert_eq!(confusion.header, ["realized vs predicted", "0", "1", "2"]);
+        assert_eq!(confusion.rows[1], ["1", "1", "1", "0"]);
+        let counted: usize = reliability
+            .rows
+            .iter()
+            .map(|row| row[2].parse::<usize>().unwrap())
+            .sum();
+        assert_eq!(counted, 4);
+        let mut md = String::new();
+        markdown_table(&mut md, &confusion);
+        assert!(md.starts_with("#### Confusion matrix\n| realized vs predicted | 0 | 1 | 2 |\n|---|---|---|---|\n| 0 | 1 | 0 | 0 |"), "{md}");
+    }
 }

@@ -17,8 +17,9 @@ mod scoring;
 
 pub use bundle::{
     bundle_json_path, read_feature_manifest, sha256_hex, Bundle, BundleError, BundleFeatures,
-    BundleSpec, ExpectedFeatures, InputLayout, InputSpec, LabelSpec, ModelBundle, OutputKind,
-    OutputSpec, ReferenceRows, Scaler, Scaling, TrainingWindow, BUNDLE_SCHEMA_VERSION,
+    BundleSpec, CalibrationRecord, ExpectedFeatures, InputLayout, InputSpec, LabelSpec,
+    ModelBundle, OutputKind, OutputSpec, ReferenceRows, Scaler, Scaling, TrainingWindow,
+    BUNDLE_SCHEMA_VERSION,
 };
 pub use cache::{CacheError, PredictionCache, PredictionKey, CACHE_FORMAT_VERSION};
 pub use onnx_file::{parse_onnx, OnnxFileInfo};
