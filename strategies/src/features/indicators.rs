@@ -31,6 +31,7 @@ impl RollingWindow {
         }
     }
 
+    #[inline]
     fn add(&mut self, x: f64) {
         let t = self.sum + x;
         if self.sum.abs() >= x.abs() {
@@ -41,6 +42,7 @@ impl RollingWindow {
         self.sum = t;
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, x: f64) {
         let len = self.values.len();
         if self.filled == len {
@@ -57,11 +59,13 @@ impl RollingWindow {
         }
     }
 
+    #[inline]
     pub(crate) fn is_full(&self) -> bool {
         self.filled == self.values.len()
     }
 
     /// Mean of the window, NaN until it is full.
+    #[inline]
     pub(crate) fn mean(&self) -> f64 {
         if self.is_full() {
             (self.sum + self.compensation) / self.values.len() as f64

@@ -932,16 +932,17 @@ impl StreamingComputer {
     ) {
         let rows = &rows[..block.len];
         let columns = self.plan.ops.len();
-        for (&row, &warm) in rows.iter().zip(block.slot(self.plan.layout.warm)) {
-            ready[row] = warm == 1.0;
-        }
         for (j, op) in self.plan.ops.iter().enumerate() {
             block.column(&self.plan, op, |k, v| {
-                let row = rows[k];
-                let out = T::from_f64(v);
-                values[row * columns + j] = out;
-                ready[row] &= out.is_finite();
+                values[rows[k] * columns + j] = T::from_f64(v);
             });
+        }
+        // A value that is finite in f64 can still overflow f32: check the stored ones.
+        for (&row, &warm) in rows.iter().zip(block.slot(self.plan.layout.warm)) {
+            ready[row] = warm == 1.0
+                && values[row * columns..(row + 1) * columns]
+                    .iter()
+                    .fold(true, |finite, v| finite & v.is_finite());
         }
         block.len = 0;
     }
