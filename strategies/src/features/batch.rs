@@ -95,9 +95,6 @@ pub fn compute_as<T: FeatureValue>(
     let computer = StreamingComputer::new(set, series.interval())?;
     let columns = set.len();
     let rows = series.len();
-    // Zeroed memory comes straight from the allocator; every element is written below.
-    let mut flat = vec![T::from_f64(0.0); rows * columns];
-    let mut ready = vec![false; rows];
     let (open, high, low, close, volume) = (
         series.open(),
         series.high(),
@@ -113,9 +110,9 @@ pub fn compute_as<T: FeatureValue>(
         close: close[i],
         volume: volume[i],
     });
-    computer.into_rows(bars, &mut flat, &mut ready);
+    let (flat, ready) = computer.into_rows::<T>(rows, bars);
     let values = Array2::from_shape_vec((rows, columns), flat)
-        .expect("rows × columns elements in row-major order");
+        .expect("into_rows returns rows × columns values in row-major order");
     Ok(FeatureMatrix {
         symbol: series.symbol().to_string(),
         manifest_hash: set.manifest().hash,

@@ -895,55 +895,63 @@ impl StreamingComputer {
         self.ready
     }
 
-    /// Batch form of [`StreamingComputer::update`]: consumes `bars` and writes row i
-    /// of `values` (row-major, `num_features` columns) and `ready[i]` exactly as
-    /// `update` + `values` would, but column by column over blocks of bars.
+    /// Batch form of [`StreamingComputer::update`]: consumes `bars` (`rows` of them)
+    /// and returns the row-major values (`num_features` columns) and ready flags
+    /// exactly as `update` + `values` would give them, computed column by column
+    /// over blocks of bars and appended to the output in row order (so the output
+    /// is written once, never pre-filled).
     pub(crate) fn into_rows<T: FeatureValue>(
         mut self,
+        rows: usize,
         bars: impl Iterator<Item = Bar>,
-        values: &mut [T],
-        ready: &mut [bool],
-    ) {
+    ) -> (Vec<T>, Vec<bool>) {
         let columns = self.plan.ops.len();
+        let mut values = Vec::with_capacity(rows * columns);
+        let mut ready = Vec::with_capacity(rows);
         let mut block = Block::new(&self.plan.layout, BATCH_BLOCK);
-        let mut rows = [0usize; BATCH_BLOCK];
-        for (i, bar) in bars.enumerate() {
+        let mut block_rows = vec![T::NAN; BATCH_BLOCK * columns];
+        for bar in bars {
             if !self.accepts(&bar) {
-                values[i * columns..(i + 1) * columns].fill(T::NAN);
-                ready[i] = false;
+                // Rows stay in order: the pending usable rows go first.
+                self.flush(&mut block, &mut block_rows, &mut values, &mut ready);
+                values.extend(std::iter::repeat_n(T::NAN, columns));
+                ready.push(false);
                 continue;
             }
-            rows[block.len] = i;
             self.state.update(&self.plan, &bar, &mut block);
             if block.len == BATCH_BLOCK {
-                self.flush(&mut block, &rows, values, ready);
+                self.flush(&mut block, &mut block_rows, &mut values, &mut ready);
             }
         }
-        self.flush(&mut block, &rows, values, ready);
+        self.flush(&mut block, &mut block_rows, &mut values, &mut ready);
+        (values, ready)
     }
 
-    /// Writes the block's rows (their indices in `rows`) and empties the block.
+    /// Appends the block's rows (computed into `block_rows`, row-major) to `values`
+    /// and `ready`, and empties the block.
     fn flush<T: FeatureValue>(
         &self,
         block: &mut Block,
-        rows: &[usize; BATCH_BLOCK],
-        values: &mut [T],
-        ready: &mut [bool],
+        block_rows: &mut [T],
+        values: &mut Vec<T>,
+        ready: &mut Vec<bool>,
     ) {
-        let rows = &rows[..block.len];
         let columns = self.plan.ops.len();
+        let block_rows = &mut block_rows[..block.len * columns];
         for (j, op) in self.plan.ops.iter().enumerate() {
             block.column(&self.plan, op, |k, v| {
-                values[rows[k] * columns + j] = T::from_f64(v);
+                block_rows[k * columns + j] = T::from_f64(v);
             });
         }
+        values.extend_from_slice(block_rows);
         // A value that is finite in f64 can still overflow f32: check the stored ones.
-        for (&row, &warm) in rows.iter().zip(block.slot(self.plan.layout.warm)) {
-            ready[row] = warm == 1.0
-                && values[row * columns..(row + 1) * columns]
+        let warm = block.slot(self.plan.layout.warm);
+        ready.extend((0..block.len).map(|k| {
+            warm[k] == 1.0
+                && block_rows[k * columns..(k + 1) * columns]
                     .iter()
-                    .fold(true, |finite, v| finite & v.is_finite());
-        }
+                    .fold(true, |finite, v| finite & v.is_finite())
+        }));
         block.len = 0;
     }
 
