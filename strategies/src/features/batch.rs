@@ -73,8 +73,8 @@ pub fn compute(set: &FeatureSet, series: &CandleSeries) -> Result<FeatureMatrix,
     compute_as::<f32>(set, series)
 }
 
-/// Features of one series: drives a [`StreamingComputer`] over the bars and writes
-/// each row into a preallocated matrix (no allocation per row).
+/// Features of one series: drives a [`StreamingComputer`] over the bars in blocks,
+/// column by column, into a preallocated matrix (no allocation per row).
 ///
 /// Errors: bar open times not strictly increasing; a feature timeframe shorter than
 /// the series interval. Too few bars for the warm-up is not an error: those rows
@@ -92,11 +92,9 @@ pub fn compute_as<T: FeatureValue>(
             ts: ts[i + 1],
         });
     }
-    let mut computer = StreamingComputer::new(set, series.interval())?;
+    let computer = StreamingComputer::new(set, series.interval())?;
     let columns = set.len();
     let rows = series.len();
-    let mut values = Array2::from_elem((rows, columns), T::NAN);
-    let mut ready = vec![false; rows];
     let (open, high, low, close, volume) = (
         series.open(),
         series.high(),
@@ -104,28 +102,17 @@ pub fn compute_as<T: FeatureValue>(
         series.close(),
         series.volume(),
     );
-    if let Some(flat) = values.as_slice_mut() {
-        for (i, (row, ready)) in flat
-            .chunks_exact_mut(columns.max(1))
-            .zip(&mut ready)
-            .enumerate()
-        {
-            let bar = Bar {
-                ts: ts[i],
-                open: open[i],
-                high: high[i],
-                low: low[i],
-                close: close[i],
-                volume: volume[i],
-            };
-            let mut ok = computer.update(&bar);
-            for (out, &v) in row.iter_mut().zip(computer.values()) {
-                *out = T::from_f64(v);
-                ok &= out.is_finite();
-            }
-            *ready = ok;
-        }
-    }
+    let bars = (0..rows).map(|i| Bar {
+        ts: ts[i],
+        open: open[i],
+        high: high[i],
+        low: low[i],
+        close: close[i],
+        volume: volume[i],
+    });
+    let (flat, ready) = computer.into_rows::<T>(rows, bars);
+    let values = Array2::from_shape_vec((rows, columns), flat)
+        .expect("into_rows returns rows × columns values in row-major order");
     Ok(FeatureMatrix {
         symbol: series.symbol().to_string(),
         manifest_hash: set.manifest().hash,

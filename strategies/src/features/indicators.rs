@@ -31,6 +31,7 @@ impl RollingWindow {
         }
     }
 
+    #[inline]
     fn add(&mut self, x: f64) {
         let t = self.sum + x;
         if self.sum.abs() >= x.abs() {
@@ -41,6 +42,7 @@ impl RollingWindow {
         self.sum = t;
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, x: f64) {
         let len = self.values.len();
         if self.filled == len {
@@ -57,11 +59,13 @@ impl RollingWindow {
         }
     }
 
+    #[inline]
     pub(crate) fn is_full(&self) -> bool {
         self.filled == self.values.len()
     }
 
     /// Mean of the window, NaN until it is full.
+    #[inline]
     pub(crate) fn mean(&self) -> f64 {
         if self.is_full() {
             (self.sum + self.compensation) / self.values.len() as f64
@@ -322,6 +326,12 @@ impl Macd {
 /// `history` previous values `vol_{i−history} .. vol_{i−1}`:
 /// `b = #{ v : v < vol_i }`, low if `3b < history`, high if `3b ≥ 2·history`,
 /// medium otherwise. Defined from bar `window + history` on (bar 0 has no return).
+///
+/// The history is kept twice: in arrival order (to know which value leaves) and
+/// sorted, so `b` is a binary search and each bar moves one value within the
+/// sorted window instead of comparing against all `history` values. NaN volatilities
+/// (only from overflowing returns) are never below anything and count nothing, so
+/// they stay out of the sorted window.
 #[derive(Debug, Clone)]
 pub(crate) struct VolatilityRegime {
     prev_close: f64,
@@ -329,6 +339,8 @@ pub(crate) struct VolatilityRegime {
     history: Vec<f64>,
     history_next: usize,
     history_filled: usize,
+    /// The non-NaN values of `history`, ascending.
+    sorted: Vec<f64>,
     regime: Regime,
 }
 
@@ -349,6 +361,7 @@ impl VolatilityRegime {
             history: vec![0.0; history.max(1)],
             history_next: 0,
             history_filled: 0,
+            sorted: Vec::with_capacity(history.max(1)),
             regime: Regime::Undefined,
         }
     }
@@ -365,10 +378,9 @@ impl VolatilityRegime {
         }
         let vol = self.returns.population_std();
         let len = self.history.len();
+        // `v < NaN` is false for every v, so a NaN vol has b = 0 like in a plain count.
+        let below = self.sorted.partition_point(|&v| v < vol);
         if self.history_filled == len {
-            // Counting is order-free, so the ring buffer is scanned as stored
-            // (branchless, vectorizable).
-            let below: usize = self.history.iter().map(|&v| usize::from(v < vol)).sum();
             self.regime = if 3 * below < len {
                 Regime::Low
             } else if 3 * below >= 2 * len {
@@ -376,13 +388,40 @@ impl VolatilityRegime {
             } else {
                 Regime::Medium
             };
+            self.replace_sorted(self.history[self.history_next], vol, below);
         } else {
             self.history_filled += 1;
+            if !vol.is_nan() {
+                self.sorted.insert(below, vol);
+            }
         }
         self.history[self.history_next] = vol;
         self.history_next += 1;
         if self.history_next == len {
             self.history_next = 0;
+        }
+    }
+
+    /// Removes `old` from the sorted window and inserts `new` at `new_at` (its
+    /// insertion point with `old` still present), shifting only the values between.
+    fn replace_sorted(&mut self, old: f64, new: f64, new_at: usize) {
+        let sorted = &mut self.sorted;
+        if old.is_nan() {
+            if !new.is_nan() {
+                sorted.insert(new_at, new);
+            }
+            return;
+        }
+        // Any copy of an equal value will do: equal values count alike.
+        let old_at = sorted.partition_point(|&v| v < old);
+        if new.is_nan() {
+            sorted.remove(old_at);
+        } else if new_at > old_at {
+            sorted.copy_within(old_at + 1..new_at, old_at);
+            sorted[new_at - 1] = new;
+        } else {
+            sorted.copy_within(new_at..old_at, new_at + 1);
+            sorted[new_at] = new;
         }
     }
 
@@ -471,6 +510,68 @@ mod tests {
         assert_eq!(rsi.value(), 100.0);
         rsi.update(2.0);
         assert!(rsi.value() < 100.0 && rsi.value() > 0.0);
+    }
+
+    /// The regime by its definition: count the previous `history` vols below.
+    fn regimes_by_counting(closes: &[f64], window: usize, history: usize) -> Vec<Regime> {
+        let mut returns = RollingWindow::new(window);
+        let mut vols: Vec<f64> = vec![];
+        let mut out = vec![Regime::Undefined];
+        let mut regime = Regime::Undefined;
+        for pair in closes.windows(2) {
+            returns.push((pair[1] / pair[0]).ln());
+            if returns.is_full() {
+                let vol = returns.population_std();
+                if vols.len() >= history {
+                    let previous = &vols[vols.len() - history..];
+                    let below = previous.iter().filter(|&&v| v < vol).count();
+                    regime = if 3 * below < history {
+                        Regime::Low
+                    } else if 3 * below >= 2 * history {
+                        Regime::High
+                    } else {
+                        Regime::Medium
+                    };
+                }
+                vols.push(vol);
+            }
+            out.push(regime);
+        }
+        out
+    }
+
+    #[test]
+    fn volatility_regime_equals_counting_with_ties_and_nan_vols() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut close = 100.0;
+        let closes: Vec<f64> = (0..20_000)
+            .map(|i| {
+                // Flat stretches give runs of equal (zero) vols; a jump from 1e-300
+                // to 1e300 overflows the return to +inf and the vols to NaN.
+                if i % 5_000 == 4_000 {
+                    return 1e-300;
+                }
+                if i % 5_000 == 4_001 {
+                    return 1e300;
+                }
+                if rng.gen_bool(0.7) {
+                    close *= 1.0 + rng.gen_range(-0.01..0.01);
+                }
+                close
+            })
+            .collect();
+        for (window, history) in [(20, 100), (2, 3), (5, 1), (3, 7)] {
+            let expected = regimes_by_counting(&closes, window, history);
+            let mut regime = VolatilityRegime::new(window, history);
+            for (i, &c) in closes.iter().enumerate() {
+                regime.update(c);
+                assert_eq!(
+                    regime.regime(),
+                    expected[i],
+                    "({window}, {history}) bar {i}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 
 use gauntlet_datasets::Interval;
 
+use super::batch::FeatureValue;
 use super::catalog::{BollingerOutput, FeatureKind, MacdOutput, MtfOutput, VolatilityClass};
 use super::error::FeatureError;
 use super::indicators::{Atr, Ema, Macd, Regime, RollingWindow, Rsi, VolatilityRegime};
@@ -122,6 +123,9 @@ struct Plan {
     timeframes: Vec<Interval>,
     timeframe_plans: Vec<TimeframePlan>,
     base_warmup: usize,
+    layout: Layout,
+    /// Per timeframe, parallel to `timeframes`.
+    timeframe_slots: Vec<TimeframeSlots>,
 }
 
 impl Plan {
@@ -138,6 +142,8 @@ impl Plan {
             timeframes: vec![],
             timeframe_plans: vec![],
             base_warmup: 0,
+            layout: Layout::default(),
+            timeframe_slots: vec![],
         };
         for def in set.features() {
             let kind = def.kind();
@@ -155,6 +161,13 @@ impl Plan {
             }
             let op = plan.op_for(kind);
             plan.ops.push(op);
+        }
+        plan.layout = Layout::new(&plan);
+        let mut first = plan.layout.timeframes;
+        for p in &plan.timeframe_plans {
+            let slots = TimeframeSlots::of(p, first);
+            first += slots.len;
+            plan.timeframe_slots.push(slots);
         }
         Ok(plan)
     }
@@ -419,6 +432,290 @@ fn sign(x: f64) -> f64 {
     }
 }
 
+/// Where each per-bar quantity the columns read lives in a [`Block`]: one slot
+/// (a column of `stride` values) per quantity, slot-major.
+#[derive(Debug, Clone, Copy, Default)]
+struct Layout {
+    close_mean: usize,
+    volume_mean: usize,
+    band_std: usize,
+    rsi: usize,
+    atr: usize,
+    atr_ready: usize,
+    macd: usize,
+    macd_signal: usize,
+    regime: usize,
+    /// Start of the higher-timeframe slots; each timeframe's are in [`Self::tf`].
+    timeframes: usize,
+    /// 1.0 when every feature is past its warm-up, else 0.0.
+    warm: usize,
+    slots: usize,
+}
+
+/// The first slots: the bar itself and its UTC calendar fields.
+const HIGH: usize = 0;
+const LOW: usize = 1;
+const CLOSE: usize = 2;
+const VOLUME: usize = 3;
+const HOUR: usize = 4;
+const WEEKDAY: usize = 5;
+const BAR_SLOTS: usize = 6;
+
+/// The slots of one higher timeframe's outputs.
+#[derive(Debug, Clone, Copy)]
+struct TimeframeSlots {
+    ret: usize,
+    rsi: usize,
+    atr: usize,
+    trend: usize,
+    range: usize,
+    volume: usize,
+    len: usize,
+}
+
+impl TimeframeSlots {
+    /// The slots of a timeframe whose first slot is `first`.
+    fn of(plan: &TimeframePlan, first: usize) -> Self {
+        let ret = first;
+        let rsi = ret + 1;
+        let atr = rsi + plan.rsi.len();
+        let trend = atr + plan.atr.len();
+        let range = trend + plan.trend.len();
+        let volume = range + plan.range.len();
+        Self {
+            ret,
+            rsi,
+            atr,
+            trend,
+            range,
+            volume,
+            len: volume + plan.volume.len() - first,
+        }
+    }
+}
+
+impl Layout {
+    fn new(plan: &Plan) -> Self {
+        let close_mean = BAR_SLOTS;
+        let volume_mean = close_mean + plan.close_windows.len();
+        let band_std = volume_mean + plan.volume_windows.len();
+        let rsi = band_std + plan.bands.len();
+        let atr = rsi + plan.rsi.len();
+        let atr_ready = atr + plan.atr.len();
+        let macd = atr_ready + plan.atr.len();
+        let macd_signal = macd + plan.macd.len();
+        let regime = macd_signal + plan.macd.len();
+        let timeframes = regime + plan.regimes.len();
+        let warm = timeframes
+            + plan
+                .timeframe_plans
+                .iter()
+                .map(|p| TimeframeSlots::of(p, 0).len)
+                .sum::<usize>();
+        Self {
+            close_mean,
+            volume_mean,
+            band_std,
+            rsi,
+            atr,
+            atr_ready,
+            macd,
+            macd_signal,
+            regime,
+            timeframes,
+            warm,
+            slots: warm + 1,
+        }
+    }
+}
+
+/// The regime as a slot value: NaN while undefined.
+fn regime_code(regime: Regime) -> f64 {
+    match regime {
+        Regime::Undefined => f64::NAN,
+        Regime::Low => 0.0,
+        Regime::Medium => 1.0,
+        Regime::High => 2.0,
+    }
+}
+
+fn flag(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// `(high − low)/mavg·100`, `(close − low)/(high − low)` etc. of one Bollinger row.
+fn bollinger(output: BollingerOutput, mavg: f64, std: f64, k: f64, close: f64) -> f64 {
+    let high = mavg + k * std;
+    let low = mavg - k * std;
+    match output {
+        BollingerOutput::High => high,
+        BollingerOutput::Low => low,
+        BollingerOutput::Width => (high - low) / mavg * 100.0,
+        BollingerOutput::Position => {
+            if high == low {
+                0.5
+            } else {
+                (close - low) / (high - low)
+            }
+        }
+    }
+}
+
+/// Per-bar quantities of up to `stride` consecutive usable bars, slot-major
+/// (`values[slot · stride + k]` for the block's k-th bar). Streaming uses blocks of
+/// one bar, batch longer ones; both compute every column by [`Block::column`], so
+/// they agree bit for bit.
+#[derive(Debug, Clone)]
+struct Block {
+    stride: usize,
+    len: usize,
+    values: Vec<f64>,
+}
+
+impl Block {
+    fn new(layout: &Layout, stride: usize) -> Self {
+        Self {
+            stride,
+            len: 0,
+            values: vec![f64::NAN; layout.slots * stride],
+        }
+    }
+
+    /// The filled part of one slot.
+    fn slot(&self, slot: usize) -> &[f64] {
+        &self.values[slot * self.stride..slot * self.stride + self.len]
+    }
+
+    /// `put(k, f(x_k))` over one slot.
+    fn each(&self, slot: usize, put: &mut impl FnMut(usize, f64), f: impl Fn(f64) -> f64) {
+        for (k, &x) in self.slot(slot).iter().enumerate() {
+            put(k, f(x));
+        }
+    }
+
+    /// `put(k, f(x_k, y_k))` over two slots.
+    fn pairs(
+        &self,
+        a: usize,
+        b: usize,
+        put: &mut impl FnMut(usize, f64),
+        f: impl Fn(f64, f64) -> f64,
+    ) {
+        for (k, (&x, &y)) in self.slot(a).iter().zip(self.slot(b)).enumerate() {
+            put(k, f(x, y));
+        }
+    }
+
+    /// Computes the column of `op` for the block's bars, handing `(k, value)` to
+    /// `put` in order. The match is per block, the loops per bar.
+    fn column(&self, plan: &Plan, op: &Op, mut put: impl FnMut(usize, f64)) {
+        let layout = &plan.layout;
+        let tfs = &plan.timeframe_slots;
+        match *op {
+            Op::Session { start, end } => {
+                let (start, end) = (start as f64, end as f64);
+                self.each(HOUR, &mut put, |h| flag(h >= start && h < end));
+            }
+            Op::DayOfWeek => self.each(WEEKDAY, &mut put, |d| d),
+            Op::IsWeekend => self.each(WEEKDAY, &mut put, |d| flag(d >= 5.0)),
+            Op::Spread => self.pairs(HIGH, LOW, &mut put, |h, l| h - l),
+            Op::SpreadPct => {
+                let (high, low, close) = (self.slot(HIGH), self.slot(LOW), self.slot(CLOSE));
+                for k in 0..self.len {
+                    put(k, (high[k] - low[k]) / close[k]);
+                }
+            }
+            Op::Atr(i) => self.each(layout.atr + i, &mut put, |a| a),
+            Op::SpreadAtrRatio(i) => {
+                let (high, low) = (self.slot(HIGH), self.slot(LOW));
+                let (atr, ready) = (self.slot(layout.atr + i), self.slot(layout.atr_ready + i));
+                for k in 0..self.len {
+                    put(
+                        k,
+                        if ready[k] == 0.0 {
+                            f64::NAN
+                        } else if atr[k] == 0.0 {
+                            0.0
+                        } else {
+                            (high[k] - low[k]) / atr[k]
+                        },
+                    );
+                }
+            }
+            Op::VolumeMa(i) => self.each(layout.volume_mean + i, &mut put, |m| m),
+            Op::VolumeRatio(i) => self.pairs(VOLUME, layout.volume_mean + i, &mut put, |v, m| {
+                if m == 0.0 {
+                    1.0
+                } else {
+                    v / m
+                }
+            }),
+            Op::VolumeTrend { fast, slow } => self.pairs(
+                layout.volume_mean + fast,
+                layout.volume_mean + slow,
+                &mut put,
+                |f, s| if s == 0.0 { 0.0 } else { f / s - 1.0 },
+            ),
+            Op::Sma(i) => self.each(layout.close_mean + i, &mut put, |m| m),
+            Op::PriceSmaRatio(i) => {
+                self.pairs(CLOSE, layout.close_mean + i, &mut put, |c, m| c / m)
+            }
+            Op::Rsi(i) => self.each(layout.rsi + i, &mut put, |r| r),
+            Op::Macd(i, output) => match output {
+                MacdOutput::Macd => self.each(layout.macd + i, &mut put, |m| m),
+                MacdOutput::Signal => self.each(layout.macd_signal + i, &mut put, |s| s),
+                MacdOutput::Diff => {
+                    self.pairs(layout.macd + i, layout.macd_signal + i, &mut put, |m, s| {
+                        m - s
+                    })
+                }
+            },
+            Op::Bollinger {
+                band,
+                mean,
+                k: width,
+                output,
+            } => {
+                let mavg = self.slot(layout.close_mean + mean);
+                let std = self.slot(layout.band_std + band);
+                let close = self.slot(CLOSE);
+                for k in 0..self.len {
+                    put(k, bollinger(output, mavg[k], std[k], width, close[k]));
+                }
+            }
+            Op::Volatility(i, class) => {
+                let class = regime_code(class);
+                self.each(layout.regime + i, &mut put, |r| {
+                    if r.is_nan() {
+                        f64::NAN
+                    } else {
+                        flag(r == class)
+                    }
+                });
+            }
+            Op::MtfReturn(t) => self.each(tfs[t].ret, &mut put, |x| x),
+            Op::MtfRsi(t, i) => self.each(tfs[t].rsi + i, &mut put, |x| x),
+            Op::MtfAtrRatio(t, i) => self.each(tfs[t].atr + i, &mut put, |x| x),
+            Op::MtfTrend(t, i) => self.each(tfs[t].trend + i, &mut put, |x| x),
+            Op::MtfRangePosition(t, i) => self.each(tfs[t].range + i, &mut put, |x| x),
+            Op::MtfVolumeRatio(t, i) => self.each(tfs[t].volume + i, &mut put, |x| x),
+            Op::MtfTrendAlignment(trends) => {
+                let [a, b, c] = trends.map(|(t, i)| self.slot(tfs[t].trend + i));
+                for k in 0..self.len {
+                    put(
+                        k,
+                        [a[k], b[k], c[k]].into_iter().map(sign).sum::<f64>() / 3.0,
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// All indicator states of one series.
 #[derive(Debug, Clone)]
 struct State {
@@ -426,7 +723,6 @@ struct State {
     last_ts: Option<i64>,
     close_windows: Vec<RollingWindow>,
     volume_windows: Vec<RollingWindow>,
-    band_std: Vec<f64>,
     rsi: Vec<Rsi>,
     atr: Vec<Atr>,
     macd: Vec<Macd>,
@@ -449,7 +745,6 @@ impl State {
                 .iter()
                 .map(|&w| RollingWindow::new(w))
                 .collect(),
-            band_std: vec![f64::NAN; plan.bands.len()],
             rsi: plan.rsi.iter().map(|&w| Rsi::new(w)).collect(),
             atr: plan.atr.iter().map(|&w| Atr::new(w)).collect(),
             macd: plan
@@ -471,132 +766,81 @@ impl State {
         }
     }
 
-    fn update(&mut self, plan: &Plan, bar: &Bar) {
-        for w in &mut self.close_windows {
+    /// Consumes one usable bar and records its quantities as the block's next bar.
+    fn update(&mut self, plan: &Plan, bar: &Bar, block: &mut Block) {
+        let layout = &plan.layout;
+        let (stride, k) = (block.stride, block.len);
+        let slots = &mut block.values;
+        let mut put = |slot: usize, v: f64| slots[slot * stride + k] = v;
+        put(HIGH, bar.high);
+        put(LOW, bar.low);
+        put(CLOSE, bar.close);
+        put(VOLUME, bar.volume);
+        put(HOUR, bar.ts.div_euclid(HOUR_MS).rem_euclid(24) as f64);
+        // 1970-01-01 was a Thursday (3 with Monday = 0).
+        put(
+            WEEKDAY,
+            (bar.ts.div_euclid(DAY_MS) + 3).rem_euclid(7) as f64,
+        );
+        for (i, w) in self.close_windows.iter_mut().enumerate() {
             w.push(bar.close);
+            put(layout.close_mean + i, w.mean());
         }
-        for w in &mut self.volume_windows {
+        for (i, w) in self.volume_windows.iter_mut().enumerate() {
             w.push(bar.volume);
+            put(layout.volume_mean + i, w.mean());
         }
-        for (std, &mean) in self.band_std.iter_mut().zip(&plan.bands) {
-            *std = self.close_windows[mean].population_std();
+        for (i, &mean) in plan.bands.iter().enumerate() {
+            put(
+                layout.band_std + i,
+                self.close_windows[mean].population_std(),
+            );
         }
-        for rsi in &mut self.rsi {
+        for (i, rsi) in self.rsi.iter_mut().enumerate() {
             rsi.update(bar.close);
+            put(layout.rsi + i, rsi.value());
         }
-        for atr in &mut self.atr {
+        for (i, atr) in self.atr.iter_mut().enumerate() {
             atr.update(bar.high, bar.low, bar.close);
+            put(layout.atr + i, atr.value());
+            put(layout.atr_ready + i, flag(atr.is_ready()));
         }
-        for macd in &mut self.macd {
+        for (i, macd) in self.macd.iter_mut().enumerate() {
             macd.update(bar.close);
+            put(layout.macd + i, macd.macd());
+            put(layout.macd_signal + i, macd.signal());
         }
-        for regime in &mut self.regimes {
+        for (i, regime) in self.regimes.iter_mut().enumerate() {
             regime.update(bar.close);
+            put(layout.regime + i, regime_code(regime.regime()));
         }
-        for tf in &mut self.timeframes {
+        let mut warm = true;
+        for (tf, slots) in self.timeframes.iter_mut().zip(&plan.timeframe_slots) {
             tf.on_base_bar(bar);
+            put(slots.ret, tf.ret);
+            for (offset, outputs) in [
+                (slots.rsi, &tf.rsi_out),
+                (slots.atr, &tf.atr_out),
+                (slots.trend, &tf.trend_out),
+                (slots.range, &tf.range_out),
+                (slots.volume, &tf.volume_out),
+            ] {
+                for (i, &v) in outputs.iter().enumerate() {
+                    put(offset + i, v);
+                }
+            }
+            warm &= tf.completed > tf.warmup;
         }
         self.bars += 1;
         self.last_ts = Some(bar.ts);
-    }
-
-    fn value(&self, op: &Op, bar: &Bar, hour: i64, weekday: i64) -> f64 {
-        let flag = |b: bool| if b { 1.0 } else { 0.0 };
-        match *op {
-            Op::Session { start, end } => flag(hour >= start && hour < end),
-            Op::DayOfWeek => weekday as f64,
-            Op::IsWeekend => flag(weekday >= 5),
-            Op::Spread => bar.high - bar.low,
-            Op::SpreadPct => (bar.high - bar.low) / bar.close,
-            Op::Atr(i) => self.atr[i].value(),
-            Op::SpreadAtrRatio(i) => {
-                let atr = &self.atr[i];
-                if !atr.is_ready() {
-                    f64::NAN
-                } else if atr.value() == 0.0 {
-                    0.0
-                } else {
-                    (bar.high - bar.low) / atr.value()
-                }
-            }
-            Op::VolumeMa(i) => self.volume_windows[i].mean(),
-            Op::VolumeRatio(i) => {
-                let mean = self.volume_windows[i].mean();
-                if mean == 0.0 {
-                    1.0
-                } else {
-                    bar.volume / mean
-                }
-            }
-            Op::VolumeTrend { fast, slow } => {
-                let (f, s) = (
-                    self.volume_windows[fast].mean(),
-                    self.volume_windows[slow].mean(),
-                );
-                if s == 0.0 {
-                    0.0
-                } else {
-                    f / s - 1.0
-                }
-            }
-            Op::Sma(i) => self.close_windows[i].mean(),
-            Op::PriceSmaRatio(i) => bar.close / self.close_windows[i].mean(),
-            Op::Rsi(i) => self.rsi[i].value(),
-            Op::Macd(i, output) => {
-                let macd = &self.macd[i];
-                match output {
-                    MacdOutput::Macd => macd.macd(),
-                    MacdOutput::Signal => macd.signal(),
-                    MacdOutput::Diff => macd.macd() - macd.signal(),
-                }
-            }
-            Op::Bollinger {
-                band,
-                mean,
-                k,
-                output,
-            } => {
-                let mavg = self.close_windows[mean].mean();
-                let std = self.band_std[band];
-                let high = mavg + k * std;
-                let low = mavg - k * std;
-                match output {
-                    BollingerOutput::High => high,
-                    BollingerOutput::Low => low,
-                    BollingerOutput::Width => (high - low) / mavg * 100.0,
-                    BollingerOutput::Position => {
-                        if high == low {
-                            0.5
-                        } else {
-                            (bar.close - low) / (high - low)
-                        }
-                    }
-                }
-            }
-            Op::Volatility(i, class) => match self.regimes[i].regime() {
-                Regime::Undefined => f64::NAN,
-                regime => flag(regime == class),
-            },
-            Op::MtfReturn(t) => self.timeframes[t].ret,
-            Op::MtfRsi(t, i) => self.timeframes[t].rsi_out[i],
-            Op::MtfAtrRatio(t, i) => self.timeframes[t].atr_out[i],
-            Op::MtfTrend(t, i) => self.timeframes[t].trend_out[i],
-            Op::MtfRangePosition(t, i) => self.timeframes[t].range_out[i],
-            Op::MtfVolumeRatio(t, i) => self.timeframes[t].volume_out[i],
-            Op::MtfTrendAlignment(trends) => {
-                trends
-                    .iter()
-                    .map(|&(t, i)| sign(self.timeframes[t].trend_out[i]))
-                    .sum::<f64>()
-                    / 3.0
-            }
-        }
-    }
-
-    fn past_warmup(&self, plan: &Plan) -> bool {
-        self.bars > plan.base_warmup && self.timeframes.iter().all(|tf| tf.completed > tf.warmup)
+        put(layout.warm, flag(warm && self.bars > plan.base_warmup));
+        block.len += 1;
     }
 }
+
+/// Bars per block in batch computation: the block's slots and its output rows stay
+/// in cache while each column is computed in one loop.
+const BATCH_BLOCK: usize = 128;
 
 /// Incremental feature computer for one symbol: feed bars in time order with
 /// [`StreamingComputer::update`], read the row with [`StreamingComputer::values`].
@@ -605,6 +849,8 @@ impl State {
 pub struct StreamingComputer {
     plan: Plan,
     state: State,
+    /// The current bar's quantities (a block of one bar).
+    block: Block,
     row: Vec<f64>,
     ready: bool,
 }
@@ -617,33 +863,96 @@ impl StreamingComputer {
         let state = State::new(&plan);
         Ok(Self {
             row: vec![f64::NAN; plan.ops.len()],
+            block: Block::new(&plan.layout, 1),
             plan,
             state,
             ready: false,
         })
     }
 
+    fn accepts(&self, bar: &Bar) -> bool {
+        self.state.last_ts.is_none_or(|last| bar.ts > last) && bar.is_usable()
+    }
+
     /// Consumes one bar and returns whether its row is ready (see the module docs for
     /// unusable bars and readiness).
     pub fn update(&mut self, bar: &Bar) -> bool {
-        let in_order = self.state.last_ts.is_none_or(|last| bar.ts > last);
-        if !(in_order && bar.is_usable()) {
+        if !self.accepts(bar) {
             self.row.iter_mut().for_each(|v| *v = f64::NAN);
             self.ready = false;
             return false;
         }
-        self.state.update(&self.plan, bar);
-        let hour = bar.ts.div_euclid(HOUR_MS).rem_euclid(24);
-        // 1970-01-01 was a Thursday (3 with Monday = 0).
-        let weekday = (bar.ts.div_euclid(DAY_MS) + 3).rem_euclid(7);
+        self.block.len = 0;
+        self.state.update(&self.plan, bar, &mut self.block);
         let mut finite = true;
         for (out, op) in self.row.iter_mut().zip(&self.plan.ops) {
-            let v = self.state.value(op, bar, hour, weekday);
-            finite &= v.is_finite();
-            *out = v;
+            self.block.column(&self.plan, op, |_, v| {
+                finite &= v.is_finite();
+                *out = v;
+            });
         }
-        self.ready = finite && self.state.past_warmup(&self.plan);
+        self.ready = finite && self.block.slot(self.plan.layout.warm)[0] == 1.0;
         self.ready
+    }
+
+    /// Batch form of [`StreamingComputer::update`]: consumes `bars` (`rows` of them)
+    /// and returns the row-major values (`num_features` columns) and ready flags
+    /// exactly as `update` + `values` would give them, computed column by column
+    /// over blocks of bars and appended to the output in row order (so the output
+    /// is written once, never pre-filled).
+    pub(crate) fn into_rows<T: FeatureValue>(
+        mut self,
+        rows: usize,
+        bars: impl Iterator<Item = Bar>,
+    ) -> (Vec<T>, Vec<bool>) {
+        let columns = self.plan.ops.len();
+        let mut values = Vec::with_capacity(rows * columns);
+        let mut ready = Vec::with_capacity(rows);
+        let mut block = Block::new(&self.plan.layout, BATCH_BLOCK);
+        let mut block_rows = vec![T::NAN; BATCH_BLOCK * columns];
+        for bar in bars {
+            if !self.accepts(&bar) {
+                // Rows stay in order: the pending usable rows go first.
+                self.flush(&mut block, &mut block_rows, &mut values, &mut ready);
+                values.extend(std::iter::repeat_n(T::NAN, columns));
+                ready.push(false);
+                continue;
+            }
+            self.state.update(&self.plan, &bar, &mut block);
+            if block.len == BATCH_BLOCK {
+                self.flush(&mut block, &mut block_rows, &mut values, &mut ready);
+            }
+        }
+        self.flush(&mut block, &mut block_rows, &mut values, &mut ready);
+        (values, ready)
+    }
+
+    /// Appends the block's rows (computed into `block_rows`, row-major) to `values`
+    /// and `ready`, and empties the block.
+    fn flush<T: FeatureValue>(
+        &self,
+        block: &mut Block,
+        block_rows: &mut [T],
+        values: &mut Vec<T>,
+        ready: &mut Vec<bool>,
+    ) {
+        let columns = self.plan.ops.len();
+        let block_rows = &mut block_rows[..block.len * columns];
+        for (j, op) in self.plan.ops.iter().enumerate() {
+            block.column(&self.plan, op, |k, v| {
+                block_rows[k * columns + j] = T::from_f64(v);
+            });
+        }
+        values.extend_from_slice(block_rows);
+        // A value that is finite in f64 can still overflow f32: check the stored ones.
+        let warm = block.slot(self.plan.layout.warm);
+        ready.extend((0..block.len).map(|k| {
+            warm[k] == 1.0
+                && block_rows[k * columns..(k + 1) * columns]
+                    .iter()
+                    .fold(true, |finite, v| finite & v.is_finite())
+        }));
+        block.len = 0;
     }
 
     /// The last bar's values, in manifest order.
