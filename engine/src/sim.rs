@@ -281,15 +281,21 @@ impl<'a> Columns<'a> {
         prefetch(self.volume, i);
     }
 
-    #[inline]
+    /// Row `i` of every column; one bounds check covers all six (they have one length).
+    #[inline(always)]
     fn bar(&self, i: usize) -> Bar {
-        Bar {
-            ts: self.ts[i],
-            open: self.open[i],
-            high: self.high[i],
-            low: self.low[i],
-            close: self.close[i],
-            volume: self.volume[i],
+        let n = self.ts.len();
+        assert!(i < n, "bar {i} of a series of {n} candles");
+        // SAFETY: `new` cuts every column to the same length `n`, and `i < n`.
+        unsafe {
+            Bar {
+                ts: *self.ts.get_unchecked(i),
+                open: *self.open.get_unchecked(i),
+                high: *self.high.get_unchecked(i),
+                low: *self.low.get_unchecked(i),
+                close: *self.close.get_unchecked(i),
+                volume: *self.volume.get_unchecked(i),
+            }
         }
     }
 }
@@ -362,60 +368,94 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
     }
 
     fn run(mut self) -> RunResult {
-        let mut candles = 0u64;
+        let candles = if self.aligned {
+            self.run_aligned()
+        } else {
+            self.run_merged()
+        };
+        self.finish(candles)
+    }
+
+    /// Every symbol has the same timestamps: timestamp `row` is bar `row` of every
+    /// symbol, so the loop needs no merge and no per-symbol cursor. Returns the candles.
+    fn run_aligned(&mut self) -> u64 {
+        let timestamps = self.columns[0].ts;
+        let symbols = self.slots.len();
         // Equity only changes through fills and marks, both inside `process_bar`, so the
         // equity carried into a timestamp is the one recorded at the previous close.
         let mut carried = self.portfolio.equity();
-        let all_symbols = self.slots.len();
-        if self.aligned {
-            self.active.extend(0..all_symbols);
+        for (row, &ts) in timestamps.iter().enumerate() {
+            if row % 8 == 0 {
+                for columns in &self.columns {
+                    columns.prefetch(row + PREFETCH_ROWS);
+                }
+            }
+            self.risk.begin_timestamp(ts, carried, &mut self.events);
+            for s in 0..symbols {
+                self.process_bar(s, row);
+            }
+            let (equity, flatten) = self.record_close(ts);
+            carried = equity;
+            if flatten {
+                for slot in &mut self.slots {
+                    slot.last_bar = Some(row);
+                }
+                self.flatten_all(ts);
+            }
+            for s in 0..symbols {
+                self.close_bar(s, ts, row);
+            }
         }
-        let mut row = 0;
-        loop {
-            let ts = if self.aligned {
-                if row % 8 == 0 {
-                    for columns in &self.columns {
-                        columns.prefetch(row + PREFETCH_ROWS);
-                    }
-                }
-                match self.columns[0].ts.get(row) {
-                    Some(&ts) => ts,
-                    None => break,
-                }
-            } else {
-                let Some(ts) = self.next_timestamp() else {
-                    break;
-                };
-                ts
-            };
-            row += 1;
+        for slot in &mut self.slots {
+            slot.cursor = timestamps.len();
+            slot.last_bar = timestamps.len().checked_sub(1);
+        }
+        (symbols * timestamps.len()) as u64
+    }
+
+    /// Timestamps merged over all symbols (some have gaps or other grids). Returns the
+    /// candles.
+    fn run_merged(&mut self) -> u64 {
+        let mut candles = 0u64;
+        let mut carried = self.portfolio.equity();
+        while let Some(ts) = self.next_timestamp() {
             candles += self.active.len() as u64;
             self.risk.begin_timestamp(ts, carried, &mut self.events);
             for k in 0..self.active.len() {
                 let s = self.active[k];
-                self.process_bar(s);
+                let i = self.slots[s].cursor;
+                self.slots[s].last_bar = Some(i);
+                self.process_bar(s, i);
             }
-            let valuation = self.portfolio.valuation();
-            carried = valuation.equity;
-            self.curve.ts.push(ts);
-            self.curve.equity.push(valuation.equity);
-            self.curve.cash.push(self.portfolio.cash());
-            self.curve.gross_exposure.push(valuation.gross_exposure);
-            self.curve.net_exposure.push(valuation.net_exposure);
-            if self
-                .risk
-                .check_portfolio(ts, valuation.equity, &mut self.events)
-                == PortfolioAction::Flatten
-            {
+            let (equity, flatten) = self.record_close(ts);
+            carried = equity;
+            if flatten {
                 self.flatten_all(ts);
             }
             for k in 0..self.active.len() {
                 let s = self.active[k];
-                self.close_bar(s, ts);
+                let i = self.slots[s].cursor;
+                self.close_bar(s, ts, i);
                 self.slots[s].cursor += 1;
             }
         }
-        self.finish(candles)
+        candles
+    }
+
+    /// At the close of `ts`, after every bar of it was marked: appends the equity curve
+    /// row and runs the portfolio rules. Returns the equity and whether to flatten.
+    #[inline(always)]
+    fn record_close(&mut self, ts: i64) -> (f64, bool) {
+        let valuation = self.portfolio.valuation();
+        self.curve.ts.push(ts);
+        self.curve.equity.push(valuation.equity);
+        self.curve.cash.push(self.portfolio.cash());
+        self.curve.gross_exposure.push(valuation.gross_exposure);
+        self.curve.net_exposure.push(valuation.net_exposure);
+        let action = self
+            .risk
+            .check_portfolio(ts, valuation.equity, &mut self.events);
+        (valuation.equity, action == PortfolioAction::Flatten)
     }
 
     /// Unaligned timestamps: the earliest next bar over all symbols, and the symbols
@@ -449,26 +489,49 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
 
     // ---- open and intrabar -------------------------------------------------------
 
-    #[inline]
-    fn process_bar(&mut self, s: usize) {
-        let slot = &mut self.slots[s];
-        let i = slot.cursor;
-        slot.last_bar = Some(i);
-        if slot.trade.is_none() && slot.pending_entry.is_none() && slot.pending_exit.is_none() {
-            // Nothing to fill or protect: only the mark and ATR move (as at the end of
-            // the full path below).
-            let columns = &self.columns[s];
-            let (high, low, close) = (columns.high[i], columns.low[i], columns.close[i]);
-            self.portfolio.set_mark(s, close);
-            self.atr[s].push(high, low, close);
-            return;
+    /// The open and intrabar steps of bar `i` of symbol `s`.
+    #[inline(always)]
+    fn process_bar(&mut self, s: usize, i: usize) {
+        let slot = &self.slots[s];
+        if slot.pending_entry.is_none() && slot.pending_exit.is_none() {
+            let Some(t) = &slot.trade else {
+                // Nothing to fill or protect: only ATR moves. A flat symbol's mark is
+                // not read (only open positions are valued).
+                let bar = self.columns[s].bar(i);
+                self.atr[s].push(bar.high, bar.low, bar.close);
+                return;
+            };
+            if t.checks_from_bar <= i {
+                let bar = self.columns[s].bar(i);
+                // Neither the open (gap check) nor the range (intrabar) reaches a level:
+                // only the mark, ATR, the excursions and the bar count move (as at the
+                // end of the full path).
+                let (low, high) = (bar.low.min(bar.open), bar.high.max(bar.open));
+                if matches!(t.protection.get().reached(low, high), (None, None)) {
+                    self.portfolio.set_mark(s, bar.close);
+                    self.atr[s].push(bar.high, bar.low, bar.close);
+                    if let Some(t) = self.slots[s].trade.as_mut() {
+                        t.low_water = t.low_water.min(bar.low);
+                        t.high_water = t.high_water.max(bar.high);
+                        t.bars_held += 1;
+                    }
+                    return;
+                }
+            }
         }
         self.process_busy_bar(s, i);
     }
 
-    /// [`Self::process_bar`] of a symbol with a position or a working order.
+    /// [`Self::process_bar`] of a symbol with a working order or a level to check.
+    #[inline(never)]
     fn process_busy_bar(&mut self, s: usize, i: usize) {
         let bar = self.columns[s].bar(i);
+        if self.slots[s].trade.is_none() {
+            // A fill may open the position now, and other symbols' fills at this
+            // timestamp value it at its mark: the previous close (0 before any bar).
+            let previous = i.checked_sub(1).map_or(0.0, |p| self.columns[s].close[p]);
+            self.portfolio.set_mark(s, previous);
+        }
 
         // (1) gap check at the open
         if let Some(t) = &self.slots[s].trade {
@@ -1031,12 +1094,11 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         }
     }
 
-    #[inline]
-    fn close_bar(&mut self, s: usize, ts: i64) {
-        let i = self.slots[s].cursor;
+    /// Close of bar `i` of symbol `s` (timestamp `ts`): time stop, trailing stop, strategy.
+    #[inline(always)]
+    fn close_bar(&mut self, s: usize, ts: i64, i: usize) {
         let input = &self.inputs[s];
         let bar = self.columns[s].bar(i);
-        let atr = self.atr[s].value();
         if let Some(limit) = self.config.risk.time_stop_bars {
             let held = self.slots[s].trade.as_ref().map_or(0, |t| t.bars_held);
             if held >= limit && self.slots[s].pending_exit.is_none() {
@@ -1051,16 +1113,14 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 self.submit_exit(s, ts, i, ExitReason::TimeStop);
             }
         }
-        let slot = &mut self.slots[s];
-        let bars_held = match slot.trade.as_mut() {
-            Some(t) => {
-                if self.config.risk.trailing_stop.is_some() {
-                    self.risk.trail(&mut t.protection, bar.close, atr);
-                }
-                t.bars_held
+        if self.config.risk.trailing_stop.is_some() && self.slots[s].trade.is_some() {
+            let atr = self.atr[s].value();
+            if let Some(t) = self.slots[s].trade.as_mut() {
+                self.risk.trail(&mut t.protection, bar.close, atr);
             }
-            None => 0,
-        };
+        }
+        let slot = &mut self.slots[s];
+        let bars_held = slot.trade.as_ref().map_or(0, |t| t.bars_held);
         let position = self.portfolio.position(s);
         let ctx = BarContext {
             symbol_index: s,
@@ -1077,11 +1137,12 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         let Some(intent) = self.strategy.on_bar(&mut slot.state, &ctx) else {
             return;
         };
-        self.act_on(s, ts, i, &bar, atr, intent);
+        self.act_on(s, ts, i, &bar, intent);
     }
 
     /// Turns a strategy's intent at the close of bar `i` into orders.
-    fn act_on(&mut self, s: usize, ts: i64, i: usize, bar: &Bar, atr: f64, intent: OrderIntent) {
+    #[inline(never)]
+    fn act_on(&mut self, s: usize, ts: i64, i: usize, bar: &Bar, intent: OrderIntent) {
         match intent {
             OrderIntent::Exit => {
                 self.cancel_entry(s);
@@ -1095,6 +1156,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 if held.is_some() {
                     self.submit_exit(s, ts, i, ExitReason::Signal);
                 }
+                let atr = self.atr[s].value();
                 let order = Order {
                     id: self.next_id(),
                     symbol: s,
