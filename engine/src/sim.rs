@@ -107,18 +107,26 @@ pub enum EngineError {
     },
 }
 
-fn check_inputs(config: &EngineConfig, inputs: &[SymbolInput<'_>]) -> Result<(), EngineError> {
+/// Checks the inputs; returns whether every symbol has the same timestamps.
+fn check_inputs(config: &EngineConfig, inputs: &[SymbolInput<'_>]) -> Result<bool, EngineError> {
     if inputs.is_empty() {
         return Err(EngineError::NoSymbols);
     }
-    for input in inputs {
+    let mut shared_grid = true;
+    for (k, input) in inputs.iter().enumerate() {
         let c = input.candles;
         let symbol = || c.symbol().to_string();
-        if let Some(row) = c.ts().windows(2).position(|w| w[1] <= w[0]) {
-            return Err(EngineError::UnsortedTimestamps {
-                symbol: symbol(),
-                row: row + 1,
-            });
+        // Timestamps equal to the previous symbol's were checked with those (a shared
+        // grid costs one comparison pass per symbol instead of an ordering scan).
+        let same_as_previous = k > 0 && inputs[k - 1].candles.ts() == c.ts();
+        shared_grid &= k == 0 || same_as_previous;
+        if !same_as_previous {
+            if let Some(row) = c.ts().windows(2).position(|w| w[1] <= w[0]) {
+                return Err(EngineError::UnsortedTimestamps {
+                    symbol: symbol(),
+                    row: row + 1,
+                });
+            }
         }
         if let Some(f) = input.features {
             if f.n_columns == 0 || f.values.len() != c.len() * f.n_columns {
@@ -152,7 +160,7 @@ fn check_inputs(config: &EngineConfig, inputs: &[SymbolInput<'_>]) -> Result<(),
             }
         }
     }
-    Ok(())
+    Ok(shared_grid)
 }
 
 /// Runs one simulation of `strategy` over `inputs` (symbol index = position in `inputs`).
@@ -164,11 +172,13 @@ pub fn simulate<S: Strategy>(
     inputs: &[SymbolInput<'_>],
 ) -> Result<RunResult, EngineError> {
     config.validate()?;
-    check_inputs(config, inputs)?;
+    let aligned = check_inputs(config, inputs)?;
     Ok(match SlippageChoice::from(config.fills.slippage) {
-        SlippageChoice::None(s) => Simulator::new(config, strategy, inputs, s).run(),
-        SlippageChoice::FixedBps(s) => Simulator::new(config, strategy, inputs, s).run(),
-        SlippageChoice::RangeFraction(s) => Simulator::new(config, strategy, inputs, s).run(),
+        SlippageChoice::None(s) => Simulator::new(config, strategy, inputs, s, aligned).run(),
+        SlippageChoice::FixedBps(s) => Simulator::new(config, strategy, inputs, s, aligned).run(),
+        SlippageChoice::RangeFraction(s) => {
+            Simulator::new(config, strategy, inputs, s, aligned).run()
+        }
     })
 }
 
@@ -233,6 +243,10 @@ struct Simulator<'a, S: Strategy, Sl> {
     slots: Vec<Slot<S::State>>,
     active: Vec<usize>,
     curve: EquityCurve,
+    /// Aligned grid without equity-based portfolio rules: nothing reads equity at each
+    /// close, so the curve rows are written in blocks, from the closes, whenever the
+    /// portfolio is about to change ([`Self::flush_curve`]) and at the end.
+    deferred_curve: bool,
     trades: Vec<Trade>,
     orders: Vec<OrderRecord>,
     fills: Vec<FillRecord>,
@@ -326,11 +340,11 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         strategy: &'a S,
         inputs: &'a [SymbolInput<'a>],
         slippage: Sl,
+        aligned: bool,
     ) -> Self {
         let atr = vec![StreamingAtr::new(config.risk.atr_period); inputs.len()];
         let longest = inputs.iter().map(|i| i.candles.len()).max().unwrap_or(0);
         let columns: Vec<Columns<'a>> = inputs.iter().map(|i| Columns::new(i.candles)).collect();
-        let aligned = columns.windows(2).all(|w| w[0].ts == w[1].ts);
         Self {
             config,
             strategy,
@@ -359,6 +373,9 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 .collect(),
             active: Vec::with_capacity(inputs.len()),
             curve: EquityCurve::with_capacity(longest),
+            deferred_curve: aligned
+                && config.risk.circuit_breaker.is_none()
+                && config.risk.daily_drawdown_limit.is_none(),
             trades: Vec::new(),
             orders: Vec::new(),
             fills: Vec::new(),
@@ -394,18 +411,21 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             for s in 0..symbols {
                 self.process_bar(s, row);
             }
-            let (equity, flatten) = self.record_close(ts);
-            carried = equity;
-            if flatten {
-                for slot in &mut self.slots {
-                    slot.last_bar = Some(row);
+            if !self.deferred_curve {
+                let (equity, flatten) = self.record_close(ts);
+                carried = equity;
+                if flatten {
+                    for slot in &mut self.slots {
+                        slot.last_bar = Some(row);
+                    }
+                    self.flatten_all(ts);
                 }
-                self.flatten_all(ts);
             }
             for s in 0..symbols {
                 self.close_bar(s, ts, row);
             }
         }
+        self.flush_curve(timestamps.len());
         for slot in &mut self.slots {
             slot.cursor = timestamps.len();
             slot.last_bar = timestamps.len().checked_sub(1);
@@ -456,6 +476,30 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             .risk
             .check_portfolio(ts, valuation.equity, &mut self.events);
         (valuation.equity, action == PortfolioAction::Flatten)
+    }
+
+    /// With a deferred curve: writes the rows of the timestamps before `row` not yet
+    /// written, valued as [`Self::record_close`] would have at their closes. Called
+    /// before every change of the portfolio (a fill at bar `row`), so the positions and
+    /// cash are those of all these rows, and every open position's mark at a row is
+    /// that row's close (aligned grid: every symbol has a bar at every timestamp).
+    fn flush_curve(&mut self, row: usize) {
+        let from = self.curve.len();
+        if !self.deferred_curve || row <= from {
+            return;
+        }
+        let (columns, curve) = (&self.columns, &mut self.curve);
+        curve.ts.extend_from_slice(&columns[0].ts[from..row]);
+        curve
+            .cash
+            .extend(std::iter::repeat_n(self.portfolio.cash(), row - from));
+        self.portfolio.valuations_into(
+            row - from,
+            |s| &columns[s].close[from..row],
+            &mut curve.equity,
+            &mut curve.gross_exposure,
+            &mut curve.net_exposure,
+        );
     }
 
     /// Unaligned timestamps: the earliest next bar over all symbols, and the symbols
@@ -770,6 +814,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             return;
         }
         let signed = o.side.sign() * exec.quantity;
+        self.flush_curve(i);
         let realized = self.portfolio.apply_fill(s, signed, exec.price, exec.fee);
         debug_assert_eq!(realized, 0.0);
         self.fills.push(FillRecord {
@@ -957,6 +1002,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         fee: f64,
         liquidity: Liquidity,
     ) {
+        self.flush_curve(i);
         let Some(t) = self.slots[s].trade.as_mut() else {
             return;
         };
