@@ -210,6 +210,8 @@ struct OpenTrade {
     fees: f64,
     realized: f64,
     protection: RiskApproved<Protection>,
+    /// [`Protection::quiet_band`] of `protection`, refreshed whenever it changes.
+    quiet_band: (f64, f64),
     atr_at_entry: f64,
     model: Option<ModelSnapshot>,
     bars_held: usize,
@@ -247,6 +249,8 @@ struct Simulator<'a, S: Strategy, Sl> {
     /// close, so the curve rows are written in blocks, from the closes, whenever the
     /// portfolio is about to change ([`Self::flush_curve`]) and at the end.
     deferred_curve: bool,
+    /// No symbol has features or model outputs (the strategy sees `None` for both).
+    candles_only: bool,
     trades: Vec<Trade>,
     orders: Vec<OrderRecord>,
     fills: Vec<FillRecord>,
@@ -373,6 +377,9 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 .collect(),
             active: Vec::with_capacity(inputs.len()),
             curve: EquityCurve::with_capacity(longest),
+            candles_only: inputs
+                .iter()
+                .all(|i| i.features.is_none() && i.model.is_none()),
             deferred_curve: aligned
                 && config.risk.circuit_breaker.is_none()
                 && config.risk.daily_drawdown_limit.is_none(),
@@ -550,8 +557,8 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 // Neither the open (gap check) nor the range (intrabar) reaches a level:
                 // only the mark, ATR, the excursions and the bar count move (as at the
                 // end of the full path).
-                let (low, high) = (bar.low.min(bar.open), bar.high.max(bar.open));
-                if matches!(t.protection.get().reached(low, high), (None, None)) {
+                let (below, above) = t.quiet_band;
+                if bar.open > below && bar.low > below && bar.open < above && bar.high < above {
                     self.portfolio.set_mark(s, bar.close);
                     self.atr[s].push(bar.high, bar.low, bar.close);
                     if let Some(t) = self.slots[s].trade.as_mut() {
@@ -859,6 +866,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                     first_exit_price: f64::NAN,
                     fees: exec.fee,
                     realized: 0.0,
+                    quiet_band: protection.get().quiet_band(),
                     protection,
                     atr_at_entry: o.atr,
                     model,
@@ -1143,7 +1151,6 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
     /// Close of bar `i` of symbol `s` (timestamp `ts`): time stop, trailing stop, strategy.
     #[inline(always)]
     fn close_bar(&mut self, s: usize, ts: i64, i: usize) {
-        let input = &self.inputs[s];
         let bar = self.columns[s].bar(i);
         if let Some(limit) = self.config.risk.time_stop_bars {
             let held = self.slots[s].trade.as_ref().map_or(0, |t| t.bars_held);
@@ -1163,17 +1170,27 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             let atr = self.atr[s].value();
             if let Some(t) = self.slots[s].trade.as_mut() {
                 self.risk.trail(&mut t.protection, bar.close, atr);
+                t.quiet_band = t.protection.get().quiet_band();
             }
         }
         let slot = &mut self.slots[s];
         let bars_held = slot.trade.as_ref().map_or(0, |t| t.bars_held);
         let position = self.portfolio.position(s);
+        let (features, model) = if self.candles_only {
+            (None, None)
+        } else {
+            let input = &self.inputs[s];
+            (
+                input.features.and_then(|f| f.row(i)),
+                input.model.and_then(|m| m.row(i)),
+            )
+        };
         let ctx = BarContext {
             symbol_index: s,
             bar_index: i,
             bar,
-            features: input.features.and_then(|f| f.row(i)),
-            model: input.model.and_then(|m| m.row(i)),
+            features,
+            model,
             position: PositionView {
                 quantity: position.quantity,
                 avg_entry: position.avg_entry,
