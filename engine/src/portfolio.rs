@@ -198,6 +198,24 @@ impl Portfolio {
         (gross, net)
     }
 
+    /// `(equity(), exposures(Some(skip)).0)`: equity and the gross exposure of the
+    /// other symbols, in one pass over the open positions with the same arithmetic
+    /// (and summation order) as the two separate calls.
+    #[inline]
+    pub fn equity_and_other_gross(&self, skip: usize) -> (f64, f64) {
+        let mut unrealized = 0.0;
+        let mut gross = 0.0;
+        for_each_set_bit(&self.open_bits, |s| {
+            let p = &self.positions[s];
+            let m = self.marks[s];
+            unrealized += p.quantity * (m - p.avg_entry);
+            if s != skip {
+                gross += (p.quantity * m).abs();
+            }
+        });
+        (self.balance + unrealized, gross)
+    }
+
     /// Equity and exposures in one pass over the positions, with the same arithmetic
     /// (and summation order) as [`Portfolio::equity`] and [`Portfolio::exposures`].
     #[inline]
@@ -371,6 +389,13 @@ mod tests {
                 prop_assert_eq!(equity.to_bits(), (p.balance + scan.0).to_bits());
                 prop_assert_eq!((v.gross_exposure.to_bits(), v.net_exposure.to_bits()), (scan.1.to_bits(), scan.2.to_bits()));
                 prop_assert_eq!((v.gross_exposure, v.net_exposure), p.exposures(None));
+                for skip in 0..3 {
+                    let (e, g) = p.equity_and_other_gross(skip);
+                    prop_assert_eq!(
+                        (e.to_bits(), g.to_bits()),
+                        (equity.to_bits(), p.exposures(Some(skip)).0.to_bits())
+                    );
+                }
                 // Valuing at other marks is valuing a copy marked there.
                 let mut remarked = p.clone();
                 for s in 0..3 {

@@ -791,10 +791,10 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         let price = self.fill.order_price(&order, reference, bar);
         let protection = self.risk.protection(&order, price);
         let position = self.portfolio.position(s);
-        let (other_gross, _) = self.portfolio.exposures(Some(s));
+        let (equity, other_gross) = self.portfolio.equity_and_other_gross(s);
         let inputs = SizingInputs {
             price,
-            equity: self.portfolio.equity(),
+            equity,
             other_gross,
             own_notional: position.quantity.abs() * price,
             taker_rate: self.fill.taker_rate(),
@@ -1069,7 +1069,6 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             self.risk.record_trade(ts, pnl, &mut self.events);
         }
         self.trades.push(Trade {
-            symbol: self.inputs[s].candles.symbol().to_string(),
             symbol_index: s,
             side: t.side,
             entry_ts: t.entry_ts,
