@@ -221,28 +221,29 @@ struct OpenTrade {
     checks_from_bar: usize,
 }
 
-struct Slot<St> {
+struct Slot<'a, St> {
     cursor: usize,
     last_bar: Option<usize>,
     state: St,
     pending_exit: Option<RiskApproved<Order>>,
     pending_entry: Option<RiskApproved<Order>>,
     trade: Option<OpenTrade>,
+    /// The symbol's candles, and its ATR after its latest bar: kept with the rest of the
+    /// symbol's state so the loop indexes one array per symbol.
+    columns: Columns<'a>,
+    atr: StreamingAtr,
 }
 
 struct Simulator<'a, S: Strategy, Sl> {
     config: &'a EngineConfig,
     strategy: &'a S,
     inputs: &'a [SymbolInput<'a>],
-    columns: Vec<Columns<'a>>,
     /// Every symbol has the same timestamps: each timestamp is one row index of all.
     aligned: bool,
-    /// ATR of each symbol after its latest bar.
-    atr: Vec<StreamingAtr>,
     fill: FillModel<Sl>,
     risk: RiskState<'a>,
     portfolio: Portfolio,
-    slots: Vec<Slot<S::State>>,
+    slots: Vec<Slot<'a, S::State>>,
     active: Vec<usize>,
     curve: EquityCurve,
     /// Aligned grid without equity-based portfolio rules: nothing reads equity at each
@@ -346,16 +347,12 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         slippage: Sl,
         aligned: bool,
     ) -> Self {
-        let atr = vec![StreamingAtr::new(config.risk.atr_period); inputs.len()];
         let longest = inputs.iter().map(|i| i.candles.len()).max().unwrap_or(0);
-        let columns: Vec<Columns<'a>> = inputs.iter().map(|i| Columns::new(i.candles)).collect();
         Self {
             config,
             strategy,
             inputs,
-            columns,
             aligned,
-            atr,
             fill: FillModel::new(
                 slippage,
                 config.fills.fees,
@@ -366,13 +363,15 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             portfolio: Portfolio::new(config.initial_cash, inputs.len()),
             slots: inputs
                 .iter()
-                .map(|_| Slot {
+                .map(|input| Slot {
                     cursor: 0,
                     last_bar: None,
                     state: strategy.new_state(),
                     pending_exit: None,
                     pending_entry: None,
                     trade: None,
+                    columns: Columns::new(input.candles),
+                    atr: StreamingAtr::new(config.risk.atr_period),
                 })
                 .collect(),
             active: Vec::with_capacity(inputs.len()),
@@ -403,15 +402,15 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
     /// Every symbol has the same timestamps: timestamp `row` is bar `row` of every
     /// symbol, so the loop needs no merge and no per-symbol cursor. Returns the candles.
     fn run_aligned(&mut self) -> u64 {
-        let timestamps = self.columns[0].ts;
+        let timestamps = self.slots[0].columns.ts;
         let symbols = self.slots.len();
         // Equity only changes through fills and marks, both inside `process_bar`, so the
         // equity carried into a timestamp is the one recorded at the previous close.
         let mut carried = self.portfolio.equity();
         for (row, &ts) in timestamps.iter().enumerate() {
             if row % 8 == 0 {
-                for columns in &self.columns {
-                    columns.prefetch(row + PREFETCH_ROWS);
+                for slot in &self.slots {
+                    slot.columns.prefetch(row + PREFETCH_ROWS);
                 }
             }
             self.risk.begin_timestamp(ts, carried, &mut self.events);
@@ -495,14 +494,14 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         if !self.deferred_curve || row <= from {
             return;
         }
-        let (columns, curve) = (&self.columns, &mut self.curve);
-        curve.ts.extend_from_slice(&columns[0].ts[from..row]);
+        let (slots, curve) = (&self.slots, &mut self.curve);
+        curve.ts.extend_from_slice(&slots[0].columns.ts[from..row]);
         curve
             .cash
             .extend(std::iter::repeat_n(self.portfolio.cash(), row - from));
         self.portfolio.valuations_into(
             row - from,
-            |s| &columns[s].close[from..row],
+            |s| &slots[s].columns.close[from..row],
             &mut curve.equity,
             &mut curve.gross_exposure,
             &mut curve.net_exposure,
@@ -513,8 +512,8 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
     /// that have a bar then (in `active`, symbol order); `None` when all are done.
     fn next_timestamp(&mut self) -> Option<i64> {
         let mut ts = i64::MAX;
-        for (slot, columns) in self.slots.iter().zip(&self.columns) {
-            if let Some(&t) = columns.ts.get(slot.cursor) {
+        for slot in &self.slots {
+            if let Some(&t) = slot.columns.ts.get(slot.cursor) {
                 ts = ts.min(t);
             }
         }
@@ -522,8 +521,8 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             return None;
         }
         self.active.clear();
-        for (s, (slot, columns)) in self.slots.iter().zip(&self.columns).enumerate() {
-            if columns.ts.get(slot.cursor) == Some(&ts) {
+        for (s, slot) in self.slots.iter().enumerate() {
+            if slot.columns.ts.get(slot.cursor) == Some(&ts) {
                 self.active.push(s);
             }
         }
@@ -548,19 +547,19 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             let Some(t) = &slot.trade else {
                 // Nothing to fill or protect: only ATR moves. A flat symbol's mark is
                 // not read (only open positions are valued).
-                let bar = self.columns[s].bar(i);
-                self.atr[s].push(bar.high, bar.low, bar.close);
+                let bar = self.slots[s].columns.bar(i);
+                self.slots[s].atr.push(bar.high, bar.low, bar.close);
                 return;
             };
             if t.checks_from_bar <= i {
-                let bar = self.columns[s].bar(i);
+                let bar = self.slots[s].columns.bar(i);
                 // Neither the open (gap check) nor the range (intrabar) reaches a level:
                 // only the mark, ATR, the excursions and the bar count move (as at the
                 // end of the full path).
                 let (below, above) = t.quiet_band;
                 if bar.open > below && bar.low > below && bar.open < above && bar.high < above {
                     self.portfolio.set_mark(s, bar.close);
-                    self.atr[s].push(bar.high, bar.low, bar.close);
+                    self.slots[s].atr.push(bar.high, bar.low, bar.close);
                     if let Some(t) = self.slots[s].trade.as_mut() {
                         t.low_water = t.low_water.min(bar.low);
                         t.high_water = t.high_water.max(bar.high);
@@ -576,11 +575,13 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
     /// [`Self::process_bar`] of a symbol with a working order or a level to check.
     #[inline(never)]
     fn process_busy_bar(&mut self, s: usize, i: usize) {
-        let bar = self.columns[s].bar(i);
+        let bar = self.slots[s].columns.bar(i);
         if self.slots[s].trade.is_none() {
             // A fill may open the position now, and other symbols' fills at this
             // timestamp value it at its mark: the previous close (0 before any bar).
-            let previous = i.checked_sub(1).map_or(0.0, |p| self.columns[s].close[p]);
+            let previous = i
+                .checked_sub(1)
+                .map_or(0.0, |p| self.slots[s].columns.close[p]);
             self.portfolio.set_mark(s, previous);
         }
 
@@ -750,7 +751,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
 
         // mark, ATR and excursions
         self.portfolio.set_mark(s, bar.close);
-        self.atr[s].push(bar.high, bar.low, bar.close);
+        self.slots[s].atr.push(bar.high, bar.low, bar.close);
         if let Some(t) = self.slots[s].trade.as_mut() {
             if t.checks_from_bar <= i {
                 t.low_water = t.low_water.min(bar.low);
@@ -1109,8 +1110,8 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             kind: EntryKind::Market,
             stop_loss: None,
             take_profit: None,
-            atr: self.atr[s].value(),
-            decision_close: self.columns[s].close[bar_index],
+            atr: self.slots[s].atr.value(),
+            decision_close: self.slots[s].columns.close[bar_index],
             remaining: None,
         };
         self.orders.push(OrderRecord {
@@ -1150,7 +1151,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
     /// Close of bar `i` of symbol `s` (timestamp `ts`): time stop, trailing stop, strategy.
     #[inline(always)]
     fn close_bar(&mut self, s: usize, ts: i64, i: usize) {
-        let bar = self.columns[s].bar(i);
+        let bar = self.slots[s].columns.bar(i);
         if let Some(limit) = self.config.risk.time_stop_bars {
             let held = self.slots[s].trade.as_ref().map_or(0, |t| t.bars_held);
             if held >= limit && self.slots[s].pending_exit.is_none() {
@@ -1166,7 +1167,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             }
         }
         if self.config.risk.trailing_stop.is_some() && self.slots[s].trade.is_some() {
-            let atr = self.atr[s].value();
+            let atr = self.slots[s].atr.value();
             if let Some(t) = self.slots[s].trade.as_mut() {
                 self.risk.trail(&mut t.protection, bar.close, atr);
                 t.quiet_band = t.protection.get().quiet_band();
@@ -1218,7 +1219,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 if held.is_some() {
                     self.submit_exit(s, ts, i, ExitReason::Signal);
                 }
-                let atr = self.atr[s].value();
+                let atr = self.slots[s].atr.value();
                 let order = Order {
                     id: self.next_id(),
                     symbol: s,
@@ -1268,7 +1269,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 continue;
             };
             if self.slots[s].trade.is_some() {
-                let bar = self.columns[s].bar(last);
+                let bar = self.slots[s].columns.bar(last);
                 let qty = self.portfolio.position(s).quantity.abs();
                 self.book_exit(
                     s,
