@@ -348,6 +348,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         aligned: bool,
     ) -> Self {
         let longest = inputs.iter().map(|i| i.candles.len()).max().unwrap_or(0);
+        let candles: usize = inputs.iter().map(|i| i.candles.len()).sum();
         Self {
             config,
             strategy,
@@ -382,10 +383,14 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             deferred_curve: aligned
                 && config.risk.circuit_breaker.is_none()
                 && config.risk.daily_drawdown_limit.is_none(),
-            trades: Vec::new(),
-            orders: Vec::new(),
-            fills: Vec::new(),
-            events: Vec::new(),
+            // Room for an order and a fill every 16 candles and a trade and a risk event
+            // every 32, so a strategy trading less often never moves (copies) a log while
+            // running; untouched capacity costs address space only and is given back at
+            // the end.
+            trades: Vec::with_capacity(candles / 32),
+            orders: Vec::with_capacity(candles / 16),
+            fills: Vec::with_capacity(candles / 16),
+            events: Vec::with_capacity(candles / 32),
             ambiguity: AmbiguityStats::default(),
         }
     }
@@ -1284,6 +1289,10 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 );
             }
         }
+        self.trades.shrink_to_fit();
+        self.orders.shrink_to_fit();
+        self.fills.shrink_to_fit();
+        self.events.shrink_to_fit();
         RunResult {
             strategy: self.strategy.name().to_string(),
             symbols: self
