@@ -107,6 +107,27 @@ pub enum EngineError {
     },
 }
 
+/// The first `i` with `ts[i + 1] <= ts[i]`. Blocks of eight pairs are tested without a
+/// branch per pair (the common, sorted case); the exact position only in a failing block.
+fn first_not_increasing(ts: &[i64]) -> Option<usize> {
+    const BLOCK: usize = 8;
+    let mut start = 0;
+    for block in ts.windows(BLOCK + 1).step_by(BLOCK) {
+        let mut unsorted = false;
+        for j in 0..BLOCK {
+            unsorted |= block[j + 1] <= block[j];
+        }
+        if unsorted {
+            break;
+        }
+        start += BLOCK;
+    }
+    ts[start..]
+        .windows(2)
+        .position(|w| w[1] <= w[0])
+        .map(|p| start + p)
+}
+
 /// Checks the inputs; returns whether every symbol has the same timestamps.
 fn check_inputs(config: &EngineConfig, inputs: &[SymbolInput<'_>]) -> Result<bool, EngineError> {
     if inputs.is_empty() {
@@ -121,7 +142,7 @@ fn check_inputs(config: &EngineConfig, inputs: &[SymbolInput<'_>]) -> Result<boo
         let same_as_previous = k > 0 && inputs[k - 1].candles.ts() == c.ts();
         shared_grid &= k == 0 || same_as_previous;
         if !same_as_previous {
-            if let Some(row) = c.ts().windows(2).position(|w| w[1] <= w[0]) {
+            if let Some(row) = first_not_increasing(c.ts()) {
                 return Err(EngineError::UnsortedTimestamps {
                     symbol: symbol(),
                     row: row + 1,
@@ -1310,6 +1331,27 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             risk_events: self.events,
             ambiguity: self.ambiguity,
             candles,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_not_increasing;
+
+    #[test]
+    fn first_not_increasing_finds_the_first_bad_pair_in_any_block() {
+        for n in [0, 1, 2, 8, 9, 17, 40] {
+            let sorted: Vec<i64> = (0..n as i64).map(|i| i * 60).collect();
+            assert_eq!(first_not_increasing(&sorted), None, "n {n}");
+            for bad in 1..n {
+                for value in [sorted[bad - 1], sorted[bad - 1] - 1] {
+                    let mut ts = sorted.clone();
+                    ts[bad] = value;
+                    let expected = ts.windows(2).position(|w| w[1] <= w[0]);
+                    assert_eq!(first_not_increasing(&ts), expected, "n {n} bad {bad}");
+                }
+            }
         }
     }
 }
