@@ -45,6 +45,8 @@ pub struct StreamingAtr {
     period_f64: f64,
     weight_f64: f64,
     seen: usize,
+    /// `period ≥ 1` bars seen: every further bar takes the steady-state recursion.
+    steady: bool,
     previous_close: f64,
     seed_sum: f64,
     atr: f64,
@@ -57,6 +59,7 @@ impl StreamingAtr {
             period_f64: period as f64,
             weight_f64: period.saturating_sub(1) as f64,
             seen: 0,
+            steady: false,
             previous_close: f64::NAN,
             seed_sum: -0.0,
             atr: f64::NAN,
@@ -64,8 +67,25 @@ impl StreamingAtr {
     }
 
     /// Adds the next bar.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, high: f64, low: f64, close: f64) {
+        if self.steady {
+            // The last branch of `push_warmup`, without the counting: a few instructions
+            // per bar in the simulator's loop over every candle.
+            let prev = self.previous_close;
+            let true_range = (high - low)
+                .max((high - prev).abs())
+                .max((low - prev).abs());
+            self.previous_close = close;
+            self.atr = (self.atr * self.weight_f64 + true_range) / self.period_f64;
+        } else {
+            self.push_warmup(high, low, close);
+        }
+    }
+
+    /// [`Self::push`] during the first `period` bars (and always when `period` is 0).
+    #[inline(never)]
+    fn push_warmup(&mut self, high: f64, low: f64, close: f64) {
         let range = high - low;
         let true_range = if self.seen == 0 {
             range
@@ -78,13 +98,11 @@ impl StreamingAtr {
         if self.period == 0 {
             return;
         }
-        if self.seen < self.period {
-            self.seed_sum += true_range;
-        } else if self.seen == self.period {
-            self.seed_sum += true_range;
+        // Here `seen ≤ period` (the bar after the seed is steady).
+        self.seed_sum += true_range;
+        if self.seen == self.period {
             self.atr = self.seed_sum / self.period_f64;
-        } else {
-            self.atr = (self.atr * self.weight_f64 + true_range) / self.period_f64;
+            self.steady = true;
         }
     }
 

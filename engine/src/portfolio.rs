@@ -198,6 +198,24 @@ impl Portfolio {
         (gross, net)
     }
 
+    /// `(equity(), exposures(Some(skip)).0)`: equity and the gross exposure of the
+    /// other symbols, in one pass over the open positions with the same arithmetic
+    /// (and summation order) as the two separate calls.
+    #[inline]
+    pub fn equity_and_other_gross(&self, skip: usize) -> (f64, f64) {
+        let mut unrealized = 0.0;
+        let mut gross = 0.0;
+        for_each_set_bit(&self.open_bits, |s| {
+            let p = &self.positions[s];
+            let m = self.marks[s];
+            unrealized += p.quantity * (m - p.avg_entry);
+            if s != skip {
+                gross += (p.quantity * m).abs();
+            }
+        });
+        (self.balance + unrealized, gross)
+    }
+
     /// Equity and exposures in one pass over the positions, with the same arithmetic
     /// (and summation order) as [`Portfolio::equity`] and [`Portfolio::exposures`].
     #[inline]
@@ -214,12 +232,23 @@ impl Portfolio {
     }
 
     fn valuation_of_open(&self) -> Valuation {
+        self.valuation_marked(|s| self.marks[s])
+    }
+
+    /// [`Portfolio::valuation`] with symbol `s` marked at `mark(s)` instead of its
+    /// stored mark (same arithmetic and order), e.g. at a past bar's closes while the
+    /// positions have not changed since.
+    #[inline]
+    pub fn valuation_marked(&self, mark: impl Fn(usize) -> f64) -> Valuation {
+        if self.open == 0 {
+            return self.valuation();
+        }
         let mut unrealized = 0.0;
         let mut gross = 0.0;
         let mut net = 0.0;
         for_each_set_bit(&self.open_bits, |s| {
             let p = &self.positions[s];
-            let m = self.marks[s];
+            let m = mark(s);
             unrealized += p.quantity * (m - p.avg_entry);
             gross += (p.quantity * m).abs();
             net += p.quantity * m;
@@ -228,6 +257,55 @@ impl Portfolio {
             equity: self.balance + unrealized,
             gross_exposure: gross,
             net_exposure: net,
+        }
+    }
+
+    /// [`Portfolio::valuation_marked`] at `count` successive sets of marks, appended to
+    /// `equity`, `gross` and `net`: at step `k` symbol `s` is marked at `marks(s)[k]`
+    /// (`marks(s)` must hold at least `count` prices for every open `s`). The positions
+    /// do not change across the steps, so the book is read once, and a flat book or a
+    /// single open position is valued as one pass per column.
+    pub fn valuations_into<'m>(
+        &self,
+        count: usize,
+        marks: impl Fn(usize) -> &'m [f64],
+        equity: &mut Vec<f64>,
+        gross: &mut Vec<f64>,
+        net: &mut Vec<f64>,
+    ) {
+        match self.open {
+            0 => {
+                // What the pass below computes when every quantity is zero.
+                let flat = self.valuation();
+                equity.extend(std::iter::repeat_n(flat.equity, count));
+                gross.extend(std::iter::repeat_n(flat.gross_exposure, count));
+                net.extend(std::iter::repeat_n(flat.net_exposure, count));
+            }
+            1 => {
+                let mut only = 0;
+                for_each_set_bit(&self.open_bits, |s| only = s);
+                let Position {
+                    quantity: q,
+                    avg_entry,
+                } = self.positions[only];
+                let marks = &marks(only)[..count];
+                // The sums of the general pass, starting from 0.0, over one term.
+                let balance = self.balance;
+                equity.extend(marks.iter().map(|&m| balance + (0.0 + q * (m - avg_entry))));
+                gross.extend(marks.iter().map(|&m| 0.0 + (q * m).abs()));
+                net.extend(marks.iter().map(|&m| 0.0 + q * m));
+            }
+            _ => {
+                equity.reserve(count);
+                gross.reserve(count);
+                net.reserve(count);
+                for k in 0..count {
+                    let v = self.valuation_marked(|s| marks(s)[k]);
+                    equity.push(v.equity);
+                    gross.push(v.gross_exposure);
+                    net.push(v.net_exposure);
+                }
+            }
         }
     }
 
@@ -311,6 +389,38 @@ mod tests {
                 prop_assert_eq!(equity.to_bits(), (p.balance + scan.0).to_bits());
                 prop_assert_eq!((v.gross_exposure.to_bits(), v.net_exposure.to_bits()), (scan.1.to_bits(), scan.2.to_bits()));
                 prop_assert_eq!((v.gross_exposure, v.net_exposure), p.exposures(None));
+                for skip in 0..3 {
+                    let (e, g) = p.equity_and_other_gross(skip);
+                    prop_assert_eq!(
+                        (e.to_bits(), g.to_bits()),
+                        (equity.to_bits(), p.exposures(Some(skip)).0.to_bits())
+                    );
+                }
+                // Valuing at other marks is valuing a copy marked there.
+                let mut remarked = p.clone();
+                for s in 0..3 {
+                    remarked.set_mark(s, p.mark(s) * 1.25 + s as f64);
+                }
+                let at = p.valuation_marked(|s| p.mark(s) * 1.25 + s as f64);
+                let expected = remarked.valuation();
+                prop_assert_eq!(
+                    (at.equity.to_bits(), at.gross_exposure.to_bits(), at.net_exposure.to_bits()),
+                    (expected.equity.to_bits(), expected.gross_exposure.to_bits(), expected.net_exposure.to_bits())
+                );
+                // Block valuation at three steps of marks: each step as one valuation.
+                let steps: Vec<Vec<f64>> = (0..3)
+                    .map(|s| (0..3).map(|k| p.mark(s) * (1.0 + 0.1 * k as f64) - k as f64).collect())
+                    .collect();
+                let (mut e, mut g, mut n) = (vec![-1.0], vec![], vec![]);
+                p.valuations_into(3, |s| &steps[s], &mut e, &mut g, &mut n);
+                prop_assert_eq!(e.len(), 4);
+                for k in 0..3 {
+                    let one = p.valuation_marked(|s| steps[s][k]);
+                    prop_assert_eq!(
+                        (e[k + 1].to_bits(), g[k].to_bits(), n[k].to_bits()),
+                        (one.equity.to_bits(), one.gross_exposure.to_bits(), one.net_exposure.to_bits())
+                    );
+                }
                 prop_assert!((equity - other).abs() <= 1e-9 * equity.abs().max(other.abs()).max(1.0),
                     "equity {equity} vs cash + mv {other}");
             }

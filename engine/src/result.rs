@@ -50,7 +50,7 @@ pub struct ModelSnapshot {
 /// One round trip: from flat to flat on one symbol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trade {
-    pub symbol: String,
+    /// Index of the symbol in [`RunResult::symbols`] (and in the simulated inputs).
     pub symbol_index: usize,
     pub side: Side,
     /// Time and index (in the symbol's series) of the first entry fill's bar.

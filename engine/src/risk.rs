@@ -120,6 +120,26 @@ impl Protection {
         (stop, target)
     }
 
+    /// `(below, above)`: a bar with `open` and `low` above `below` and `open` and
+    /// `high` below `above` reaches no level, neither at the open nor inside the bar
+    /// ([`Protection::reached`] finds nothing). Long: the effective stop and the target;
+    /// short: the target and the effective stop; ±∞ for a missing level. A NaN level
+    /// makes every bar fail the test (and take the full check).
+    #[inline]
+    pub fn quiet_band(&self) -> (f64, f64) {
+        let stop = self.effective_stop().map(|(level, _)| level);
+        match self.side {
+            Side::Long => (
+                stop.unwrap_or(f64::NEG_INFINITY),
+                self.take_profit.unwrap_or(f64::INFINITY),
+            ),
+            Side::Short => (
+                self.take_profit.unwrap_or(f64::NEG_INFINITY),
+                stop.unwrap_or(f64::INFINITY),
+            ),
+        }
+    }
+
     /// The tighter of stop-loss and trailing stop, with the reason it would report.
     #[inline]
     pub fn effective_stop(&self) -> Option<(f64, ExitReason)> {
@@ -617,6 +637,43 @@ mod tests {
     use super::*;
     use crate::config::{CircuitBreaker, RampStep};
     use gauntlet_strategies::strategy::EntryKind;
+    use proptest::prelude::*;
+
+    fn level() -> impl Strategy<Value = Option<f64>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(f64::NAN)),
+            (90.0..110.0f64).prop_map(Some)
+        ]
+    }
+
+    proptest! {
+        /// A bar inside the quiet band reaches nothing at the open nor intrabar.
+        #[test]
+        fn bars_inside_the_quiet_band_reach_no_level(
+            long in any::<bool>(),
+            stop_loss in level(),
+            take_profit in level(),
+            trailing_stop in level(),
+            open in 85.0..115.0f64,
+            down in 0.0..10.0f64,
+            up in 0.0..10.0f64,
+        ) {
+            let p = Protection {
+                side: if long { Side::Long } else { Side::Short },
+                stop_loss,
+                take_profit,
+                trailing_stop,
+                best_close: 100.0,
+            };
+            let (low, high) = (open - down, open + up);
+            let (below, above) = p.quiet_band();
+            if open > below && low > below && open < above && high < above {
+                prop_assert_eq!(p.reached(open, open), (None, None));
+                prop_assert_eq!(p.reached(low, high), (None, None));
+            }
+        }
+    }
 
     fn entry(atr: f64) -> Order {
         Order {

@@ -107,18 +107,47 @@ pub enum EngineError {
     },
 }
 
-fn check_inputs(config: &EngineConfig, inputs: &[SymbolInput<'_>]) -> Result<(), EngineError> {
+/// The first `i` with `ts[i + 1] <= ts[i]`. Blocks of eight pairs are tested without a
+/// branch per pair (the common, sorted case); the exact position only in a failing block.
+fn first_not_increasing(ts: &[i64]) -> Option<usize> {
+    const BLOCK: usize = 8;
+    let mut start = 0;
+    for block in ts.windows(BLOCK + 1).step_by(BLOCK) {
+        let mut unsorted = false;
+        for j in 0..BLOCK {
+            unsorted |= block[j + 1] <= block[j];
+        }
+        if unsorted {
+            break;
+        }
+        start += BLOCK;
+    }
+    ts[start..]
+        .windows(2)
+        .position(|w| w[1] <= w[0])
+        .map(|p| start + p)
+}
+
+/// Checks the inputs; returns whether every symbol has the same timestamps.
+fn check_inputs(config: &EngineConfig, inputs: &[SymbolInput<'_>]) -> Result<bool, EngineError> {
     if inputs.is_empty() {
         return Err(EngineError::NoSymbols);
     }
-    for input in inputs {
+    let mut shared_grid = true;
+    for (k, input) in inputs.iter().enumerate() {
         let c = input.candles;
         let symbol = || c.symbol().to_string();
-        if let Some(row) = c.ts().windows(2).position(|w| w[1] <= w[0]) {
-            return Err(EngineError::UnsortedTimestamps {
-                symbol: symbol(),
-                row: row + 1,
-            });
+        // Timestamps equal to the previous symbol's were checked with those (a shared
+        // grid costs one comparison pass per symbol instead of an ordering scan).
+        let same_as_previous = k > 0 && inputs[k - 1].candles.ts() == c.ts();
+        shared_grid &= k == 0 || same_as_previous;
+        if !same_as_previous {
+            if let Some(row) = first_not_increasing(c.ts()) {
+                return Err(EngineError::UnsortedTimestamps {
+                    symbol: symbol(),
+                    row: row + 1,
+                });
+            }
         }
         if let Some(f) = input.features {
             if f.n_columns == 0 || f.values.len() != c.len() * f.n_columns {
@@ -152,7 +181,7 @@ fn check_inputs(config: &EngineConfig, inputs: &[SymbolInput<'_>]) -> Result<(),
             }
         }
     }
-    Ok(())
+    Ok(shared_grid)
 }
 
 /// Runs one simulation of `strategy` over `inputs` (symbol index = position in `inputs`).
@@ -164,11 +193,13 @@ pub fn simulate<S: Strategy>(
     inputs: &[SymbolInput<'_>],
 ) -> Result<RunResult, EngineError> {
     config.validate()?;
-    check_inputs(config, inputs)?;
+    let aligned = check_inputs(config, inputs)?;
     Ok(match SlippageChoice::from(config.fills.slippage) {
-        SlippageChoice::None(s) => Simulator::new(config, strategy, inputs, s).run(),
-        SlippageChoice::FixedBps(s) => Simulator::new(config, strategy, inputs, s).run(),
-        SlippageChoice::RangeFraction(s) => Simulator::new(config, strategy, inputs, s).run(),
+        SlippageChoice::None(s) => Simulator::new(config, strategy, inputs, s, aligned).run(),
+        SlippageChoice::FixedBps(s) => Simulator::new(config, strategy, inputs, s, aligned).run(),
+        SlippageChoice::RangeFraction(s) => {
+            Simulator::new(config, strategy, inputs, s, aligned).run()
+        }
     })
 }
 
@@ -200,6 +231,8 @@ struct OpenTrade {
     fees: f64,
     realized: f64,
     protection: RiskApproved<Protection>,
+    /// [`Protection::quiet_band`] of `protection`, refreshed whenever it changes.
+    quiet_band: (f64, f64),
     atr_at_entry: f64,
     model: Option<ModelSnapshot>,
     bars_held: usize,
@@ -209,30 +242,37 @@ struct OpenTrade {
     checks_from_bar: usize,
 }
 
-struct Slot<St> {
+struct Slot<'a, St> {
     cursor: usize,
     last_bar: Option<usize>,
     state: St,
     pending_exit: Option<RiskApproved<Order>>,
     pending_entry: Option<RiskApproved<Order>>,
     trade: Option<OpenTrade>,
+    /// The symbol's candles, and its ATR after its latest bar: kept with the rest of the
+    /// symbol's state so the loop indexes one array per symbol.
+    columns: Columns<'a>,
+    atr: StreamingAtr,
 }
 
 struct Simulator<'a, S: Strategy, Sl> {
     config: &'a EngineConfig,
     strategy: &'a S,
     inputs: &'a [SymbolInput<'a>],
-    columns: Vec<Columns<'a>>,
     /// Every symbol has the same timestamps: each timestamp is one row index of all.
     aligned: bool,
-    /// ATR of each symbol after its latest bar.
-    atr: Vec<StreamingAtr>,
     fill: FillModel<Sl>,
     risk: RiskState<'a>,
     portfolio: Portfolio,
-    slots: Vec<Slot<S::State>>,
+    slots: Vec<Slot<'a, S::State>>,
     active: Vec<usize>,
     curve: EquityCurve,
+    /// Aligned grid without equity-based portfolio rules: nothing reads equity at each
+    /// close, so the curve rows are written in blocks, from the closes, whenever the
+    /// portfolio is about to change ([`Self::flush_curve`]) and at the end.
+    deferred_curve: bool,
+    /// No symbol has features or model outputs (the strategy sees `None` for both).
+    candles_only: bool,
     trades: Vec<Trade>,
     orders: Vec<OrderRecord>,
     fills: Vec<FillRecord>,
@@ -281,15 +321,21 @@ impl<'a> Columns<'a> {
         prefetch(self.volume, i);
     }
 
-    #[inline]
+    /// Row `i` of every column; one bounds check covers all six (they have one length).
+    #[inline(always)]
     fn bar(&self, i: usize) -> Bar {
-        Bar {
-            ts: self.ts[i],
-            open: self.open[i],
-            high: self.high[i],
-            low: self.low[i],
-            close: self.close[i],
-            volume: self.volume[i],
+        let n = self.ts.len();
+        assert!(i < n, "bar {i} of a series of {n} candles");
+        // SAFETY: `new` cuts every column to the same length `n`, and `i < n`.
+        unsafe {
+            Bar {
+                ts: *self.ts.get_unchecked(i),
+                open: *self.open.get_unchecked(i),
+                high: *self.high.get_unchecked(i),
+                low: *self.low.get_unchecked(i),
+                close: *self.close.get_unchecked(i),
+                volume: *self.volume.get_unchecked(i),
+            }
         }
     }
 }
@@ -320,18 +366,15 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         strategy: &'a S,
         inputs: &'a [SymbolInput<'a>],
         slippage: Sl,
+        aligned: bool,
     ) -> Self {
-        let atr = vec![StreamingAtr::new(config.risk.atr_period); inputs.len()];
         let longest = inputs.iter().map(|i| i.candles.len()).max().unwrap_or(0);
-        let columns: Vec<Columns<'a>> = inputs.iter().map(|i| Columns::new(i.candles)).collect();
-        let aligned = columns.windows(2).all(|w| w[0].ts == w[1].ts);
+        let candles: usize = inputs.iter().map(|i| i.candles.len()).sum();
         Self {
             config,
             strategy,
             inputs,
-            columns,
             aligned,
-            atr,
             fill: FillModel::new(
                 slippage,
                 config.fills.fees,
@@ -342,88 +385,161 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             portfolio: Portfolio::new(config.initial_cash, inputs.len()),
             slots: inputs
                 .iter()
-                .map(|_| Slot {
+                .map(|input| Slot {
                     cursor: 0,
                     last_bar: None,
                     state: strategy.new_state(),
                     pending_exit: None,
                     pending_entry: None,
                     trade: None,
+                    columns: Columns::new(input.candles),
+                    atr: StreamingAtr::new(config.risk.atr_period),
                 })
                 .collect(),
             active: Vec::with_capacity(inputs.len()),
             curve: EquityCurve::with_capacity(longest),
-            trades: Vec::new(),
-            orders: Vec::new(),
-            fills: Vec::new(),
-            events: Vec::new(),
+            candles_only: inputs
+                .iter()
+                .all(|i| i.features.is_none() && i.model.is_none()),
+            deferred_curve: aligned
+                && config.risk.circuit_breaker.is_none()
+                && config.risk.daily_drawdown_limit.is_none(),
+            // Room for an order and a fill every 16 candles and a trade and a risk event
+            // every 32, so a strategy trading less often never moves (copies) a log while
+            // running; untouched capacity costs address space only and is given back at
+            // the end.
+            trades: Vec::with_capacity(candles / 32),
+            orders: Vec::with_capacity(candles / 16),
+            fills: Vec::with_capacity(candles / 16),
+            events: Vec::with_capacity(candles / 32),
             ambiguity: AmbiguityStats::default(),
         }
     }
 
     fn run(mut self) -> RunResult {
-        let mut candles = 0u64;
+        let candles = if self.aligned {
+            self.run_aligned()
+        } else {
+            self.run_merged()
+        };
+        self.finish(candles)
+    }
+
+    /// Every symbol has the same timestamps: timestamp `row` is bar `row` of every
+    /// symbol, so the loop needs no merge and no per-symbol cursor. Returns the candles.
+    fn run_aligned(&mut self) -> u64 {
+        let timestamps = self.slots[0].columns.ts;
+        let symbols = self.slots.len();
         // Equity only changes through fills and marks, both inside `process_bar`, so the
         // equity carried into a timestamp is the one recorded at the previous close.
         let mut carried = self.portfolio.equity();
-        let all_symbols = self.slots.len();
-        if self.aligned {
-            self.active.extend(0..all_symbols);
-        }
-        let mut row = 0;
-        loop {
-            let ts = if self.aligned {
-                if row % 8 == 0 {
-                    for columns in &self.columns {
-                        columns.prefetch(row + PREFETCH_ROWS);
+        for (row, &ts) in timestamps.iter().enumerate() {
+            if row % 8 == 0 {
+                for slot in &self.slots {
+                    slot.columns.prefetch(row + PREFETCH_ROWS);
+                }
+            }
+            self.risk.begin_timestamp(ts, carried, &mut self.events);
+            for s in 0..symbols {
+                self.process_bar(s, row);
+            }
+            if !self.deferred_curve {
+                let (equity, flatten) = self.record_close(ts);
+                carried = equity;
+                if flatten {
+                    for slot in &mut self.slots {
+                        slot.last_bar = Some(row);
                     }
+                    self.flatten_all(ts);
                 }
-                match self.columns[0].ts.get(row) {
-                    Some(&ts) => ts,
-                    None => break,
-                }
-            } else {
-                let Some(ts) = self.next_timestamp() else {
-                    break;
-                };
-                ts
-            };
-            row += 1;
+            }
+            for s in 0..symbols {
+                self.close_bar(s, ts, row);
+            }
+        }
+        self.flush_curve(timestamps.len());
+        for slot in &mut self.slots {
+            slot.cursor = timestamps.len();
+            slot.last_bar = timestamps.len().checked_sub(1);
+        }
+        (symbols * timestamps.len()) as u64
+    }
+
+    /// Timestamps merged over all symbols (some have gaps or other grids). Returns the
+    /// candles.
+    fn run_merged(&mut self) -> u64 {
+        let mut candles = 0u64;
+        let mut carried = self.portfolio.equity();
+        while let Some(ts) = self.next_timestamp() {
             candles += self.active.len() as u64;
             self.risk.begin_timestamp(ts, carried, &mut self.events);
             for k in 0..self.active.len() {
                 let s = self.active[k];
-                self.process_bar(s);
+                let i = self.slots[s].cursor;
+                self.slots[s].last_bar = Some(i);
+                self.process_bar(s, i);
             }
-            let valuation = self.portfolio.valuation();
-            carried = valuation.equity;
-            self.curve.ts.push(ts);
-            self.curve.equity.push(valuation.equity);
-            self.curve.cash.push(self.portfolio.cash());
-            self.curve.gross_exposure.push(valuation.gross_exposure);
-            self.curve.net_exposure.push(valuation.net_exposure);
-            if self
-                .risk
-                .check_portfolio(ts, valuation.equity, &mut self.events)
-                == PortfolioAction::Flatten
-            {
+            let (equity, flatten) = self.record_close(ts);
+            carried = equity;
+            if flatten {
                 self.flatten_all(ts);
             }
             for k in 0..self.active.len() {
                 let s = self.active[k];
-                self.close_bar(s, ts);
+                let i = self.slots[s].cursor;
+                self.close_bar(s, ts, i);
                 self.slots[s].cursor += 1;
             }
         }
-        self.finish(candles)
+        candles
+    }
+
+    /// At the close of `ts`, after every bar of it was marked: appends the equity curve
+    /// row and runs the portfolio rules. Returns the equity and whether to flatten.
+    #[inline(always)]
+    fn record_close(&mut self, ts: i64) -> (f64, bool) {
+        let valuation = self.portfolio.valuation();
+        self.curve.ts.push(ts);
+        self.curve.equity.push(valuation.equity);
+        self.curve.cash.push(self.portfolio.cash());
+        self.curve.gross_exposure.push(valuation.gross_exposure);
+        self.curve.net_exposure.push(valuation.net_exposure);
+        let action = self
+            .risk
+            .check_portfolio(ts, valuation.equity, &mut self.events);
+        (valuation.equity, action == PortfolioAction::Flatten)
+    }
+
+    /// With a deferred curve: writes the rows of the timestamps before `row` not yet
+    /// written, valued as [`Self::record_close`] would have at their closes. Called
+    /// before every change of the portfolio (a fill at bar `row`), so the positions and
+    /// cash are those of all these rows, and every open position's mark at a row is
+    /// that row's close (aligned grid: every symbol has a bar at every timestamp).
+    fn flush_curve(&mut self, row: usize) {
+        let from = self.curve.len();
+        if !self.deferred_curve || row <= from {
+            return;
+        }
+        let (slots, curve) = (&self.slots, &mut self.curve);
+        curve.ts.extend_from_slice(&slots[0].columns.ts[from..row]);
+        curve
+            .cash
+            .extend(std::iter::repeat_n(self.portfolio.cash(), row - from));
+        self.portfolio.valuations_into(
+            row - from,
+            |s| &slots[s].columns.close[from..row],
+            &mut curve.equity,
+            &mut curve.gross_exposure,
+            &mut curve.net_exposure,
+        );
     }
 
     /// Unaligned timestamps: the earliest next bar over all symbols, and the symbols
     /// that have a bar then (in `active`, symbol order); `None` when all are done.
     fn next_timestamp(&mut self) -> Option<i64> {
         let mut ts = i64::MAX;
-        for (slot, columns) in self.slots.iter().zip(&self.columns) {
-            if let Some(&t) = columns.ts.get(slot.cursor) {
+        for slot in &self.slots {
+            if let Some(&t) = slot.columns.ts.get(slot.cursor) {
                 ts = ts.min(t);
             }
         }
@@ -431,8 +547,8 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             return None;
         }
         self.active.clear();
-        for (s, (slot, columns)) in self.slots.iter().zip(&self.columns).enumerate() {
-            if columns.ts.get(slot.cursor) == Some(&ts) {
+        for (s, slot) in self.slots.iter().enumerate() {
+            if slot.columns.ts.get(slot.cursor) == Some(&ts) {
                 self.active.push(s);
             }
         }
@@ -449,26 +565,51 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
 
     // ---- open and intrabar -------------------------------------------------------
 
-    #[inline]
-    fn process_bar(&mut self, s: usize) {
-        let slot = &mut self.slots[s];
-        let i = slot.cursor;
-        slot.last_bar = Some(i);
-        if slot.trade.is_none() && slot.pending_entry.is_none() && slot.pending_exit.is_none() {
-            // Nothing to fill or protect: only the mark and ATR move (as at the end of
-            // the full path below).
-            let columns = &self.columns[s];
-            let (high, low, close) = (columns.high[i], columns.low[i], columns.close[i]);
-            self.portfolio.set_mark(s, close);
-            self.atr[s].push(high, low, close);
-            return;
+    /// The open and intrabar steps of bar `i` of symbol `s`.
+    #[inline(always)]
+    fn process_bar(&mut self, s: usize, i: usize) {
+        let slot = &self.slots[s];
+        if slot.pending_entry.is_none() && slot.pending_exit.is_none() {
+            let Some(t) = &slot.trade else {
+                // Nothing to fill or protect: only ATR moves. A flat symbol's mark is
+                // not read (only open positions are valued).
+                let bar = self.slots[s].columns.bar(i);
+                self.slots[s].atr.push(bar.high, bar.low, bar.close);
+                return;
+            };
+            if t.checks_from_bar <= i {
+                let bar = self.slots[s].columns.bar(i);
+                // Neither the open (gap check) nor the range (intrabar) reaches a level:
+                // only the mark, ATR, the excursions and the bar count move (as at the
+                // end of the full path).
+                let (below, above) = t.quiet_band;
+                if bar.open > below && bar.low > below && bar.open < above && bar.high < above {
+                    self.portfolio.set_mark(s, bar.close);
+                    self.slots[s].atr.push(bar.high, bar.low, bar.close);
+                    if let Some(t) = self.slots[s].trade.as_mut() {
+                        t.low_water = t.low_water.min(bar.low);
+                        t.high_water = t.high_water.max(bar.high);
+                        t.bars_held += 1;
+                    }
+                    return;
+                }
+            }
         }
         self.process_busy_bar(s, i);
     }
 
-    /// [`Self::process_bar`] of a symbol with a position or a working order.
+    /// [`Self::process_bar`] of a symbol with a working order or a level to check.
+    #[inline(never)]
     fn process_busy_bar(&mut self, s: usize, i: usize) {
-        let bar = self.columns[s].bar(i);
+        let bar = self.slots[s].columns.bar(i);
+        if self.slots[s].trade.is_none() {
+            // A fill may open the position now, and other symbols' fills at this
+            // timestamp value it at its mark: the previous close (0 before any bar).
+            let previous = i
+                .checked_sub(1)
+                .map_or(0.0, |p| self.slots[s].columns.close[p]);
+            self.portfolio.set_mark(s, previous);
+        }
 
         // (1) gap check at the open
         if let Some(t) = &self.slots[s].trade {
@@ -636,7 +777,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
 
         // mark, ATR and excursions
         self.portfolio.set_mark(s, bar.close);
-        self.atr[s].push(bar.high, bar.low, bar.close);
+        self.slots[s].atr.push(bar.high, bar.low, bar.close);
         if let Some(t) = self.slots[s].trade.as_mut() {
             if t.checks_from_bar <= i {
                 t.low_water = t.low_water.min(bar.low);
@@ -677,10 +818,10 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         let price = self.fill.order_price(&order, reference, bar);
         let protection = self.risk.protection(&order, price);
         let position = self.portfolio.position(s);
-        let (other_gross, _) = self.portfolio.exposures(Some(s));
+        let (equity, other_gross) = self.portfolio.equity_and_other_gross(s);
         let inputs = SizingInputs {
             price,
-            equity: self.portfolio.equity(),
+            equity,
             other_gross,
             own_notional: position.quantity.abs() * price,
             taker_rate: self.fill.taker_rate(),
@@ -707,6 +848,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             return;
         }
         let signed = o.side.sign() * exec.quantity;
+        self.flush_curve(i);
         let realized = self.portfolio.apply_fill(s, signed, exec.price, exec.fee);
         debug_assert_eq!(realized, 0.0);
         self.fills.push(FillRecord {
@@ -751,6 +893,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                     first_exit_price: f64::NAN,
                     fees: exec.fee,
                     realized: 0.0,
+                    quiet_band: protection.get().quiet_band(),
                     protection,
                     atr_at_entry: o.atr,
                     model,
@@ -894,6 +1037,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         fee: f64,
         liquidity: Liquidity,
     ) {
+        self.flush_curve(i);
         let Some(t) = self.slots[s].trade.as_mut() else {
             return;
         };
@@ -952,7 +1096,6 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             self.risk.record_trade(ts, pnl, &mut self.events);
         }
         self.trades.push(Trade {
-            symbol: self.inputs[s].candles.symbol().to_string(),
             symbol_index: s,
             side: t.side,
             entry_ts: t.entry_ts,
@@ -993,8 +1136,8 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             kind: EntryKind::Market,
             stop_loss: None,
             take_profit: None,
-            atr: self.atr[s].value(),
-            decision_close: self.columns[s].close[bar_index],
+            atr: self.slots[s].atr.value(),
+            decision_close: self.slots[s].columns.close[bar_index],
             remaining: None,
         };
         self.orders.push(OrderRecord {
@@ -1031,12 +1174,10 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         }
     }
 
-    #[inline]
-    fn close_bar(&mut self, s: usize, ts: i64) {
-        let i = self.slots[s].cursor;
-        let input = &self.inputs[s];
-        let bar = self.columns[s].bar(i);
-        let atr = self.atr[s].value();
+    /// Close of bar `i` of symbol `s` (timestamp `ts`): time stop, trailing stop, strategy.
+    #[inline(always)]
+    fn close_bar(&mut self, s: usize, ts: i64, i: usize) {
+        let bar = self.slots[s].columns.bar(i);
         if let Some(limit) = self.config.risk.time_stop_bars {
             let held = self.slots[s].trade.as_ref().map_or(0, |t| t.bars_held);
             if held >= limit && self.slots[s].pending_exit.is_none() {
@@ -1051,23 +1192,31 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 self.submit_exit(s, ts, i, ExitReason::TimeStop);
             }
         }
-        let slot = &mut self.slots[s];
-        let bars_held = match slot.trade.as_mut() {
-            Some(t) => {
-                if self.config.risk.trailing_stop.is_some() {
-                    self.risk.trail(&mut t.protection, bar.close, atr);
-                }
-                t.bars_held
+        if self.config.risk.trailing_stop.is_some() && self.slots[s].trade.is_some() {
+            let atr = self.slots[s].atr.value();
+            if let Some(t) = self.slots[s].trade.as_mut() {
+                self.risk.trail(&mut t.protection, bar.close, atr);
+                t.quiet_band = t.protection.get().quiet_band();
             }
-            None => 0,
-        };
+        }
+        let slot = &mut self.slots[s];
+        let bars_held = slot.trade.as_ref().map_or(0, |t| t.bars_held);
         let position = self.portfolio.position(s);
+        let (features, model) = if self.candles_only {
+            (None, None)
+        } else {
+            let input = &self.inputs[s];
+            (
+                input.features.and_then(|f| f.row(i)),
+                input.model.and_then(|m| m.row(i)),
+            )
+        };
         let ctx = BarContext {
             symbol_index: s,
             bar_index: i,
             bar,
-            features: input.features.and_then(|f| f.row(i)),
-            model: input.model.and_then(|m| m.row(i)),
+            features,
+            model,
             position: PositionView {
                 quantity: position.quantity,
                 avg_entry: position.avg_entry,
@@ -1077,11 +1226,12 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         let Some(intent) = self.strategy.on_bar(&mut slot.state, &ctx) else {
             return;
         };
-        self.act_on(s, ts, i, &bar, atr, intent);
+        self.act_on(s, ts, i, &bar, intent);
     }
 
     /// Turns a strategy's intent at the close of bar `i` into orders.
-    fn act_on(&mut self, s: usize, ts: i64, i: usize, bar: &Bar, atr: f64, intent: OrderIntent) {
+    #[inline(never)]
+    fn act_on(&mut self, s: usize, ts: i64, i: usize, bar: &Bar, intent: OrderIntent) {
         match intent {
             OrderIntent::Exit => {
                 self.cancel_entry(s);
@@ -1095,6 +1245,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 if held.is_some() {
                     self.submit_exit(s, ts, i, ExitReason::Signal);
                 }
+                let atr = self.slots[s].atr.value();
                 let order = Order {
                     id: self.next_id(),
                     symbol: s,
@@ -1144,7 +1295,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 continue;
             };
             if self.slots[s].trade.is_some() {
-                let bar = self.columns[s].bar(last);
+                let bar = self.slots[s].columns.bar(last);
                 let qty = self.portfolio.position(s).quantity.abs();
                 self.book_exit(
                     s,
@@ -1159,6 +1310,10 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 );
             }
         }
+        self.trades.shrink_to_fit();
+        self.orders.shrink_to_fit();
+        self.fills.shrink_to_fit();
+        self.events.shrink_to_fit();
         RunResult {
             strategy: self.strategy.name().to_string(),
             symbols: self
@@ -1176,6 +1331,27 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             risk_events: self.events,
             ambiguity: self.ambiguity,
             candles,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_not_increasing;
+
+    #[test]
+    fn first_not_increasing_finds_the_first_bad_pair_in_any_block() {
+        for n in [0, 1, 2, 8, 9, 17, 40] {
+            let sorted: Vec<i64> = (0..n as i64).map(|i| i * 60).collect();
+            assert_eq!(first_not_increasing(&sorted), None, "n {n}");
+            for bad in 1..n {
+                for value in [sorted[bad - 1], sorted[bad - 1] - 1] {
+                    let mut ts = sorted.clone();
+                    ts[bad] = value;
+                    let expected = ts.windows(2).position(|w| w[1] <= w[0]);
+                    assert_eq!(first_not_increasing(&ts), expected, "n {n} bad {bad}");
+                }
+            }
         }
     }
 }

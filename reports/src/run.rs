@@ -75,8 +75,21 @@ pub fn side_name(side: Side) -> &'static str {
 /// * `return_pct` = the engine's `return_fraction` (= `pnl / entry_notional`);
 /// * `mae`, `mfe` = the engine's cash excursions divided by `entry_notional` (fractions of
 ///   the entry price); 0 when the entry notional is 0;
-/// * `bars_held = exit_bar − entry_bar` (bar indices of the symbol's series).
-pub fn trade_record(trade: &Trade, index: usize) -> Result<TradeRecord, ReportsError> {
+/// * `bars_held = exit_bar − entry_bar` (bar indices of the symbol's series);
+/// * `symbol` = `symbols[trade.symbol_index]` (the run's symbol names).
+pub fn trade_record(
+    trade: &Trade,
+    symbols: &[String],
+    index: usize,
+) -> Result<TradeRecord, ReportsError> {
+    let symbol = symbols
+        .get(trade.symbol_index)
+        .ok_or(ReportsError::OutOfRange {
+            what: "trade symbol index",
+            index,
+            value: trade.symbol_index as f64,
+            expected: "an index into the run's symbols",
+        })?;
     let entry_notional = trade.quantity.abs() * trade.entry_price;
     let exit_notional = trade.quantity.abs() * trade.exit_price;
     let per_notional = |cash: f64| {
@@ -94,7 +107,7 @@ pub fn trade_record(trade: &Trade, index: usize) -> Result<TradeRecord, ReportsE
         expected: "[0, 4294967295]",
     })?;
     let record = TradeRecord {
-        symbol: trade.symbol.clone(),
+        symbol: symbol.clone(),
         entry_ts_ms: trade.entry_ts,
         exit_ts_ms: trade.exit_ts,
         bars_held,
@@ -126,7 +139,7 @@ pub fn convert_run(
         .trades
         .iter()
         .enumerate()
-        .map(|(index, trade)| trade_record(trade, index))
+        .map(|(index, trade)| trade_record(trade, &run.symbols, index))
         .collect::<Result<Vec<_>, _>>()?;
     let counted_trades = all_trades
         .iter()
@@ -362,7 +375,6 @@ mod tests {
         reason: EngineExitReason,
     ) -> Trade {
         Trade {
-            symbol: ["AAA", "BBB"][symbol_index].to_string(),
             symbol_index,
             side: Side::Long,
             entry_ts,

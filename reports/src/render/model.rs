@@ -326,7 +326,7 @@ pub fn build_report(run: &RunResult, options: ReportOptions<'_>) -> Result<Repor
         .iter()
         .zip(&converted.all_trades)
         .map(|(t, r)| TradeRow {
-            symbol: t.symbol.clone(),
+            symbol: r.symbol.clone(),
             side: side_name(t.side).to_string(),
             entry_ts_ms: t.entry_ts,
             exit_ts_ms: t.exit_ts,
