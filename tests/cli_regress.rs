@@ -36,7 +36,6 @@ fn arg(path: &Path) -> &str {
 
 fn trade(symbol_index: usize, entry_ts: i64, exit_ts: i64, pnl: f64) -> Trade {
     Trade {
-        symbol: ["BTC-USD", "ETH-USD"][symbol_index].to_string(),
         symbol_index,
         side: Side::Long,
         entry_ts,

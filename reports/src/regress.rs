@@ -1472,7 +1472,6 @@ mod tests {
 
     fn trade(symbol_index: usize, entry_ts: i64, exit_ts: i64, pnl: f64) -> Trade {
         Trade {
-            symbol: ["AAA", "BBB"][symbol_index].to_string(),
             symbol_index,
             side: Side::Long,
             entry_ts,
