@@ -28,7 +28,8 @@ use gauntlet_strategies::features::{
     compute_universe, forward_return_labels, FeatureMatrix, Label,
 };
 use gauntlet_strategies::models::{
-    ExpectedFeatures, FeatureRows, MemberScores, PredictionCache, PredictionKey, PreflightOptions,
+    calibrate, ExpectedFeatures, FeatureRows, MemberScores, OutputKind, PredictionCache,
+    PredictionKey, PreflightOptions,
 };
 use gauntlet_strategies::strategy::{BuyAndHold, EnsembleThreshold, ModelOutputs, SmaCross};
 use rayon::prelude::*;
@@ -86,7 +87,10 @@ pub struct MemberPredictions {
     pub bundle_hash: String,
     pub label_horizon: usize,
     pub flat_threshold: f64,
+    /// Class probabilities (the bundle's temperature applied).
     pub scores: Vec<MemberScores>,
+    /// The raw logits, for a member whose output kind is logits (the logit range).
+    pub logits: Option<Vec<MemberScores>>,
     /// Whether they came from the prediction cache.
     pub cached: bool,
 }
@@ -215,7 +219,7 @@ pub fn prepare(
             let window: Vec<(usize, usize)> =
                 window_start.iter().copied().zip(window_end).collect();
             let calibration = timings.time("calibration", || {
-                calibrate(&predictions, &series, &window, pool)
+                calibration_section(&predictions, &series, &window, pool)
             })?;
             (Some(predictions), Some(calibration))
         }
@@ -308,19 +312,32 @@ fn predict(
             Some(cache) => cache.get(&key, &symbols)?,
             None => None,
         };
-        let (scores, was_cached) = match cached {
-            Some(scores) => (scores, true),
+        let (raw, was_cached) = match cached {
+            Some(raw) => (raw, true),
             None => {
-                let scores = member
-                    .model
-                    .score_symbols(&rows, pool, models.batch_size)
+                let raw = pool
+                    .install(|| {
+                        rows.par_iter()
+                            .map(|rows| {
+                                let worker = rayon::current_thread_index().unwrap_or(0);
+                                member.model.score_raw(worker, rows, models.batch_size)
+                            })
+                            .collect::<Result<Vec<_>, _>>()
+                    })
                     .with_context(|| format!("scoring with {}", member.name))?;
                 if let Some(cache) = &cache {
-                    cache.put(&key, &symbols, &scores)?;
+                    cache.put(&key, &symbols, &raw)?;
                 }
-                (scores, false)
+                (raw, false)
             }
         };
+        let output = &member.model.bundle().output;
+        let scores = raw
+            .iter()
+            .map(|raw| apply_temperature(raw, output.kind, output.temperature))
+            .collect::<anyhow::Result<Vec<_>>>()
+            .with_context(|| format!("{}: cached raw outputs", member.name))?;
+        let logits = (output.kind == OutputKind::Logits).then_some(raw);
         let mut distribution = Default::default();
         for s in &scores {
             gauntlet_strategies::models::InputDistribution::merge(
@@ -339,6 +356,7 @@ fn predict(
             label_horizon: labels.horizon_bars as usize,
             flat_threshold: labels.flat_threshold,
             scores,
+            logits,
             cached: was_cached,
         });
     }
@@ -358,6 +376,26 @@ fn predict(
         down_class,
         members,
         ensemble: ensemble_scores,
+    })
+}
+
+/// Class probabilities from one symbol's raw outputs (see
+/// `gauntlet_strategies::models::calibrate`); unscored rows stay NaN.
+fn apply_temperature(
+    raw: &MemberScores,
+    kind: OutputKind,
+    temperature: f64,
+) -> anyhow::Result<MemberScores> {
+    let k = raw.n_classes;
+    let mut probabilities = vec![f32::NAN; raw.probabilities.len()];
+    for (row, out) in probabilities.chunks_exact_mut(k).enumerate() {
+        if raw.scored[row] && !calibrate(kind, temperature, raw.row(row), out) {
+            bail!("row {row} holds invalid {kind:?} output {:?}", raw.row(row));
+        }
+    }
+    Ok(MemberScores {
+        probabilities,
+        ..raw.clone()
     })
 }
 
@@ -390,7 +428,7 @@ fn realized_classes(
 
 /// Calibration of the ensemble and of each member over the window's scored, labelled
 /// rows. The ensemble is judged against the first member's label definition.
-fn calibrate(
+fn calibration_section(
     predictions: &Predictions,
     series: &[CandleSeries],
     window: &[(usize, usize)],
@@ -410,7 +448,16 @@ fn calibrate(
                 let s = &member.scores[symbol];
                 s.scored[row].then(|| s.row(row))
             };
-            let report = rows.report(n_classes, probabilities, None::<fn(usize, usize) -> f32>)?;
+            let logits = member
+                .logits
+                .as_ref()
+                .map(|raw| move |symbol: usize, row: usize| raw[symbol].row(row));
+            let report = rows.report(
+                n_classes,
+                probabilities,
+                logits,
+                None::<fn(usize, usize) -> f32>,
+            )?;
             Ok(report.map(|r| (member.name.clone(), r)))
         };
     let ensemble_report = || -> anyhow::Result<Option<CalibrationReport>> {
@@ -427,7 +474,12 @@ fn calibrate(
             e.scored[row].then(|| &e.probabilities[row * n_classes..(row + 1) * n_classes])
         };
         let consensus = |symbol: usize, row: usize| predictions.ensemble[symbol].consensus[row];
-        rows.report(n_classes, probabilities, Some(consensus))
+        rows.report(
+            n_classes,
+            probabilities,
+            None::<fn(usize, usize) -> &'static [f32]>,
+            Some(consensus),
+        )
     };
     // Each report sorts every row a few times: build them in parallel.
     let (members, ensemble) = pool.install(|| {
@@ -473,22 +525,28 @@ impl LabelledRows {
         Ok(Self(rows))
     }
 
-    /// The calibration report of the rows that `probabilities` scored.
-    fn report<'a>(
+    /// The calibration report of the rows that `probabilities` scored, with the raw
+    /// logits of those rows when given.
+    fn report<'a, 'b>(
         &self,
         n_classes: usize,
         probabilities: impl Fn(usize, usize) -> Option<&'a [f32]>,
+        logits: Option<impl Fn(usize, usize) -> &'b [f32]>,
         consensus: Option<impl Fn(usize, usize) -> f32>,
     ) -> anyhow::Result<Option<CalibrationReport>> {
         let mut probs = Vec::new();
         let mut labels = Vec::new();
         let mut agree = Vec::new();
+        let mut raw = Vec::new();
         for &(symbol, row, class) in &self.0 {
             let Some(p) = probabilities(symbol, row) else {
                 continue;
             };
             probs.extend(p.iter().map(|&v| f64::from(v)));
             labels.push(class);
+            if let Some(logits) = &logits {
+                raw.extend(logits(symbol, row).iter().map(|&z| f64::from(z)));
+            }
             if let Some(consensus) = &consensus {
                 agree.push(f64::from(consensus(symbol, row)));
             }
@@ -499,6 +557,9 @@ impl LabelledRows {
         let mut set = PredictionSet::new(n_classes, renormalized(probs, n_classes), labels)?;
         if consensus.is_some() {
             set = set.with_consensus(agree)?;
+        }
+        if logits.is_some() {
+            set = set.with_logits(raw)?;
         }
         Ok(Some(set.report()))
     }

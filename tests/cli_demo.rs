@@ -76,4 +76,36 @@ fn demo_runs_the_ensemble_through_backtest_and_gates_deterministically() {
         "warm-cache run differs from the demo's"
     );
     assert!(outputs[0] == outputs[1], "1 and 2 threads differ");
+
+    // A logits member (the LSTM fixture): its logit range is reported, from the raw
+    // outputs the prediction cache keeps, identically with the cache cold and warm.
+    let lstm = format!(
+        "{}/tests/fixtures/models/lstm3.bundle.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let lstm_text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("models/mlp3.bundle.json", &lstm)
+        .replace("cache = \"cache\"", "cache = \"cache-lstm\"");
+    let lstm_config = demo.join("lstm.toml");
+    std::fs::write(&lstm_config, lstm_text).unwrap();
+    let mut runs = Vec::new();
+    for pass in ["cold", "warm"] {
+        let out = dir.path().join(pass);
+        let run = gauntlet(&[
+            "backtest",
+            "-c",
+            lstm_config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ]);
+        assert!(run.status.success(), "{}", text(&run));
+        runs.push(std::fs::read(out.join("report.json")).unwrap());
+    }
+    assert!(runs[0] == runs[1], "cold and warm prediction cache differ");
+    let report: serde_json::Value = serde_json::from_slice(&runs[0]).unwrap();
+    let range = &report["calibration"]["members"]["lstm3"]["logit_range"];
+    assert!(range["max_abs"].as_f64().unwrap() > 0.0, "{range}");
+    assert!(report["calibration"]["members"]["xgb3"]["logit_range"].is_null());
 }

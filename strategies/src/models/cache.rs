@@ -7,9 +7,11 @@
 //! key part: len as u64 LE ‖ UTF-8 bytes)` (lower-case hex):
 //! - `stem.predictions.parquet`: one row per (symbol, row) in symbol order, then row
 //!   order, with columns `symbol` (i64: the symbol's position in the sidecar's list),
-//!   `row` (i64: row index within the symbol), `p0` … `p{C-1}` (f32: the calibrated
-//!   class probabilities, stored bit-exact, NaN on unscored rows) and `scored` (i64: 1
-//!   if the row was scored, else 0);
+//!   `row` (i64: row index within the symbol), `p0` … `p{C-1}` (f32: the member's raw
+//!   outputs before temperature — logits or probabilities, per the bundle's output
+//!   kind — stored bit-exact, NaN on unscored rows; the caller applies the temperature,
+//!   so a logits model's logits stay available for diagnostics) and `scored` (i64: 1 if
+//!   the row was scored, else 0);
 //! - `stem.predictions.json` (the sidecar): the format version, the three keys, the
 //!   class count, the Parquet file's byte length and, per symbol, its name, row count
 //!   and input-distribution counts.
@@ -38,7 +40,7 @@ use super::preflight::CheckedModel;
 use super::scoring::{InputDistribution, MemberScores};
 
 /// Version of the cache layout above; part of the file name and of the sidecar.
-pub const CACHE_FORMAT_VERSION: u32 = 1;
+pub const CACHE_FORMAT_VERSION: u32 = 2;
 
 /// What a cached prediction depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
