@@ -7,10 +7,12 @@
 #   2. the second backtest (reads the cache),
 #   3. a sweep of 100 risk configs (benches/e2e/grid100.toml) after the first run.
 #
-#   benches/e2e/run.sh            # from the repository root; builds in release first
+#   benches/e2e/run.sh            # builds in release first (the criterion benches' build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release --bin gauntlet
+# The same release build as the criterion benches (`cargo build --release --bin gauntlet`
+# unifies dependency features differently and would compile polars a second time).
+cargo bench --workspace --no-run
 G=target/release/gauntlet
 WORK=${E2E_WORK:-target/e2e}
 mkdir -p "$WORK"
