@@ -22,8 +22,8 @@ use clap::Args;
 use gauntlet_reports::calibration::CalibrationReport;
 use gauntlet_reports::render::{
     iso_time, render_sweep_csv, render_sweep_html, render_sweep_json, render_sweep_markdown,
-    write_atomically, write_reports, BestConfig, Report, SweepReport, SweepRow, WalkForward,
-    WalkForwardFold, SWEEP_SCHEMA_VERSION, SWEEP_STATISTICS,
+    run_statistics, write_atomically, write_reports, BestConfig, Report, SweepReport, SweepRow,
+    WalkForward, WalkForwardFold, SWEEP_SCHEMA_VERSION, SWEEP_STATISTICS,
 };
 use gauntlet_reports::stats::{statistic_names, SharpeTrials, StatisticsConfig};
 use rayon::prelude::*;
@@ -205,15 +205,22 @@ fn evaluate(
     range: Option<(i64, i64)>,
 ) -> anyhow::Result<Evaluated> {
     let run = pipeline::simulate_prepared(prepared, &config.engine, &config.strategy, range)?;
-    let report = pipeline::report(
-        config,
-        prepared,
+    // Only the numbers: the tables of a full report would cost more than the simulation.
+    let mut values = run_statistics(
         &run,
-        StatisticsConfig::default(),
-        None,
-        None,
-    )?;
-    let values = report.gate_values().overall;
+        config.reporting.annualization,
+        config.reporting.end_of_data,
+        &StatisticsConfig::default(),
+    )?
+    .values;
+    // Calibration does not depend on fills or risk: the same for every config.
+    if let Some(ensemble) = prepared
+        .calibration
+        .as_ref()
+        .and_then(|c| c.ensemble.as_ref())
+    {
+        values.extend(ensemble.values());
+    }
     let statistics = SWEEP_STATISTICS
         .iter()
         .copied()

@@ -27,9 +27,9 @@ pub use csv_tables::{
 pub use html::render_html;
 pub use markdown::render_markdown;
 pub use model::{
-    build_report, equity_buckets, iso_time, AnnualizationStatement, Breakdowns, CalibrationSection,
-    EquityBucket, Notices, Provenance, Report, ReportOptions, RiskEventRow, RunMetadata,
-    TradeAccounting, TradeRow, MAX_PLOT_POINTS, SCHEMA_VERSION,
+    build_report, equity_buckets, iso_time, run_statistics, AnnualizationStatement, Breakdowns,
+    CalibrationSection, EquityBucket, Notices, Provenance, Report, ReportOptions, RiskEventRow,
+    RunMetadata, TradeAccounting, TradeRow, MAX_PLOT_POINTS, SCHEMA_VERSION,
 };
 pub use sweep::{
     render_sweep_csv, render_sweep_html, render_sweep_json, render_sweep_markdown, BestConfig,

@@ -289,6 +289,19 @@ pub fn iso_time(ts_ms: i64) -> String {
         .unwrap_or_else(|| ts_ms.to_string())
 }
 
+/// The performance statistics of `run` alone — what [`build_report`] computes before its
+/// tables — for callers that need only the numbers (the configs of a sweep).
+pub fn run_statistics(
+    run: &RunResult,
+    annualization: Annualization,
+    end_of_data: EndOfDataPolicy,
+    config: &StatisticsConfig,
+) -> Result<StatisticsReport, ReportsError> {
+    let converted = convert_run(run, end_of_data)?;
+    let input = PerformanceInput::new(&converted.equity, &converted.counted_trades, annualization)?;
+    Ok(compute_statistics(&input, config))
+}
+
 /// Builds the report of `run`: statistics over the counted trades, breakdowns, the verdict
 /// (overall values = performance statistics ∪ the ensemble's calibration values; per-symbol
 /// values = the per-symbol trade statistics), and the tables.
