@@ -290,19 +290,29 @@ impl GateSpec {
 
     /// Reads and parses a gates file; the path is part of any error.
     pub fn from_path(path: &Path) -> Result<Self, ReportsError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ReportsError::GateSpec {
-            problems: vec![format!("cannot read {}: {e}", path.display())],
-        })?;
-        Self::from_toml_str(&text).map_err(|e| match e {
-            ReportsError::GateSpec { problems } => ReportsError::GateSpec {
-                problems: problems
-                    .into_iter()
-                    .map(|p| format!("{}: {p}", path.display()))
-                    .collect(),
-            },
-            other => other,
+        read_spec(path, |text| match Self::from_toml_str(text) {
+            Err(ReportsError::GateSpec { problems }) => Err(problems),
+            Err(other) => Err(vec![other.to_string()]),
+            Ok(spec) => Ok(spec),
         })
+        .map_err(|problems| ReportsError::GateSpec { problems })
     }
+}
+
+/// Reads a TOML spec file (gates, tolerances) and parses it with `parse`; a read failure
+/// and every problem `parse` reports are prefixed with the path.
+pub(crate) fn read_spec<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, Vec<String>>,
+) -> Result<T, Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![format!("cannot read {}: {e}", path.display())])?;
+    parse(&text).map_err(|problems| {
+        problems
+            .into_iter()
+            .map(|p| format!("{}: {p}", path.display()))
+            .collect()
+    })
 }
 
 /// Named statistic values of one run (performance and calibration, merged).

@@ -357,18 +357,12 @@ impl Tolerances {
 
     /// Reads and parses a tolerances file; the path is part of any error.
     pub fn from_path(path: &Path) -> Result<Self, RegressError> {
-        let text = std::fs::read_to_string(path).map_err(|e| RegressError::Tolerances {
-            problems: vec![format!("cannot read {}: {e}", path.display())],
-        })?;
-        Self::from_toml_str(&text).map_err(|e| match e {
-            RegressError::Tolerances { problems } => RegressError::Tolerances {
-                problems: problems
-                    .into_iter()
-                    .map(|p| format!("{}: {p}", path.display()))
-                    .collect(),
-            },
-            other => other,
+        crate::gates::read_spec(path, |text| match Self::from_toml_str(text) {
+            Err(RegressError::Tolerances { problems }) => Err(problems),
+            Err(other) => Err(vec![other.to_string()]),
+            Ok(tolerances) => Ok(tolerances),
         })
+        .map_err(|problems| RegressError::Tolerances { problems })
     }
 }
 
