@@ -35,6 +35,7 @@
 //! values (engine, strategy, ensemble, data window, feature set, files) and returns every
 //! problem at once, each with the key and the line of the file it is on.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Range;
@@ -107,8 +108,7 @@ pub struct ModelsConfig {
 }
 
 /// `[strategy]`, by `kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum StrategyConfig {
     EnsembleThreshold(EnsembleThresholdConfig),
     SmaCross(SmaCrossConfig),
@@ -315,6 +315,132 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for Section<T> {
     }
 }
 
+/// One `key = value` of the file: its dotted path (`[i]` for array elements), its own
+/// name and the bytes it spans, key to end of value.
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    path: String,
+    name: String,
+    bytes: Range<usize>,
+    in_inline_table: bool,
+}
+
+/// Every `key = value` under the top-level `section` of `text`, in file order.
+fn entries(text: &str, section: &str) -> Vec<Entry> {
+    let mut out = Vec::new();
+    if let Ok(document) = toml_edit::ImDocument::parse(text) {
+        if let Some((key, item)) = document.as_table().get_key_value(section) {
+            collect_item(section, key, item, false, &mut out);
+        }
+    }
+    out
+}
+
+fn collect_item(
+    path: &str,
+    key: &toml_edit::Key,
+    item: &toml_edit::Item,
+    in_inline_table: bool,
+    out: &mut Vec<Entry>,
+) {
+    match item {
+        toml_edit::Item::Value(value) => {
+            if let (Some(key_span), Some(value_span)) = (key.span(), value.span()) {
+                out.push(Entry {
+                    path: path.to_string(),
+                    name: key.get().to_string(),
+                    bytes: key_span.start..value_span.end,
+                    in_inline_table,
+                });
+            }
+            match value {
+                toml_edit::Value::InlineTable(t) => collect_table(path, t, true, out),
+                toml_edit::Value::Array(values) => {
+                    for (i, v) in values.iter().enumerate() {
+                        if let Some(t) = v.as_inline_table() {
+                            collect_table(&format!("{path}[{i}]"), t, true, out);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        toml_edit::Item::Table(t) => collect_table(path, t, false, out),
+        toml_edit::Item::ArrayOfTables(tables) => {
+            for (i, t) in tables.iter().enumerate() {
+                collect_table(&format!("{path}[{i}]"), t, false, out);
+            }
+        }
+        toml_edit::Item::None => {}
+    }
+}
+
+fn collect_table(
+    prefix: &str,
+    table: &dyn toml_edit::TableLike,
+    in_inline_table: bool,
+    out: &mut Vec<Entry>,
+) {
+    for (name, _) in table.iter() {
+        if let Some((key, item)) = table.get_key_value(name) {
+            collect_item(&format!("{prefix}.{name}"), key, item, in_inline_table, out);
+        }
+    }
+}
+
+/// The entry a deserialization error is about: the named unknown field, or the
+/// innermost entry holding the error's position.
+fn offending_entry(entries: &[Entry], err: &toml::de::Error) -> Option<Entry> {
+    let span = err.span();
+    let inside = |e: &Entry| span.as_ref().is_some_and(|s| e.bytes.contains(&s.start));
+    if let Some(field) = quoted_after(err.message(), "unknown field `") {
+        let named = entries.iter().filter(|e| e.name == field);
+        let within_span = named.clone().find(|e| {
+            span.as_ref()
+                .is_some_and(|s| s.contains(&e.bytes.start) || e.bytes.contains(&s.start))
+        });
+        return within_span.or_else(|| named.clone().next()).cloned();
+    }
+    entries
+        .iter()
+        .filter(|e| inside(e))
+        .min_by_key(|e| e.bytes.len())
+        .cloned()
+}
+
+/// The text between `prefix` and the next backtick of `message`.
+fn quoted_after<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
+    let rest = &message[message.find(prefix)? + prefix.len()..];
+    rest.split_once('`').map(|(field, _)| field)
+}
+
+/// `text` with `entry` replaced by spaces (newlines kept, so every other byte offset
+/// and line stays where it was); in an inline table one neighbouring comma goes too.
+fn blank(text: &str, entry: &Entry) -> String {
+    let mut bytes = entry.bytes.clone();
+    if entry.in_inline_table {
+        let after = text[bytes.end..].trim_start_matches([' ', '\t']);
+        if after.starts_with(',') {
+            bytes.end = text.len() - after.len() + 1;
+        } else {
+            let before = text[..bytes.start].trim_end_matches([' ', '\t']);
+            if before.ends_with(',') {
+                bytes.start = before.len() - 1;
+            }
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..bytes.start]);
+    // One space per byte: a multi-byte character must not shift what follows.
+    out.extend(
+        text.as_bytes()[bytes.clone()]
+            .iter()
+            .map(|&b| if b == b'\n' { '\n' } else { ' ' }),
+    );
+    out.push_str(&text[bytes.end..]);
+    out
+}
+
 /// Finds keys in the parsed document to give problems a line number.
 struct Locator<'a> {
     text: &'a str,
@@ -369,14 +495,14 @@ impl<'a> Locator<'a> {
 
 /// Collects problems, each located in the file.
 struct Problems<'a> {
-    locator: Option<Locator<'a>>,
+    locator: Locator<'a>,
     list: Vec<ConfigProblem>,
 }
 
 impl Problems<'_> {
     fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
         let key = key.into();
-        let line = self.locator.as_ref().and_then(|l| l.line(&key));
+        let line = self.locator.line(&key);
         self.list.push(ConfigProblem {
             key,
             line,
@@ -384,29 +510,24 @@ impl Problems<'_> {
         });
     }
 
-    /// A deserialization error of `section`: the reader's span gives the line. An
-    /// unknown field is named and located by its key (tagged sections such as
-    /// `[strategy]` are read as a whole, so the reader's span is the section's).
-    fn push_toml(&mut self, section: &str, err: &toml::de::Error) {
-        let message = err.message().to_string();
-        let unknown = message
-            .strip_prefix("unknown field `")
-            .and_then(|rest| rest.split_once('`'))
-            .map(|(field, _)| format!("{section}.{field}"));
-        let located = unknown.and_then(|key| {
-            let line = self.locator.as_ref()?.line(&key)?;
-            Some((key, line))
-        });
-        let (key, line) = match located {
-            Some((key, line)) => (key, Some(line)),
+    /// A deserialization error of `section`, about `entry` when it could be pinned to
+    /// one, else located by the reader's span.
+    fn push_toml(&mut self, section: &str, err: &toml::de::Error, entry: Option<&Entry>) {
+        let (key, line) = match entry {
+            Some(entry) => (
+                entry.path.clone(),
+                Some(self.locator.line_of_offset(entry.bytes.start)),
+            ),
             None => (
                 section.to_string(),
-                err.span()
-                    .zip(self.locator.as_ref())
-                    .map(|(span, locator)| locator.line_of_offset(span.start)),
+                err.span().map(|s| self.locator.line_of_offset(s.start)),
             ),
         };
-        self.list.push(ConfigProblem { key, line, message });
+        self.list.push(ConfigProblem {
+            key,
+            line,
+            message: err.message().to_string(),
+        });
     }
 }
 
@@ -446,30 +567,29 @@ impl RunConfig {
             }
         };
         let mut problems = Problems {
-            locator: Some(Locator { text, document }),
+            locator: Locator { text, document },
             list: Vec::new(),
         };
-        if let Some(locator) = &problems.locator {
-            let unknown: Vec<String> = locator
-                .document
-                .as_table()
-                .iter()
-                .map(|(k, _)| k.to_string())
-                .filter(|k| !TOP_LEVEL_KEYS.contains(&k.as_str()))
-                .collect();
-            for key in unknown {
-                problems.push(
-                    key,
-                    format!("unknown key; expected one of {}", TOP_LEVEL_KEYS.join(", ")),
-                );
-            }
+        let unknown: Vec<String> = problems
+            .locator
+            .document
+            .as_table()
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .filter(|k| !TOP_LEVEL_KEYS.contains(&k.as_str()))
+            .collect();
+        for key in unknown {
+            problems.push(
+                key,
+                format!("unknown key; expected one of {}", TOP_LEVEL_KEYS.join(", ")),
+            );
         }
         let threads: Option<usize> = section(text, "threads", &mut problems);
         let initial_cash: Option<f64> = section(text, "initial_cash", &mut problems);
         let data: Option<RawData> = section(text, "data", &mut problems);
         let features: Option<RawFeatures> = section(text, "features", &mut problems);
         let models: Option<RawModels> = section(text, "models", &mut problems);
-        let strategy: Option<StrategyConfig> = section(text, "strategy", &mut problems);
+        let strategy = strategy_section(text, &mut problems);
         let fills: Option<FillConfig> = section(text, "fills", &mut problems);
         let risk: Option<RiskConfig> = section(text, "risk", &mut problems);
         let reporting: Option<RawReporting> = section(text, "reporting", &mut problems);
@@ -576,15 +696,76 @@ fn has_key(problems: &Problems<'_>, key: &str) -> bool {
         .any(|p| p.key == key || p.key.starts_with(&format!("{key}.")))
 }
 
+/// Reads the top-level `key` of `text` as `T`, reporting every problem in it: after an
+/// error the offending entry is blanked out and the section read again, until it reads
+/// cleanly or an error cannot be pinned to an entry. What is left is returned, so that
+/// its values are checked too (the config is refused anyway); `None` when the section is
+/// absent or an error could not be pinned to an entry.
 fn section<T: DeserializeOwned>(
     text: &str,
     key: &'static str,
     problems: &mut Problems<'_>,
 ) -> Option<T> {
-    match Section::<T>(key, PhantomData).deserialize(toml::Deserializer::new(text)) {
-        Ok(value) => value,
-        Err(err) => {
-            problems.push_toml(key, &err);
+    let mut text = Cow::Borrowed(text);
+    let mut blanked: Vec<String> = Vec::new();
+    loop {
+        let err = match Section::<T>(key, PhantomData).deserialize(toml::Deserializer::new(&text)) {
+            Ok(value) => return value,
+            Err(err) => err,
+        };
+        // A required entry blanked after its own error: that error was the report.
+        if quoted_after(err.message(), "missing field `")
+            .is_some_and(|field| blanked.iter().any(|b| b == field))
+        {
+            return None;
+        }
+        let entry = offending_entry(&entries(&text, key), &err);
+        problems.push_toml(key, &err, entry.as_ref());
+        let entry = entry?;
+        let rest = blank(&text, &entry);
+        toml_edit::ImDocument::parse(rest.as_str()).ok()?;
+        blanked.push(entry.name);
+        text = Cow::Owned(rest);
+    }
+}
+
+/// No keys besides `kind` (`buy_and_hold`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoParameters {}
+
+/// `[strategy]`: `kind` picks the variant, whose keys are then read as a section of
+/// their own (serde's internally tagged enums buffer the table and lose every position,
+/// so only the first problem could be reported, and without its line).
+fn strategy_section(text: &str, problems: &mut Problems<'_>) -> Option<StrategyConfig> {
+    const KINDS: &str = "\"ensemble_threshold\" | \"sma_cross\" | \"buy_and_hold\"";
+    let item = problems.locator.document.get("strategy")?;
+    let Some(table) = item.as_table_like() else {
+        problems.push("strategy", format!("expected a table with kind = {KINDS}"));
+        return None;
+    };
+    let Some(kind) = table
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .map(str::to_string)
+    else {
+        problems.push("strategy.kind", format!("missing; expected kind = {KINDS}"));
+        return None;
+    };
+    let kind_entry = entries(text, "strategy")
+        .into_iter()
+        .find(|e| e.path == "strategy.kind")?;
+    let rest = blank(text, &kind_entry);
+    match kind.as_str() {
+        "ensemble_threshold" => {
+            section(&rest, "strategy", problems).map(StrategyConfig::EnsembleThreshold)
+        }
+        "sma_cross" => section(&rest, "strategy", problems).map(StrategyConfig::SmaCross),
+        "buy_and_hold" => {
+            section::<NoParameters>(&rest, "strategy", problems).map(|_| StrategyConfig::BuyAndHold)
+        }
+        other => {
+            problems.push("strategy.kind", format!("{other:?}: expected {KINDS}"));
             None
         }
     }
@@ -840,6 +1021,95 @@ mod tests {
         // Not in the file: the deepest part that is.
         assert_eq!(l.line("risk.stop_loss.percent"), Some(4));
         assert_eq!(l.line("fills.fees"), None);
+    }
+
+    #[test]
+    fn every_problem_of_one_section_is_reported_with_its_line() {
+        let text = "[strategy]\nkind = \"sma_cross\"\nfastt = 3\nslow = \"thirty\"\nlong_onli = true\n\n[risk]\nstop_los = 1.0\nmax_open_positions = \"many\"\nstop_loss = { type = \"atr\", multple = 1.2, extra = 1 }\ncapital_ramp = [{ after_minutes = 0, fraction = 0.1 }, { after_minutes = \"x\", fraction = 1.0 }]\n[[risk.unknown_table]]\n";
+        let err = RunConfig::parse(text, Path::new("run.toml")).unwrap_err();
+        let found: Vec<(Option<usize>, &str, &str)> = err
+            .problems
+            .iter()
+            .map(|p| (p.line, p.key.as_str(), p.message.as_str()))
+            .collect();
+        let expect = [
+            (3, "strategy.fastt", "unknown field `fastt`"),
+            (4, "strategy.slow", "invalid type: string \"thirty\""),
+            (5, "strategy.long_onli", "unknown field `long_onli`"),
+            (8, "risk.stop_los", "unknown field `stop_los`"),
+            (
+                9,
+                "risk.max_open_positions",
+                "invalid type: string \"many\"",
+            ),
+            (10, "risk.stop_loss.multple", "unknown field `multple`"),
+            (10, "risk.stop_loss.extra", "unknown field `extra`"),
+            (
+                11,
+                "risk.capital_ramp[1].after_minutes",
+                "invalid type: string \"x\"",
+            ),
+        ];
+        for (line, key, message) in expect {
+            assert!(
+                found
+                    .iter()
+                    .any(|f| f.0 == Some(line) && f.1 == key && f.2.starts_with(message)),
+                "no {line}: {key}: {message} in {found:#?}"
+            );
+        }
+        // Blanked keys never come back as "missing field" problems.
+        assert!(
+            !found.iter().any(|f| f.2.starts_with("missing field")),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn strategy_kind_problems_name_the_kinds() {
+        for (text, key, message) in [
+            (
+                "[strategy]\nfast = 3\n",
+                "strategy.kind",
+                "missing; expected kind = ",
+            ),
+            (
+                "[strategy]\nkind = \"sma\"\n",
+                "strategy.kind",
+                "\"sma\": expected ",
+            ),
+            ("strategy = 3\n", "strategy", "expected a table"),
+            (
+                "[strategy]\nkind = \"buy_and_hold\"\nfast = 3\n",
+                "strategy.fast",
+                "unknown field `fast`",
+            ),
+        ] {
+            let err = RunConfig::parse(text, Path::new("run.toml")).unwrap_err();
+            assert!(
+                err.problems
+                    .iter()
+                    .any(|p| p.key == key && p.message.starts_with(message)),
+                "{text:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn blanking_keeps_offsets_and_inline_tables_valid() {
+        let text = "[risk]\nstop_loss = { type = \"atr\", \"é\" = 1, multiple = 1.2 }\nx = 1\n";
+        let all = entries(text, "risk");
+        let accent = all.iter().find(|e| e.name == "é").unwrap();
+        let rest = blank(text, accent);
+        assert_eq!(rest.len(), text.len());
+        assert!(rest.ends_with("multiple = 1.2 }\nx = 1\n"), "{rest}");
+        let last = all.iter().find(|e| e.name == "multiple").unwrap();
+        let rest = blank(text, last);
+        assert!(
+            toml_edit::ImDocument::parse(rest.as_str()).is_ok(),
+            "{rest}"
+        );
+        assert_eq!(entries(&rest, "risk").len(), all.len() - 1);
     }
 
     #[test]

@@ -79,7 +79,7 @@ fn config_check_lists_every_problem_with_key_and_line() {
     let config = dir.path().join("typos.toml");
     std::fs::write(
         &config,
-        "treads = 2\n\n[data]\npath = \"nowhere\"\ninterval = \"7m\"\n\n[strategy]\nkind = \"sma_cross\"\nfastt = 3\n\n[risk]\nstop_loss = { type = \"atr\", multiple = -1.2 }\n",
+        "treads = 2\n\n[data]\npath = \"nowhere\"\ninterval = \"7m\"\n\n[strategy]\nkind = \"sma_cross\"\nfastt = 3\nslow = \"thirty\"\n\n[risk]\nstop_loss = { type = \"atr\", multiple = -1.2 }\ndaily_drawdown_limt = 0.08\n",
     )
     .unwrap();
     let out = gauntlet(&["config", "check", path_str(&config)]);
@@ -90,8 +90,10 @@ fn config_check_lists_every_problem_with_key_and_line() {
         "typos.toml:4: data.path:",
         "typos.toml:5: data.interval: unknown interval \"7m\"",
         "typos.toml:9: strategy.fastt: unknown field `fastt`",
-        "typos.toml:12: risk.stop_loss.multiple: must be > 0",
-        "5 problem(s)",
+        "typos.toml:13: risk.stop_loss.multiple: must be > 0",
+        "typos.toml:10: strategy.slow: invalid type: string \"thirty\"",
+        "typos.toml:14: risk.daily_drawdown_limt: unknown field `daily_drawdown_limt`",
+        "7 problem(s)",
     ] {
         assert!(
             message.contains(expected),
