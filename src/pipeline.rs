@@ -435,15 +435,33 @@ fn calibration_section(
     pool: &rayon::ThreadPool,
 ) -> anyhow::Result<CalibrationSection> {
     let n_classes = predictions.class_labels.len();
-    let member_report =
-        |member: &MemberPredictions| -> anyhow::Result<Option<(String, CalibrationReport)>> {
-            let rows = LabelledRows::collect(
-                predictions,
-                series,
-                window,
-                member.label_horizon,
-                member.flat_threshold,
-            )?;
+    // The realized classes of each label definition, once (members usually share one);
+    // `definition_of[m]` indexes member m's in `labelled`.
+    let mut labelled: Vec<((usize, u64), LabelledRows)> = Vec::new();
+    let mut definition_of = Vec::with_capacity(predictions.members.len());
+    for member in &predictions.members {
+        // Collected on `pool`, in parallel across symbols.
+        let definition = (member.label_horizon, member.flat_threshold.to_bits());
+        let index = match labelled.iter().position(|(d, _)| *d == definition) {
+            Some(index) => index,
+            None => {
+                let rows = pool.install(|| {
+                    LabelledRows::collect(
+                        predictions,
+                        series,
+                        window,
+                        member.label_horizon,
+                        member.flat_threshold,
+                    )
+                })?;
+                labelled.push((definition, rows));
+                labelled.len() - 1
+            }
+        };
+        definition_of.push(index);
+    }
+    let member_report = |(member, &definition): (&MemberPredictions, &usize)|
+     -> anyhow::Result<Option<(String, CalibrationReport)>> {
             let probabilities = |symbol: usize, row: usize| {
                 let s = &member.scores[symbol];
                 s.scored[row].then(|| s.row(row))
@@ -452,7 +470,7 @@ fn calibration_section(
                 .logits
                 .as_ref()
                 .map(|raw| move |symbol: usize, row: usize| raw[symbol].row(row));
-            let report = rows.report(
+            let report = labelled[definition].1.report(
                 n_classes,
                 probabilities,
                 logits,
@@ -460,21 +478,14 @@ fn calibration_section(
             )?;
             Ok(report.map(|r| (member.name.clone(), r)))
         };
+    // The ensemble is judged against the first member's label definition.
     let ensemble_report = || -> anyhow::Result<Option<CalibrationReport>> {
-        let first = &predictions.members[0];
-        let rows = LabelledRows::collect(
-            predictions,
-            series,
-            window,
-            first.label_horizon,
-            first.flat_threshold,
-        )?;
         let probabilities = |symbol: usize, row: usize| {
             let e = &predictions.ensemble[symbol];
             e.scored[row].then(|| &e.probabilities[row * n_classes..(row + 1) * n_classes])
         };
         let consensus = |symbol: usize, row: usize| predictions.ensemble[symbol].consensus[row];
-        rows.report(
+        labelled[definition_of[0]].1.report(
             n_classes,
             probabilities,
             None::<fn(usize, usize) -> &'static [f32]>,
@@ -488,6 +499,7 @@ fn calibration_section(
                 predictions
                     .members
                     .par_iter()
+                    .zip(&definition_of)
                     .map(member_report)
                     .collect::<anyhow::Result<Vec<_>>>()
             },
@@ -511,18 +523,23 @@ impl LabelledRows {
         horizon: usize,
         flat_threshold: f64,
     ) -> anyhow::Result<Self> {
-        let mut rows = Vec::new();
-        for (symbol, candles) in series.iter().enumerate() {
-            let realized =
-                realized_classes(candles, horizon, flat_threshold, &predictions.class_labels)?;
-            let (start, end) = window[symbol];
-            for (row, class) in realized.iter().enumerate().take(end).skip(start) {
-                if let Some(class) = class {
-                    rows.push((symbol, row, *class));
-                }
-            }
-        }
-        Ok(Self(rows))
+        let per_symbol = series
+            .par_iter()
+            .enumerate()
+            .map(|(symbol, candles)| {
+                let realized =
+                    realized_classes(candles, horizon, flat_threshold, &predictions.class_labels)?;
+                let (start, end) = window[symbol];
+                Ok(realized
+                    .iter()
+                    .enumerate()
+                    .take(end)
+                    .skip(start)
+                    .filter_map(|(row, class)| class.map(|class| (symbol, row, class)))
+                    .collect::<Vec<_>>())
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self(per_symbol.concat()))
     }
 
     /// The calibration report of the rows that `probabilities` scored, with the raw

@@ -161,8 +161,10 @@ fn mean(xs: impl Iterator<Item = f64>, n: usize) -> Option<f64> {
 pub(crate) fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
     // Sorting plain order-preserving keys per side is several times faster than sorting
     // (score, outcome) pairs with a float comparator on millions of rows.
-    let mut positives = Vec::new();
-    let mut negatives = Vec::new();
+    // Room for either side to hold every score: untouched capacity costs no memory,
+    // growing by copies would.
+    let mut positives = Vec::with_capacity(scores.len());
+    let mut negatives = Vec::with_capacity(scores.len());
     for (&score, &is_positive) in scores.iter().zip(positive) {
         let key = total_order_key(score);
         if is_positive {
@@ -174,21 +176,69 @@ pub(crate) fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
     if positives.is_empty() || negatives.is_empty() {
         return None;
     }
-    positives.sort_unstable();
-    negatives.sort_unstable();
+    sort_keys(&mut positives);
+    sort_keys(&mut negatives);
     // Twice U, so that half-counted ties stay integers.
     let mut twice_u: u64 = 0;
+    // One linear merge: `below` negatives score under the current positive run, `equal`
+    // tie with it.
     let (mut below, mut i) = (0, 0);
     while i < positives.len() {
         let value = positives[i];
-        let run = positives[i..].partition_point(|&p| p == value);
-        below += negatives[below..].partition_point(|&n| n < value);
-        let equal = negatives[below..].partition_point(|&n| n == value);
+        let mut run = 1;
+        while positives.get(i + run) == Some(&value) {
+            run += 1;
+        }
+        while negatives.get(below).is_some_and(|&n| n < value) {
+            below += 1;
+        }
+        let mut equal = 0;
+        while negatives.get(below + equal) == Some(&value) {
+            equal += 1;
+        }
         twice_u += (run * (2 * below + equal)) as u64;
         i += run;
     }
     let (p, n) = (positives.len() as f64, negatives.len() as f64);
     Some(twice_u as f64 / 2.0 / (p * n))
+}
+
+/// Sorts `keys` ascending: one pass scatters them into 2¹⁶ buckets by their leading
+/// bits above the smallest key, then each bucket, small enough to stay in cache, is
+/// sorted on its own. Sorting millions of scores in one piece is otherwise the
+/// costliest step of a calibration report (memory-bound either way as a whole-array
+/// comparison or radix sort).
+fn sort_keys(keys: &mut Vec<u64>) {
+    const BUCKET_BITS: u32 = 16;
+    const SMALL: usize = 1 << 12;
+    if keys.len() <= SMALL {
+        keys.sort_unstable();
+        return;
+    }
+    let (min, max) = keys
+        .iter()
+        .fold((u64::MAX, 0), |(lo, hi), &k| (lo.min(k), hi.max(k)));
+    // (max − min) >> shift < 2^BUCKET_BITS, and the bucket order is the key order.
+    let shift = (u64::BITS - (max - min).leading_zeros()).saturating_sub(BUCKET_BITS);
+    let bucket = |key: u64| ((key - min) >> shift) as usize;
+    let mut starts = vec![0usize; (1 << BUCKET_BITS) + 1];
+    for &key in keys.iter() {
+        starts[bucket(key) + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let mut next = starts.clone();
+    let mut bucketed = vec![0u64; keys.len()];
+    for &key in keys.iter() {
+        let slot = &mut next[bucket(key)];
+        bucketed[*slot] = key;
+        *slot += 1;
+    }
+    for range in starts.windows(2) {
+        bucketed[range[0]..range[1]].sort_unstable();
+    }
+    *keys = bucketed;
 }
 
 /// A key whose unsigned order is `f64::total_cmp`'s, with −0 taken as +0 (they compare
@@ -346,6 +396,7 @@ pub(super) fn build_report(set: &PredictionSet) -> CalibrationReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     fn three_class() -> PredictionSet {
         // Rows (predicted class in brackets): [0], [1], [1], [2]; labels 0, 1, 0, 2.
@@ -445,6 +496,23 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The bucketed sort sorts: short inputs (the plain sort), keys over the whole
+        /// range, a narrow range, scores in [0, 1], one repeated key.
+        #[test]
+        fn sort_keys_sorts(
+            mut keys in proptest::prop_oneof![
+                proptest::collection::vec(proptest::num::u64::ANY, 0..6000),
+                proptest::collection::vec(0u64..1000, 4097..6000),
+                proptest::collection::vec((0.0f64..=1.0).prop_map(total_order_key), 4097..6000),
+                proptest::strategy::Just(vec![7u64; 5000]),
+            ],
+        ) {
+            let mut expected = keys.clone();
+            expected.sort_unstable();
+            sort_keys(&mut keys);
+            proptest::prop_assert_eq!(keys, expected);
+        }
+
         /// The merge count equals the definition: over all positive/negative pairs, 1 when
         /// the positive scores higher, ½ on a tie.
         #[test]

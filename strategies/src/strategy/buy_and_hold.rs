@@ -19,6 +19,7 @@ impl Strategy for BuyAndHold {
         false
     }
 
+    #[inline]
     fn on_bar(&self, requested: &mut bool, ctx: &BarContext<'_>) -> Option<OrderIntent> {
         if *requested || ctx.position.quantity != 0.0 {
             return None;

@@ -120,6 +120,7 @@ impl Strategy for EnsembleThreshold {
 
     fn new_state(&self) {}
 
+    #[inline]
     fn on_bar(&self, _state: &mut (), ctx: &BarContext<'_>) -> Option<OrderIntent> {
         let c = &self.config;
         let model = ctx.model?;

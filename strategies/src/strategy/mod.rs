@@ -69,6 +69,7 @@ pub struct PositionView {
 
 impl PositionView {
     /// The position's side, `None` when flat.
+    #[inline]
     pub fn side(&self) -> Option<Side> {
         if self.quantity > 0.0 {
             Some(Side::Long)
@@ -159,6 +160,9 @@ pub trait Strategy: Sync {
     /// Fresh state for one symbol.
     fn new_state(&self) -> Self::State;
 
-    /// Called at the close of `ctx.bar`; returns at most one intent.
+    /// Called at the close of `ctx.bar`; returns at most one intent. Mark
+    /// implementations `#[inline]`: the engine's loop is generic over the strategy, and
+    /// across the crate boundary only inlinable code folds into it (a call per bar
+    /// otherwise).
     fn on_bar(&self, state: &mut Self::State, ctx: &BarContext<'_>) -> Option<OrderIntent>;
 }

@@ -16,11 +16,13 @@ pub struct ModelView<'a> {
 
 impl ModelView<'_> {
     /// `P(up) = probabilities[up_class]`.
+    #[inline]
     pub fn p_up(&self) -> f32 {
         self.probabilities[self.up_class]
     }
 
     /// `P(down) = probabilities[down_class]`.
+    #[inline]
     pub fn p_down(&self) -> f32 {
         self.probabilities[self.down_class]
     }
@@ -117,6 +119,7 @@ impl<'a> ModelOutputs<'a> {
     }
 
     /// Bar `i`'s view, `None` past the end.
+    #[inline]
     pub fn row(&self, i: usize) -> Option<ModelView<'a>> {
         let start = i.checked_mul(self.n_classes)?;
         Some(ModelView {

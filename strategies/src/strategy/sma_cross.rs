@@ -169,6 +169,7 @@ impl Strategy for SmaCross {
         }
     }
 
+    #[inline]
     fn on_bar(&self, state: &mut SmaCrossState, ctx: &BarContext<'_>) -> Option<OrderIntent> {
         let (fast_n, slow_n) = (self.config.fast, self.config.slow);
         let close = ctx.bar.close;
