@@ -435,8 +435,8 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         let mut carried = self.portfolio.equity();
         for (row, &ts) in timestamps.iter().enumerate() {
             if row % 8 == 0 {
-                for slot in &self.slots {
-                    slot.columns.prefetch(row + PREFETCH_ROWS);
+                for s in 0..symbols {
+                    self.prefetch(s, row + PREFETCH_ROWS);
                 }
             }
             self.risk.begin_timestamp(ts, carried, &mut self.events);
@@ -476,6 +476,9 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             for k in 0..self.active.len() {
                 let s = self.active[k];
                 let i = self.slots[s].cursor;
+                if i % 8 == 0 {
+                    self.prefetch(s, i + PREFETCH_ROWS);
+                }
                 self.slots[s].last_bar = Some(i);
                 self.process_bar(s, i);
             }
@@ -553,6 +556,17 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             }
         }
         Some(ts)
+    }
+
+    /// Starts loading row `i` of symbol `s`'s candles and model outputs (a hint only).
+    #[inline(always)]
+    fn prefetch(&self, s: usize, i: usize) {
+        self.slots[s].columns.prefetch(i);
+        if let Some(model) = &self.inputs[s].model {
+            let (probabilities, consensus) = model.columns();
+            prefetch(probabilities, i * model.n_classes());
+            prefetch(consensus, i);
+        }
     }
 
     fn next_id(&self) -> OrderId {

@@ -105,6 +105,11 @@ impl<'a> ModelOutputs<'a> {
         })
     }
 
+    /// The row-major probabilities (`n_classes` per bar) and the consensus per bar.
+    pub fn columns(&self) -> (&'a [f32], &'a [f32]) {
+        (self.probabilities, self.consensus)
+    }
+
     /// Number of bars covered.
     pub fn len(&self) -> usize {
         self.consensus.len()
