@@ -440,11 +440,11 @@ fn calibration_section(
     let mut labelled: Vec<((usize, u64), LabelledRows)> = Vec::new();
     let mut definition_of = Vec::with_capacity(predictions.members.len());
     for member in &predictions.members {
-        // Collected on `pool`, in parallel across symbols.
         let definition = (member.label_horizon, member.flat_threshold.to_bits());
         let index = match labelled.iter().position(|(d, _)| *d == definition) {
             Some(index) => index,
             None => {
+                // On `pool`, in parallel across symbols.
                 let rows = pool.install(|| {
                     LabelledRows::collect(
                         predictions,
@@ -460,25 +460,24 @@ fn calibration_section(
         };
         definition_of.push(index);
     }
-    let member_report = |(member, &definition): (&MemberPredictions, &usize)|
-     -> anyhow::Result<Option<(String, CalibrationReport)>> {
-            let probabilities = |symbol: usize, row: usize| {
-                let s = &member.scores[symbol];
-                s.scored[row].then(|| s.row(row))
-            };
-            let logits = member
-                .logits
-                .as_ref()
-                .map(|raw| move |symbol: usize, row: usize| raw[symbol].row(row));
-            let report = labelled[definition].1.report(
-                n_classes,
-                probabilities,
-                logits,
-                None::<fn(usize, usize) -> f32>,
-            )?;
-            Ok(report.map(|r| (member.name.clone(), r)))
+    type MemberReport = anyhow::Result<Option<(String, CalibrationReport)>>;
+    let member_report = |(member, &definition): (&MemberPredictions, &usize)| -> MemberReport {
+        let probabilities = |symbol: usize, row: usize| {
+            let s = &member.scores[symbol];
+            s.scored[row].then(|| s.row(row))
         };
-    // The ensemble is judged against the first member's label definition.
+        let logits = member
+            .logits
+            .as_ref()
+            .map(|raw| move |symbol: usize, row: usize| raw[symbol].row(row));
+        let report = labelled[definition].1.report(
+            n_classes,
+            probabilities,
+            logits,
+            None::<fn(usize, usize) -> f32>,
+        )?;
+        Ok(report.map(|r| (member.name.clone(), r)))
+    };
     let ensemble_report = || -> anyhow::Result<Option<CalibrationReport>> {
         let probabilities = |symbol: usize, row: usize| {
             let e = &predictions.ensemble[symbol];
