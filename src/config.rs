@@ -317,7 +317,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for Section<T> {
 
 /// One `key = value` of the file: its dotted path (`[i]` for array elements), its own
 /// name and the bytes it spans, key to end of value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct Entry {
     path: String,
     name: String,
@@ -392,7 +392,6 @@ fn collect_table(
 /// innermost entry holding the error's position.
 fn offending_entry(entries: &[Entry], err: &toml::de::Error) -> Option<Entry> {
     let span = err.span();
-    let inside = |e: &Entry| span.as_ref().is_some_and(|s| e.bytes.contains(&s.start));
     if let Some(field) = quoted_after(err.message(), "unknown field `") {
         let named = entries.iter().filter(|e| e.name == field);
         let within_span = named.clone().find(|e| {
@@ -401,9 +400,10 @@ fn offending_entry(entries: &[Entry], err: &toml::de::Error) -> Option<Entry> {
         });
         return within_span.or_else(|| named.clone().next()).cloned();
     }
+    let start = span?.start;
     entries
         .iter()
-        .filter(|e| inside(e))
+        .filter(|e| e.bytes.contains(&start))
         .min_by_key(|e| e.bytes.len())
         .cloned()
 }

@@ -159,10 +159,9 @@ fn mean(xs: impl Iterator<Item = f64>, n: usize) -> Option<f64> {
 /// positive/negative pairs, by merging the two sides' sorted scores (integers below
 /// 2⁵³, so exact).
 pub(crate) fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
-    // Sorting plain order-preserving keys per side is several times faster than sorting
-    // (score, outcome) pairs with a float comparator on millions of rows.
-    // Room for either side to hold every score: untouched capacity costs no memory,
-    // growing by copies would.
+    // Integer keys per side sort much faster than (score, outcome) pairs with a float
+    // comparator. Either side may hold every score: capacity never touched costs no
+    // memory, growing by copies would.
     let mut positives = Vec::with_capacity(scores.len());
     let mut negatives = Vec::with_capacity(scores.len());
     for (&score, &is_positive) in scores.iter().zip(positive) {
@@ -205,9 +204,8 @@ pub(crate) fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
 
 /// Sorts `keys` ascending: one pass scatters them into 2¹⁶ buckets by their leading
 /// bits above the smallest key, then each bucket, small enough to stay in cache, is
-/// sorted on its own. Sorting millions of scores in one piece is otherwise the
-/// costliest step of a calibration report (memory-bound either way as a whole-array
-/// comparison or radix sort).
+/// sorted on its own. Sorting millions of scores as one array, by comparisons or by
+/// radix passes, is memory-bound and was the costliest step of a calibration report.
 fn sort_keys(keys: &mut Vec<u64>) {
     const BUCKET_BITS: u32 = 16;
     const SMALL: usize = 1 << 12;
