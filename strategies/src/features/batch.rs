@@ -13,12 +13,14 @@ use super::stream::{Bar, StreamingComputer};
 /// or `f64` (`--precision f64`, golden tests). Values are always computed in f64.
 pub trait FeatureValue: Copy + Send + Sync + 'static {
     const NAN: Self;
+    const ZERO: Self;
     fn from_f64(value: f64) -> Self;
     fn is_finite(self) -> bool;
 }
 
 impl FeatureValue for f32 {
     const NAN: Self = f32::NAN;
+    const ZERO: Self = 0.0;
     fn from_f64(value: f64) -> Self {
         value as f32
     }
@@ -29,6 +31,7 @@ impl FeatureValue for f32 {
 
 impl FeatureValue for f64 {
     const NAN: Self = f64::NAN;
+    const ZERO: Self = 0.0;
     fn from_f64(value: f64) -> Self {
         value
     }

@@ -158,7 +158,14 @@ impl Ema {
         if self.count == 0 {
             self.value = x;
         } else if self.value != x {
-            self.value = (self.one_minus_alpha * self.value + self.alpha * x) / self.weight_sum;
+            let weighted = self.one_minus_alpha * self.value + self.alpha * x;
+            // The weight sum rounds to exactly 1 for common spans (9, 12, 26, Wilder
+            // 14): dividing by it would change nothing but cost a division per bar.
+            self.value = if self.weight_sum == 1.0 {
+                weighted
+            } else {
+                weighted / self.weight_sum
+            };
         }
         self.count += 1;
     }
@@ -327,20 +334,18 @@ impl Macd {
 /// `b = #{ v : v < vol_i }`, low if `3b < history`, high if `3b ≥ 2·history`,
 /// medium otherwise. Defined from bar `window + history` on (bar 0 has no return).
 ///
-/// The history is kept twice: in arrival order (to know which value leaves) and
-/// sorted, so `b` is a binary search and each bar moves one value within the
-/// sorted window instead of comparing against all `history` values. NaN volatilities
-/// (only from overflowing returns) are never below anything and count nothing, so
-/// they stay out of the sorted window.
+/// `b` is counted over the `history` previous values on every bar: a branch-free
+/// comparison per value that the compiler vectorizes, cheaper than keeping a sorted
+/// copy of the history (two binary searches and a shift per bar). A NaN volatility
+/// (only from overflowing returns) is never below anything and counts nothing.
 #[derive(Debug, Clone)]
 pub(crate) struct VolatilityRegime {
     prev_close: f64,
     returns: RollingWindow,
+    /// The last `history` volatilities, a ring in arrival order.
     history: Vec<f64>,
     history_next: usize,
     history_filled: usize,
-    /// The non-NaN values of `history`, ascending.
-    sorted: Vec<f64>,
     regime: Regime,
 }
 
@@ -353,6 +358,12 @@ pub(crate) enum Regime {
     High,
 }
 
+/// `#{ v ∈ values : v < x }`.
+#[inline]
+fn count_below(values: &[f64], x: f64) -> usize {
+    values.iter().map(|&v| usize::from(v < x)).sum()
+}
+
 impl VolatilityRegime {
     pub(crate) fn new(window: usize, history: usize) -> Self {
         Self {
@@ -361,11 +372,11 @@ impl VolatilityRegime {
             history: vec![0.0; history.max(1)],
             history_next: 0,
             history_filled: 0,
-            sorted: Vec::with_capacity(history.max(1)),
             regime: Regime::Undefined,
         }
     }
 
+    #[inline]
     pub(crate) fn update(&mut self, close: f64) {
         if self.prev_close.is_nan() {
             self.prev_close = close;
@@ -378,9 +389,8 @@ impl VolatilityRegime {
         }
         let vol = self.returns.population_std();
         let len = self.history.len();
-        // `v < NaN` is false for every v, so a NaN vol has b = 0 like in a plain count.
-        let below = self.sorted.partition_point(|&v| v < vol);
         if self.history_filled == len {
+            let below = count_below(&self.history, vol);
             self.regime = if 3 * below < len {
                 Regime::Low
             } else if 3 * below >= 2 * len {
@@ -388,40 +398,13 @@ impl VolatilityRegime {
             } else {
                 Regime::Medium
             };
-            self.replace_sorted(self.history[self.history_next], vol, below);
         } else {
             self.history_filled += 1;
-            if !vol.is_nan() {
-                self.sorted.insert(below, vol);
-            }
         }
         self.history[self.history_next] = vol;
         self.history_next += 1;
         if self.history_next == len {
             self.history_next = 0;
-        }
-    }
-
-    /// Removes `old` from the sorted window and inserts `new` at `new_at` (its
-    /// insertion point with `old` still present), shifting only the values between.
-    fn replace_sorted(&mut self, old: f64, new: f64, new_at: usize) {
-        let sorted = &mut self.sorted;
-        if old.is_nan() {
-            if !new.is_nan() {
-                sorted.insert(new_at, new);
-            }
-            return;
-        }
-        // Any copy of an equal value will do: equal values count alike.
-        let old_at = sorted.partition_point(|&v| v < old);
-        if new.is_nan() {
-            sorted.remove(old_at);
-        } else if new_at > old_at {
-            sorted.copy_within(old_at + 1..new_at, old_at);
-            sorted[new_at - 1] = new;
-        } else {
-            sorted.copy_within(new_at..old_at, new_at + 1);
-            sorted[new_at] = new;
         }
     }
 

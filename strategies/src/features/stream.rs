@@ -898,60 +898,61 @@ impl StreamingComputer {
     /// Batch form of [`StreamingComputer::update`]: consumes `bars` (`rows` of them)
     /// and returns the row-major values (`num_features` columns) and ready flags
     /// exactly as `update` + `values` would give them, computed column by column
-    /// over blocks of bars and appended to the output in row order (so the output
-    /// is written once, never pre-filled).
+    /// over blocks of consecutive usable bars straight into the output.
     pub(crate) fn into_rows<T: FeatureValue>(
         mut self,
         rows: usize,
         bars: impl Iterator<Item = Bar>,
     ) -> (Vec<T>, Vec<bool>) {
         let columns = self.plan.ops.len();
-        let mut values = Vec::with_capacity(rows * columns);
-        let mut ready = Vec::with_capacity(rows);
+        let mut values = vec![T::ZERO; rows * columns];
+        let mut ready = vec![false; rows];
         let mut block = Block::new(&self.plan.layout, BATCH_BLOCK);
-        let mut block_rows = vec![T::NAN; BATCH_BLOCK * columns];
-        for bar in bars {
+        // The output row of the block's first bar.
+        let mut first_row = 0;
+        for (row, bar) in bars.enumerate() {
             if !self.accepts(&bar) {
-                // Rows stay in order: the pending usable rows go first.
-                self.flush(&mut block, &mut block_rows, &mut values, &mut ready);
-                values.extend(std::iter::repeat_n(T::NAN, columns));
-                ready.push(false);
+                self.flush(&mut block, first_row, &mut values, &mut ready);
+                values[row * columns..(row + 1) * columns].fill(T::NAN);
                 continue;
+            }
+            if block.len == 0 {
+                first_row = row;
             }
             self.state.update(&self.plan, &bar, &mut block);
             if block.len == BATCH_BLOCK {
-                self.flush(&mut block, &mut block_rows, &mut values, &mut ready);
+                self.flush(&mut block, first_row, &mut values, &mut ready);
             }
         }
-        self.flush(&mut block, &mut block_rows, &mut values, &mut ready);
+        self.flush(&mut block, first_row, &mut values, &mut ready);
         (values, ready)
     }
 
-    /// Appends the block's rows (computed into `block_rows`, row-major) to `values`
-    /// and `ready`, and empties the block.
+    /// Writes the block's rows into `values` and `ready` from row `first_row` on,
+    /// and empties the block.
     fn flush<T: FeatureValue>(
         &self,
         block: &mut Block,
-        block_rows: &mut [T],
-        values: &mut Vec<T>,
-        ready: &mut Vec<bool>,
+        first_row: usize,
+        values: &mut [T],
+        ready: &mut [bool],
     ) {
         let columns = self.plan.ops.len();
-        let block_rows = &mut block_rows[..block.len * columns];
+        let rows = first_row..first_row + block.len;
+        let out = &mut values[rows.start * columns..rows.end * columns];
+        // A value that is finite in f64 can still overflow f32: check the stored ones.
+        let mut finite = [true; BATCH_BLOCK];
         for (j, op) in self.plan.ops.iter().enumerate() {
             block.column(&self.plan, op, |k, v| {
-                block_rows[k * columns + j] = T::from_f64(v);
+                let v = T::from_f64(v);
+                out[k * columns + j] = v;
+                finite[k] &= v.is_finite();
             });
         }
-        values.extend_from_slice(block_rows);
-        // A value that is finite in f64 can still overflow f32: check the stored ones.
         let warm = block.slot(self.plan.layout.warm);
-        ready.extend((0..block.len).map(|k| {
-            warm[k] == 1.0
-                && block_rows[k * columns..(k + 1) * columns]
-                    .iter()
-                    .fold(true, |finite, v| finite & v.is_finite())
-        }));
+        for ((ready, &warm), &finite) in ready[rows].iter_mut().zip(warm).zip(&finite) {
+            *ready = warm == 1.0 && finite;
+        }
         block.len = 0;
     }
 
