@@ -940,18 +940,25 @@ impl StreamingComputer {
         let columns = self.plan.ops.len();
         let rows = first_row..first_row + block.len;
         let out = &mut values[rows.start * columns..rows.end * columns];
-        // A value that is finite in f64 can still overflow f32: check the stored ones.
-        let mut finite = [true; BATCH_BLOCK];
+        // Each column is computed in one contiguous loop, then stored into its
+        // place in the rows.
+        let mut computed = [0.0; BATCH_BLOCK];
+        let computed = &mut computed[..block.len];
         for (j, op) in self.plan.ops.iter().enumerate() {
-            block.column(&self.plan, op, |k, v| {
-                let v = T::from_f64(v);
-                out[k * columns + j] = v;
-                finite[k] &= v.is_finite();
-            });
+            block.column(&self.plan, op, |k, v| computed[k] = v);
+            assert!(j < columns);
+            for (row, &value) in out.chunks_exact_mut(columns).zip(computed.iter()) {
+                row[j] = T::from_f64(value);
+            }
         }
+        // A value that is finite in f64 can still overflow f32: check the stored ones.
         let warm = block.slot(self.plan.layout.warm);
-        for ((ready, &warm), &finite) in ready[rows].iter_mut().zip(warm).zip(&finite) {
-            *ready = warm == 1.0 && finite;
+        for ((ready, row), &warm) in ready[rows]
+            .iter_mut()
+            .zip(out.chunks_exact(columns))
+            .zip(warm)
+        {
+            *ready = warm == 1.0 && row.iter().fold(true, |finite, v| finite & v.is_finite());
         }
         block.len = 0;
     }
