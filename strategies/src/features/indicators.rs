@@ -335,9 +335,10 @@ impl Macd {
 /// medium otherwise. Defined from bar `window + history` on (bar 0 has no return).
 ///
 /// `b` is counted over the `history` previous values on every bar: a branch-free
-/// comparison per value that the compiler vectorizes, cheaper than keeping a sorted
-/// copy of the history (two binary searches and a shift per bar). A NaN volatility
-/// (only from overflowing returns) is never below anything and counts nothing.
+/// comparison per value that the compiler vectorizes. That costs about as many
+/// instructions as keeping a sorted copy (two binary searches and a shift per bar)
+/// but is simpler and has no data-dependent branches. A NaN volatility (only from
+/// overflowing returns) is never below anything and counts nothing.
 #[derive(Debug, Clone)]
 pub(crate) struct VolatilityRegime {
     prev_close: f64,

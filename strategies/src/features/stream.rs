@@ -946,6 +946,7 @@ impl StreamingComputer {
         let computed = &mut computed[..block.len];
         for (j, op) in self.plan.ops.iter().enumerate() {
             block.column(&self.plan, op, |k, v| computed[k] = v);
+            // Stated once here, so the store below needs no bounds check per row.
             assert!(j < columns);
             for (row, &value) in out.chunks_exact_mut(columns).zip(computed.iter()) {
                 row[j] = T::from_f64(value);
