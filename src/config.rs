@@ -744,17 +744,25 @@ fn strategy_section(text: &str, problems: &mut Problems<'_>) -> Option<StrategyC
         problems.push("strategy", format!("expected a table with kind = {KINDS}"));
         return None;
     };
-    let Some(kind) = table
-        .get("kind")
-        .and_then(|k| k.as_str())
-        .map(str::to_string)
+    let kind = match table.get("kind").map(|k| k.as_str()) {
+        Some(Some(kind)) => kind.to_string(),
+        Some(None) => {
+            problems.push("strategy.kind", format!("not a string; expected {KINDS}"));
+            return None;
+        }
+        None => {
+            problems.push("strategy.kind", format!("missing; expected kind = {KINDS}"));
+            return None;
+        }
+    };
+    // Parsing gives every key a span, so the entry is always found.
+    let Some(kind_entry) = entries(text, "strategy")
+        .into_iter()
+        .find(|e| e.path == "strategy.kind")
     else {
-        problems.push("strategy.kind", format!("missing; expected kind = {KINDS}"));
+        problems.push("strategy.kind", "could not be located in the file");
         return None;
     };
-    let kind_entry = entries(text, "strategy")
-        .into_iter()
-        .find(|e| e.path == "strategy.kind")?;
     let rest = blank(text, &kind_entry);
     match kind.as_str() {
         "ensemble_threshold" => {
@@ -1077,6 +1085,11 @@ mod tests {
                 "[strategy]\nkind = \"sma\"\n",
                 "strategy.kind",
                 "\"sma\": expected ",
+            ),
+            (
+                "[strategy]\nkind = 3\n",
+                "strategy.kind",
+                "not a string; expected ",
             ),
             ("strategy = 3\n", "strategy", "expected a table"),
             (
