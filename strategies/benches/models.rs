@@ -8,80 +8,25 @@
 //! runs inside the prebuilt ONNX Runtime library, so a dev-profile run of the same
 //! binary (`cargo test -p gauntlet-strategies --bench models --no-run`, then run the
 //! printed executable with `--bench`) gives representative scoring numbers; only the
-//! cached path (polars) needs the release profile.
+//! cached path (polars) needs the release profile. The models and rows are those of
+//! `common/scoring.rs`.
 //!
-//! The features are the committed reference rows of `xgb3.expected.json` (real
-//! feature values of the synthetic universe) tiled to the needed length.
+//! The 1- and 2-worker groups run seconds apart, so on a machine whose speed drifts
+//! their ratio is noisy; `examples/ensemble_scaling.rs` measures the ensemble's scaling
+//! in back-to-back pairs instead.
 
-use std::path::{Path, PathBuf};
+#[path = "common/scoring.rs"]
+mod scoring;
+
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use gauntlet_strategies::ensemble::{CombineMethod, Ensemble, EnsembleMember};
 use gauntlet_strategies::models::{
-    check_bundle, read_feature_manifest, CheckedModel, ExpectedFeatures, FeatureRows,
-    InputDistribution, MemberScores, PredictionCache, PredictionKey, PreflightOptions,
+    FeatureRows, InputDistribution, MemberScores, PredictionCache, PredictionKey,
 };
-
-const BATCH_SIZES: [usize; 4] = [1, 256, 4096, 65536];
-const WORKERS: [usize; 2] = [1, 2];
-const N_FEATURES: usize = 31;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models")
-}
-
-fn expected_features() -> ExpectedFeatures {
-    ExpectedFeatures::from(
-        &read_feature_manifest(&fixtures().join("core31.manifest.json"))
-            .expect("tests/fixtures/models/core31.manifest.json"),
-    )
-}
-
-fn load(name: &str, workers: usize) -> CheckedModel {
-    let mut model = check_bundle(
-        &fixtures().join(name),
-        &expected_features(),
-        &PreflightOptions::default(),
-    )
-    .unwrap_or_else(|err| panic!("{name}: {err}"));
-    model
-        .ensure_workers(workers)
-        .expect("ONNX Runtime sessions");
-    model
-}
-
-/// `n_rows` rows of real features (the reference inputs of xgb3, tiled).
-fn feature_matrix(n_rows: usize) -> Vec<f32> {
-    let path = fixtures().join("xgb3.expected.json");
-    let text = std::fs::read_to_string(&path).expect("xgb3.expected.json");
-    let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
-    let rows: Vec<Vec<f32>> =
-        serde_json::from_value(value["inputs"].clone()).expect("inputs: [[f32]]");
-    rows.iter()
-        .cycle()
-        .take(n_rows)
-        .flat_map(|row| row.iter().copied())
-        .collect()
-}
-
-/// Rows per symbol for a batch size: enough batches to measure, few enough that one
-/// iteration of the slowest model stays well under a second.
-fn rows_per_symbol(batch_size: usize) -> usize {
-    match batch_size {
-        1 => 512,
-        256 => 4096,
-        4096 => 8192,
-        _ => batch_size,
-    }
-}
-
-fn pool(workers: usize) -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .build()
-        .expect("rayon pool")
-}
+use scoring::{
+    ensemble3, feature_matrix, load, pool, rows_per_symbol, BATCH_SIZES, N_FEATURES, WORKERS,
+};
 
 fn configure<'c>(
     c: &'c mut Criterion,
@@ -128,16 +73,7 @@ fn bench_members(c: &mut Criterion) {
 
 fn bench_ensemble(c: &mut Criterion) {
     let features = feature_matrix(rows_per_symbol(65536));
-    let members = ["xgb3", "lgbm3", "mlp3"]
-        .into_iter()
-        .map(|name| EnsembleMember {
-            name: name.to_string(),
-            weight: 1.0,
-            model: load(name, 2),
-        })
-        .collect();
-    let ensemble =
-        Ensemble::from_members(CombineMethod::Mean, members, Vec::new()).expect("ensemble");
+    let ensemble = ensemble3(2);
     let mut group = configure(c, "score/ensemble3");
     for batch_size in BATCH_SIZES {
         let n_rows = rows_per_symbol(batch_size);
