@@ -203,11 +203,22 @@ impl Portfolio {
     /// (and summation order) as the two separate calls.
     #[inline]
     pub fn equity_and_other_gross(&self, skip: usize) -> (f64, f64) {
+        self.equity_and_other_gross_marked(skip, |s| self.marks[s])
+    }
+
+    /// [`Portfolio::equity_and_other_gross`] with symbol `s` marked at `mark(s)` instead
+    /// of its stored mark.
+    #[inline]
+    pub fn equity_and_other_gross_marked(
+        &self,
+        skip: usize,
+        mark: impl Fn(usize) -> f64,
+    ) -> (f64, f64) {
         let mut unrealized = 0.0;
         let mut gross = 0.0;
         for_each_set_bit(&self.open_bits, |s| {
             let p = &self.positions[s];
-            let m = self.marks[s];
+            let m = mark(s);
             unrealized += p.quantity * (m - p.avg_entry);
             if s != skip {
                 gross += (p.quantity * m).abs();

@@ -100,6 +100,41 @@ fn stop_config(sl_pct: f64, tp_pct: Option<f64>) -> EngineConfig {
     c
 }
 
+/// B's market entry fills at the open of bar 2, before anything A does later in that
+/// bar: A's intrabar stop-out (−50) and its close move the equity only after B is sized.
+#[test]
+fn a_fill_at_the_open_does_not_see_later_in_its_bar() {
+    let b = series("B", Interval::M1, 0, &flat(4, 100.0));
+    let mut c = stop_config(10.0, None);
+    c.risk.sizing = gauntlet_engine::Sizing::FixedFraction { fraction: 0.5 };
+    let script = [(0, 0, long()), (1, 1, long())];
+    for (bar2, a_stopped) in [
+        ((100.0, 100.0, 100.0, 100.0), false),
+        ((100.0, 100.0, 50.0, 60.0), true),
+    ] {
+        let mut rows = flat(4, 100.0);
+        rows[2] = bar2;
+        let a = series("A", Interval::M1, 0, &rows);
+        let r = run(&c, &script, &[&a, &b]);
+        // A: 0.5 × 1000 / 100 = 5 units at bar 1's open. B at bar 2's open: equity 1000
+        // (A marked at bar 1's close), so 5 units too.
+        let b_fill = r.fills.iter().find(|f| f.symbol == 1).unwrap();
+        assert_eq!(
+            (b_fill.bar_index, b_fill.quantity),
+            (2, 5.0),
+            "A stopped: {a_stopped}"
+        );
+        let a_stop = r
+            .trades
+            .iter()
+            .find(|t| t.symbol_index == 0 && t.exit_reason == ExitReason::StopLoss);
+        assert_eq!(
+            a_stop.map(|t| (t.exit_bar, t.exit_price)),
+            a_stopped.then_some((2, 90.0))
+        );
+    }
+}
+
 #[test]
 fn gap_through_stop_fills_at_the_open() {
     // entry at 100 (bar 1 open), stop 2 % = 98; bar 2 gaps to 95
