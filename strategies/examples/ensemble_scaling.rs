@@ -1,7 +1,7 @@
 //! How the 3-member ensemble (xgb3 + lgbm3 + mlp3) scales from 1 to 2 workers, measured
-//! in pairs: `cargo run -p gauntlet-strategies --example ensemble_scaling [rounds]`
-//! (needs ONNX Runtime: `make venv`; scoring runs inside that prebuilt library, so the
-//! dev profile measures the same as `--release`).
+//! in pairs: `cargo run -p gauntlet-strategies --example ensemble_scaling [rounds]` (31
+//! rounds by default). Needs ONNX Runtime (`make venv`); scoring runs inside that
+//! prebuilt library, so the dev profile measures the same as `--release`.
 //!
 //! The criterion bench (`benches/models.rs`) times the 1- and 2-worker runs in separate
 //! groups seconds apart; on a shared machine whose speed drifts by 20–30 % over seconds
@@ -32,7 +32,7 @@ fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
-        .unwrap_or(15);
+        .unwrap_or(31);
     let ensemble = ensemble3(2);
     let pools = [pool(1), pool(2)];
     let features = feature_matrix(rows_per_symbol(65536));
