@@ -118,6 +118,23 @@ impl Strategy for SignalColumns {
             Signal::Down => (quantity > 0.0).then_some(OrderIntent::Exit),
         }
     }
+
+    /// Flat, only `Up` (and `Down` when shorting is allowed) makes an intent: the next
+    /// such bar (`usize::MAX` when there is none).
+    #[inline]
+    fn next_decision_when_flat(&self, symbol_index: usize, from: usize) -> usize {
+        let rest = self
+            .columns
+            .get(symbol_index)
+            .and_then(|column| column.get(from..))
+            .unwrap_or_default();
+        let acts = |signal: &Signal| match signal {
+            Signal::None => false,
+            Signal::Up => true,
+            Signal::Down => self.allow_short,
+        };
+        rest.iter().position(acts).map_or(usize::MAX, |k| from + k)
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +245,68 @@ mod tests {
                 assert_eq!(bits(x), bits(y), "{symbols} symbols");
             }
             assert_eq!(a.trades, b.trades);
+        }
+    }
+
+    /// The same signals without [`Strategy::next_decision_when_flat`]: asked at every
+    /// bar, so the engine never lets a symbol sleep.
+    struct AskedEveryBar(SignalColumns);
+
+    impl Strategy for AskedEveryBar {
+        type State = ();
+
+        fn name(&self) -> &'static str {
+            self.0.name()
+        }
+
+        fn new_state(&self) {}
+
+        fn on_bar(&self, state: &mut (), ctx: &BarContext<'_>) -> Option<OrderIntent> {
+            self.0.on_bar(state, ctx)
+        }
+    }
+
+    fn signal() -> impl proptest::strategy::Strategy<Value = Signal> {
+        use proptest::prelude::*;
+        prop_oneof![20 => Just(Signal::None), 1 => Just(Signal::Up), 1 => Just(Signal::Down)]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 128, ..Default::default() })]
+
+        /// Skipping the bars of a flat symbol until its next signal changes nothing, with
+        /// or without stops, shorts, latency and equity-based rules.
+        #[test]
+        fn sleeping_until_the_next_signal_changes_nothing(
+            columns in proptest::collection::vec(proptest::collection::vec(signal(), 300), 1..4),
+            seed in 1u64..1000,
+            allow_short in proptest::bool::ANY,
+            stops in proptest::bool::ANY,
+            breaker in proptest::bool::ANY,
+            latency in 0usize..2,
+        ) {
+            let universe: Vec<_> = (0..columns.len() as u64).map(|s| walk(seed + s, 300)).collect();
+            let inputs: Vec<_> = universe.iter().map(SymbolInput::new).collect();
+            let mut config = EngineConfig::default();
+            config.fills.latency_bars = latency;
+            config.fills.fees.taker_bps = 5.0;
+            config.risk.sizing = Sizing::FixedFraction { fraction: 0.3 };
+            if stops {
+                config.risk.atr_period = 5;
+                config.risk.stop_loss = Some(Distance::Atr { multiple: 1.0 });
+                config.risk.take_profit = Some(Distance::Percent { percent: 0.3 });
+                config.risk.trailing_stop = Some(Distance::Atr { multiple: 2.0 });
+                config.risk.time_stop_bars = Some(20);
+            }
+            if breaker {
+                config.risk.daily_drawdown_limit = Some(0.002);
+            }
+            let signals = SignalColumns::new(columns, allow_short);
+            let sleeping = simulate(&config, &signals, &inputs).unwrap();
+            let awake = simulate(&config, &AskedEveryBar(signals), &inputs).unwrap();
+            proptest::prop_assert!(!sleeping.trades.is_empty());
+            // Debug strings: NaN (ATR warm-up) must compare equal to itself.
+            proptest::prop_assert_eq!(format!("{sleeping:?}"), format!("{awake:?}"));
         }
     }
 

@@ -254,10 +254,36 @@ struct Slot<'a, St> {
     pending_exit: Option<RiskApproved<Order>>,
     pending_entry: Option<RiskApproved<Order>>,
     trade: Option<OpenTrade>,
-    /// The symbol's candles, and its ATR after its latest bar: kept with the rest of the
-    /// symbol's state so the loop indexes one array per symbol.
+    /// The symbol's candles, and its ATR after bar `atr_next − 1`: kept with the rest of
+    /// the symbol's state so the loop indexes one array per symbol.
     columns: Columns<'a>,
     atr: StreamingAtr,
+    atr_next: usize,
+    /// Aligned grid: the symbol is flat with no working order and its strategy will not
+    /// act before this row ([`Strategy::next_decision_when_flat`]), so the rows before
+    /// it are skipped; its ATR catches up when it wakes.
+    asleep_until: usize,
+}
+
+impl<St> Slot<'_, St> {
+    /// Adds bar `i` to the symbol's ATR, after the bars it slept through.
+    #[inline(always)]
+    fn push_atr(&mut self, i: usize, bar: &Bar) {
+        if self.atr_next < i {
+            self.catch_up_atr(i);
+        }
+        self.atr.push(bar.high, bar.low, bar.close);
+        self.atr_next = i + 1;
+    }
+
+    #[inline(never)]
+    fn catch_up_atr(&mut self, i: usize) {
+        let (c, slept) = (&self.columns, self.atr_next..i);
+        let bars = c.high[slept.clone()].iter().zip(&c.low[slept.clone()]);
+        for ((&high, &low), &close) in bars.zip(&c.close[slept]) {
+            self.atr.push(high, low, close);
+        }
+    }
 }
 
 struct Simulator<'a, S: Strategy, Sl> {
@@ -400,6 +426,8 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                     trade: None,
                     columns: Columns::new(input.candles),
                     atr: StreamingAtr::new(config.risk.atr_period),
+                    atr_next: 0,
+                    asleep_until: 0,
                 })
                 .collect(),
             active: Vec::with_capacity(inputs.len()),
@@ -448,10 +476,14 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             }
             self.risk.begin_timestamp(ts, carried, &mut self.events);
             for s in 0..symbols {
-                self.open_bar(s, row);
+                if self.slots[s].asleep_until <= row {
+                    self.open_bar(s, row);
+                }
             }
             for s in 0..symbols {
-                self.intrabar(s, row);
+                if self.slots[s].asleep_until <= row {
+                    self.intrabar(s, row);
+                }
             }
             if !self.deferred_curve {
                 for (s, slot) in self.slots.iter().enumerate() {
@@ -467,7 +499,9 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 }
             }
             for s in 0..symbols {
-                self.close_bar(s, ts, row);
+                if self.slots[s].asleep_until <= row {
+                    self.close_bar(s, ts, row);
+                }
             }
         }
         self.flush_curve(timestamps.len());
@@ -709,7 +743,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             let Some(t) = &slot.trade else {
                 // Nothing to fill or protect: only ATR moves.
                 let bar = slot.columns.bar(i);
-                self.slots[s].atr.push(bar.high, bar.low, bar.close);
+                self.slots[s].push_atr(i, &bar);
                 return;
             };
             if t.checks_from_bar <= i {
@@ -718,7 +752,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 // move (as at the end of the full path).
                 let (below, above) = t.quiet_band;
                 if bar.low > below && bar.high < above {
-                    self.slots[s].atr.push(bar.high, bar.low, bar.close);
+                    self.slots[s].push_atr(i, &bar);
                     if let Some(t) = self.slots[s].trade.as_mut() {
                         t.low_water = t.low_water.min(bar.low);
                         t.high_water = t.high_water.max(bar.high);
@@ -827,7 +861,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         }
 
         // ATR and excursions
-        self.slots[s].atr.push(bar.high, bar.low, bar.close);
+        self.slots[s].push_atr(i, &bar);
         if let Some(t) = self.slots[s].trade.as_mut() {
             if t.checks_from_bar <= i {
                 t.low_water = t.low_water.min(bar.low);
@@ -1283,6 +1317,12 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             },
         };
         let Some(intent) = self.strategy.on_bar(&mut slot.state, &ctx) else {
+            let idle =
+                slot.trade.is_none() && slot.pending_entry.is_none() && slot.pending_exit.is_none();
+            if idle && self.aligned {
+                // Nothing happens to a flat symbol until its strategy acts, but ATR.
+                slot.asleep_until = self.strategy.next_decision_when_flat(s, i + 1);
+            }
             return;
         };
         self.act_on(s, ts, i, &bar, intent);

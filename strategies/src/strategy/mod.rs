@@ -165,4 +165,15 @@ pub trait Strategy: Sync {
     /// across the crate boundary only inlinable code folds into it (a call per bar
     /// otherwise).
     fn on_bar(&self, state: &mut Self::State, ctx: &BarContext<'_>) -> Option<OrderIntent>;
+
+    /// While symbol `symbol_index` is flat with no working order: the first bar at or
+    /// after `from` at whose close [`Strategy::on_bar`] may return an intent. The engine
+    /// may then skip the symbol's bars before it (no `on_bar` call for them). The
+    /// default, `from`, asks at every bar; a strategy whose state must see every bar
+    /// keeps it.
+    #[inline]
+    fn next_decision_when_flat(&self, symbol_index: usize, from: usize) -> usize {
+        let _ = symbol_index;
+        from
+    }
 }
