@@ -119,19 +119,21 @@ impl Strategy for SignalColumns {
         }
     }
 
-    /// Flat, only `Up` (and `Down` when shorting is allowed) makes an intent: the next
-    /// such bar (`usize::MAX` when there is none).
+    /// The next bar whose signal makes an intent for the position held (`usize::MAX`
+    /// when there is none): flat, `Up` and (when shorting is allowed) `Down`; long,
+    /// `Down`; short, `Up`.
     #[inline]
-    fn next_decision_when_flat(&self, symbol_index: usize, from: usize) -> usize {
+    fn next_decision(&self, symbol_index: usize, from: usize, held: Option<Side>) -> usize {
         let rest = self
             .columns
             .get(symbol_index)
             .and_then(|column| column.get(from..))
             .unwrap_or_default();
-        let acts = |signal: &Signal| match signal {
-            Signal::None => false,
-            Signal::Up => true,
-            Signal::Down => self.allow_short,
+        let acts = |signal: &Signal| match (signal, held) {
+            (Signal::None, _) => false,
+            (Signal::Up, held) => held != Some(Side::Long),
+            (Signal::Down, None) => self.allow_short,
+            (Signal::Down, Some(side)) => side == Side::Long,
         };
         rest.iter().position(acts).map_or(usize::MAX, |k| from + k)
     }
@@ -248,7 +250,7 @@ mod tests {
         }
     }
 
-    /// The same signals without [`Strategy::next_decision_when_flat`]: asked at every
+    /// The same signals without [`Strategy::next_decision`]: asked at every
     /// bar, so the engine never lets a symbol sleep.
     struct AskedEveryBar(SignalColumns);
 
@@ -274,14 +276,16 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 128, ..Default::default() })]
 
-        /// Skipping the bars of a flat symbol until its next signal changes nothing, with
-        /// or without stops, shorts, latency and equity-based rules.
+        /// Skipping a symbol's bars until its next signal (or, holding, until a level or
+        /// the time stop is reached) changes nothing, with or without stops, shorts,
+        /// latency and equity-based rules.
         #[test]
         fn sleeping_until_the_next_signal_changes_nothing(
             columns in proptest::collection::vec(proptest::collection::vec(signal(), 300), 1..4),
             seed in 1u64..1000,
             allow_short in proptest::bool::ANY,
             stops in proptest::bool::ANY,
+            trailing in proptest::bool::ANY,
             breaker in proptest::bool::ANY,
             latency in 0usize..2,
         ) {
@@ -295,8 +299,10 @@ mod tests {
                 config.risk.atr_period = 5;
                 config.risk.stop_loss = Some(Distance::Atr { multiple: 1.0 });
                 config.risk.take_profit = Some(Distance::Percent { percent: 0.3 });
-                config.risk.trailing_stop = Some(Distance::Atr { multiple: 2.0 });
                 config.risk.time_stop_bars = Some(20);
+            }
+            if trailing {
+                config.risk.trailing_stop = Some(Distance::Atr { multiple: 2.0 });
             }
             if breaker {
                 config.risk.daily_drawdown_limit = Some(0.002);

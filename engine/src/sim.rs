@@ -259,9 +259,12 @@ struct Slot<'a, St> {
     columns: Columns<'a>,
     atr: StreamingAtr,
     atr_next: usize,
-    /// Aligned grid: the symbol is flat with no working order and its strategy will not
-    /// act before this row ([`Strategy::next_decision_when_flat`]), so the rows before
-    /// it are skipped; its ATR catches up when it wakes.
+    /// Aligned grid: rows `asleep_from..asleep_until` of the symbol are skipped. It has
+    /// no working order, its strategy will not act before `asleep_until`
+    /// ([`Strategy::next_decision`]) and, holding a position, no bar before it reaches a
+    /// protective level or the time stop (see [`Simulator::sleep`]); when it wakes,
+    /// ATR, the excursions and the bar count catch up.
+    asleep_from: usize,
     asleep_until: usize,
 }
 
@@ -274,6 +277,24 @@ impl<St> Slot<'_, St> {
         }
         self.atr.push(bar.high, bar.low, bar.close);
         self.atr_next = i + 1;
+    }
+
+    /// At row `row`, after rows `asleep_from..row` were skipped: what the quiet path
+    /// would have done to the open trade on them (ATR catches up by itself).
+    #[inline(never)]
+    fn wake(&mut self, row: usize) {
+        let slept = self.asleep_from..row;
+        self.asleep_from = row;
+        if let Some(t) = self.trade.as_mut() {
+            let c = &self.columns;
+            t.low_water = c.low[slept.clone()]
+                .iter()
+                .fold(t.low_water, |m, &x| m.min(x));
+            t.high_water = c.high[slept.clone()]
+                .iter()
+                .fold(t.high_water, |m, &x| m.max(x));
+            t.bars_held += slept.len();
+        }
     }
 
     #[inline(never)]
@@ -427,6 +448,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                     columns: Columns::new(input.candles),
                     atr: StreamingAtr::new(config.risk.atr_period),
                     atr_next: 0,
+                    asleep_from: 0,
                     asleep_until: 0,
                 })
                 .collect(),
@@ -476,9 +498,14 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             }
             self.risk.begin_timestamp(ts, carried, &mut self.events);
             for s in 0..symbols {
-                if self.slots[s].asleep_until <= row {
-                    self.open_bar(s, row);
+                let slot = &mut self.slots[s];
+                if slot.asleep_until > row {
+                    continue;
                 }
+                if slot.asleep_until == row && slot.asleep_from < row {
+                    slot.wake(row);
+                }
+                self.open_bar(s, row);
             }
             for s in 0..symbols {
                 if self.slots[s].asleep_until <= row {
@@ -506,6 +533,10 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         }
         self.flush_curve(timestamps.len());
         for slot in &mut self.slots {
+            // Still asleep: an open trade is closed at the end of data.
+            if slot.asleep_until >= timestamps.len() && slot.asleep_from < timestamps.len() {
+                slot.wake(timestamps.len());
+            }
             slot.cursor = timestamps.len();
             slot.last_bar = timestamps.len().checked_sub(1);
         }
@@ -1317,15 +1348,50 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             },
         };
         let Some(intent) = self.strategy.on_bar(&mut slot.state, &ctx) else {
-            let idle =
-                slot.trade.is_none() && slot.pending_entry.is_none() && slot.pending_exit.is_none();
-            if idle && self.aligned {
-                // Nothing happens to a flat symbol until its strategy acts, but ATR.
-                slot.asleep_until = self.strategy.next_decision_when_flat(s, i + 1);
+            if self.aligned && slot.pending_entry.is_none() && slot.pending_exit.is_none() {
+                self.sleep(s, i);
             }
             return;
         };
         self.act_on(s, ts, i, &bar, intent);
+    }
+
+    /// Aligned grid, at the close of bar `i` of symbol `s`, which has no working order:
+    /// lets the symbol sleep until the first later bar at which anything but ATR (and,
+    /// holding, the excursions and the bar count) can happen to it. Flat, that is the
+    /// strategy's next decision. Holding, also the first bar whose open or range reaches
+    /// the stop or target, and the time stop; not at all with a trailing stop (it moves
+    /// at every close) or with equity-based rules (they may flatten at any close).
+    fn sleep(&mut self, s: usize, i: usize) {
+        let slot = &self.slots[s];
+        let held = slot.trade.as_ref().map(|t| t.side);
+        let mut until = self.strategy.next_decision(s, i + 1, held);
+        if let Some(t) = &slot.trade {
+            if !self.deferred_curve
+                || self.config.risk.trailing_stop.is_some()
+                || t.checks_from_bar > i + 1
+            {
+                return;
+            }
+            if let Some(limit) = self.config.risk.time_stop_bars {
+                // Its close at bar `i + limit − bars_held` reaches the limit.
+                until = until.min(i + limit.saturating_sub(t.bars_held));
+            }
+            let c = &slot.columns;
+            let end = until.min(c.ts.len());
+            let (below, above) = t.quiet_band;
+            // The quiet path's test, negated as a whole so that NaN is busy there too.
+            let busy = |k: usize| {
+                let (open, low, high) = (c.open[k], c.low[k], c.high[k]);
+                !(open > below && low > below && open < above && high < above)
+            };
+            until = (i + 1..end).find(|&k| busy(k)).unwrap_or(end);
+        }
+        if until > i + 1 {
+            let slot = &mut self.slots[s];
+            slot.asleep_from = i + 1;
+            slot.asleep_until = until;
+        }
     }
 
     /// Turns a strategy's intent at the close of bar `i` into orders.

@@ -166,14 +166,14 @@ pub trait Strategy: Sync {
     /// otherwise).
     fn on_bar(&self, state: &mut Self::State, ctx: &BarContext<'_>) -> Option<OrderIntent>;
 
-    /// While symbol `symbol_index` is flat with no working order: the first bar at or
-    /// after `from` at whose close [`Strategy::on_bar`] may return an intent. The engine
-    /// may then skip the symbol's bars before it (no `on_bar` call for them). The
-    /// default, `from`, asks at every bar; a strategy whose state must see every bar
-    /// keeps it.
+    /// While symbol `symbol_index` holds `held` (`None`: flat) with no working order:
+    /// the first bar at or after `from` at whose close [`Strategy::on_bar`] may return
+    /// an intent, as long as the position stays as it is. The engine may then skip the
+    /// symbol's bars before it (no `on_bar` call for them). The default, `from`, asks at
+    /// every bar; a strategy whose state must see every bar keeps it.
     #[inline]
-    fn next_decision_when_flat(&self, symbol_index: usize, from: usize) -> usize {
-        let _ = symbol_index;
+    fn next_decision(&self, symbol_index: usize, from: usize, held: Option<Side>) -> usize {
+        let _ = (symbol_index, held);
         from
     }
 }
