@@ -106,6 +106,25 @@ impl StreamingAtr {
         }
     }
 
+    /// [`Self::push`] of every bar of the equally long `high`, `low` and `close`, with
+    /// the steady-state recursion kept in registers.
+    pub fn extend(&mut self, high: &[f64], low: &[f64], close: &[f64]) {
+        let mut bars = high.iter().zip(low).zip(close);
+        while !self.steady {
+            let Some(((&h, &l), &c)) = bars.next() else {
+                return;
+            };
+            self.push_warmup(h, l, c);
+        }
+        let (mut atr, mut prev) = (self.atr, self.previous_close);
+        for ((&h, &l), &c) in bars {
+            let true_range = (h - l).max((h - prev).abs()).max((l - prev).abs());
+            atr = (atr * self.weight_f64 + true_range) / self.period_f64;
+            prev = c;
+        }
+        (self.atr, self.previous_close) = (atr, prev);
+    }
+
     /// ATR after the latest bar (NaN during the warm-up).
     #[inline]
     pub fn value(&self) -> f64 {
@@ -136,6 +155,32 @@ mod tests {
         for period in [0, 1, 2, 14, 600] {
             let mut batch = Vec::new();
             wilder_atr(&high, &low, &close, period, &mut batch);
+            // In bulk from any bar on, after single pushes up to it.
+            for split in [0, 1, period.saturating_sub(1), period, period + 3, n] {
+                let split = split.min(n);
+                let mut bulk = StreamingAtr::new(period);
+                for i in 0..split {
+                    bulk.push(high[i], low[i], close[i]);
+                }
+                bulk.extend(&high[split..], &low[split..], &close[split..]);
+                assert_eq!(
+                    bulk.value().to_bits(),
+                    batch[n - 1].to_bits(),
+                    "period {period} split {split}"
+                );
+                bulk.push(high[0], low[0], close[0]);
+                let mut one_by_one = StreamingAtr::new(period);
+                for i in 0..n {
+                    one_by_one.push(high[i], low[i], close[i]);
+                }
+                one_by_one.push(high[0], low[0], close[0]);
+                // Debug strings: the NaN of the warm-up must compare equal to itself.
+                assert_eq!(
+                    format!("{bulk:?}"),
+                    format!("{one_by_one:?}"),
+                    "period {period} split {split}"
+                );
+            }
             let mut streaming = StreamingAtr::new(period);
             for i in 0..n {
                 streaming.push(high[i], low[i], close[i]);

@@ -277,8 +277,9 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 128, ..Default::default() })]
 
         /// Skipping a symbol's bars until its next signal (or, holding, until a level or
-        /// the time stop is reached) changes nothing, with or without stops, shorts,
-        /// latency and equity-based rules.
+        /// the time stop is reached), and the rows at which every symbol sleeps, changes
+        /// nothing, with or without stops, shorts, latency, a capital ramp and
+        /// equity-based rules.
         #[test]
         fn sleeping_until_the_next_signal_changes_nothing(
             columns in proptest::collection::vec(proptest::collection::vec(signal(), 300), 1..4),
@@ -287,6 +288,7 @@ mod tests {
             stops in proptest::bool::ANY,
             trailing in proptest::bool::ANY,
             breaker in proptest::bool::ANY,
+            ramp in proptest::bool::ANY,
             latency in 0usize..2,
         ) {
             let universe: Vec<_> = (0..columns.len() as u64).map(|s| walk(seed + s, 300)).collect();
@@ -306,6 +308,13 @@ mod tests {
             }
             if breaker {
                 config.risk.daily_drawdown_limit = Some(0.002);
+            }
+            if ramp {
+                config.risk.capital_ramp = vec![
+                    crate::RampStep { after_minutes: 0, fraction: 0.2 },
+                    crate::RampStep { after_minutes: 77, fraction: 0.6 },
+                    crate::RampStep { after_minutes: 201, fraction: 1.0 },
+                ];
             }
             let signals = SignalColumns::new(columns, allow_short);
             let sleeping = simulate(&config, &signals, &inputs).unwrap();

@@ -300,10 +300,11 @@ impl<St> Slot<'_, St> {
     #[inline(never)]
     fn catch_up_atr(&mut self, i: usize) {
         let (c, slept) = (&self.columns, self.atr_next..i);
-        let bars = c.high[slept.clone()].iter().zip(&c.low[slept.clone()]);
-        for ((&high, &low), &close) in bars.zip(&c.close[slept]) {
-            self.atr.push(high, low, close);
-        }
+        self.atr.extend(
+            &c.high[slept.clone()],
+            &c.low[slept.clone()],
+            &c.close[slept],
+        );
     }
 }
 
@@ -490,11 +491,17 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
         // the close, so the equity carried into a timestamp is the one recorded at the
         // previous close.
         let mut carried = self.portfolio.equity();
-        for (row, &ts) in timestamps.iter().enumerate() {
-            if row % 8 == 0 {
+        // When every symbol sleeps, the rows until the first wakes can be skipped as a
+        // whole, unless a timestamp's start can record something: the capital ramp's
+        // steps or the equity-based rules.
+        let skip_rows = self.deferred_curve && self.config.risk.capital_ramp.is_empty();
+        let (mut row, mut prefetched_to) = (0, 0);
+        while let Some(&ts) = timestamps.get(row) {
+            if row >= prefetched_to {
                 for s in 0..symbols {
                     self.prefetch(s, row + PREFETCH_ROWS);
                 }
+                prefetched_to = row + 8;
             }
             self.risk.begin_timestamp(ts, carried, &mut self.events);
             for s in 0..symbols {
@@ -530,6 +537,13 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                     self.close_bar(s, ts, row);
                 }
             }
+            let sleeping = |slot: &Slot<'_, S::State>| slot.asleep_until > row + 1;
+            row = if skip_rows && self.slots.iter().all(sleeping) {
+                let first_awake = self.slots.iter().map(|slot| slot.asleep_until).min();
+                first_awake.unwrap_or(usize::MAX)
+            } else {
+                row + 1
+            };
         }
         self.flush_curve(timestamps.len());
         for slot in &mut self.slots {
