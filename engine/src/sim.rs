@@ -1392,14 +1392,16 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 until = until.min(i + limit.saturating_sub(t.bars_held));
             }
             let c = &slot.columns;
-            let end = until.min(c.ts.len());
+            let ahead = i + 1..until.min(c.ts.len());
             let (below, above) = t.quiet_band;
+            let bars = c.open[ahead.clone()].iter().zip(&c.low[ahead.clone()]);
             // The quiet path's test, negated as a whole so that NaN is busy there too.
-            let busy = |k: usize| {
-                let (open, low, high) = (c.open[k], c.low[k], c.high[k]);
-                !(open > below && low > below && open < above && high < above)
-            };
-            until = (i + 1..end).find(|&k| busy(k)).unwrap_or(end);
+            let busy = bars
+                .zip(&c.high[ahead.clone()])
+                .position(|((&open, &low), &high)| {
+                    !(open > below && low > below && open < above && high < above)
+                });
+            until = busy.map_or(ahead.end, |k| ahead.start + k);
         }
         if until > i + 1 {
             let slot = &mut self.slots[s];
