@@ -1392,7 +1392,8 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 until = until.min(i + limit.saturating_sub(t.bars_held));
             }
             let c = &slot.columns;
-            let ahead = i + 1..until.min(c.ts.len());
+            // (A hint before `i + 1` would be a strategy's error: then no sleep.)
+            let ahead = i + 1..until.clamp(i + 1, c.ts.len());
             let (below, above) = t.quiet_band;
             let bars = c.open[ahead.clone()].iter().zip(&c.low[ahead.clone()]);
             // The quiet path's test, negated as a whole so that NaN is busy there too.
