@@ -1378,15 +1378,18 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
     /// at every close) or with equity-based rules (they may flatten at any close).
     fn sleep(&mut self, s: usize, i: usize) {
         let slot = &self.slots[s];
+        let holding_may_sleep = |t: &OpenTrade| {
+            self.deferred_curve
+                && self.config.risk.trailing_stop.is_none()
+                && t.checks_from_bar <= i + 1
+        };
+        // Checked before asking the strategy, whose answer may take a scan.
+        if slot.trade.as_ref().is_some_and(|t| !holding_may_sleep(t)) {
+            return;
+        }
         let held = slot.trade.as_ref().map(|t| t.side);
         let mut until = self.strategy.next_decision(s, i + 1, held);
         if let Some(t) = &slot.trade {
-            if !self.deferred_curve
-                || self.config.risk.trailing_stop.is_some()
-                || t.checks_from_bar > i + 1
-            {
-                return;
-            }
             if let Some(limit) = self.config.risk.time_stop_bars {
                 // Its close at bar `i + limit − bars_held` reaches the limit.
                 until = until.min(i + limit.saturating_sub(t.bars_held));
