@@ -1,5 +1,6 @@
 //! Feature-pipeline benches on synthetic 1m data generated in memory (not timed):
-//! `core31` and `mtf50` batch on one symbol (90 days = 129,600 bars) and on W1
+//! `core31` and `mtf50` batch on one symbol (90 days = 129,600 bars), on four
+//! (computed together in lanes, on one core) and on W1
 //! (100 symbols × 129,600 bars = 12.96M bars, parallel across symbols), and `core31`
 //! streaming (one bar at a time on one core). Throughput is in bars (= matrix rows).
 //!
@@ -39,13 +40,19 @@ fn w1() -> &'static [CandleSeries] {
 /// W1's bar count (W1 has no missing bars).
 const W1_BARS: u64 = 100 * 90 * 1440;
 
-fn batch(c: &mut Criterion, set: &FeatureSet, one: &[CandleSeries]) {
+fn batch(c: &mut Criterion, set: &FeatureSet, four: &[CandleSeries]) {
+    let one = &four[..1];
     let mut group = c.benchmark_group(set.name());
     group
         .sample_size(10)
         .throughput(Throughput::Elements(bars(one)));
     group.bench_function("batch_1x90d_1m", |b| {
         b.iter(|| compute(set, black_box(&one[0])).expect("compute"))
+    });
+    // Four aligned symbols are one chunk of lanes: one core.
+    group.throughput(Throughput::Elements(bars(four)));
+    group.bench_function("batch_4x90d_1m", |b| {
+        b.iter(|| compute_universe(set, black_box(four)).expect("compute universe"))
     });
     // Seconds per iteration: one iteration per sample, ten samples.
     group
@@ -93,11 +100,11 @@ fn streaming(c: &mut Criterion, set: &FeatureSet, one: &CandleSeries) {
 
 fn features(c: &mut Criterion) {
     // Symbol 0 of any universe with the same seed is the same series (BTC-USD).
-    let one = universe(1);
+    let four = universe(4);
     let core31 = FeatureSet::core31();
-    batch(c, &core31, &one);
-    streaming(c, &core31, &one[0]);
-    batch(c, &FeatureSet::mtf50(), &one);
+    batch(c, &core31, &four);
+    streaming(c, &core31, &four[0]);
+    batch(c, &FeatureSet::mtf50(), &four);
 }
 
 criterion_group!(benches, features);

@@ -4,7 +4,9 @@ mod features_support;
 
 use features_support::{bar, random_series, same, Shape, CLEAN};
 use gauntlet_datasets::CandleSeries;
-use gauntlet_strategies::features::{compute_as, FeatureSet, StreamingComputer};
+use gauntlet_strategies::features::{
+    compute_as, compute_universe_as, FeatureSet, StreamingComputer,
+};
 use proptest::prelude::*;
 
 fn sets() -> [FeatureSet; 2] {
@@ -71,6 +73,42 @@ proptest! {
         let series = random_series(seed, len, offset, Shape { gap_chance, nan_chance });
         for set in sets() {
             assert_streaming_equals_batch(&set, &series);
+        }
+    }
+
+    /// Aligned clean series are computed four at a time, one per lane; a chunk with
+    /// a shifted or an unusable series falls back to one at a time. Either way every
+    /// series gets exactly its own batch values.
+    #[test]
+    fn a_universe_gives_each_series_its_own_values(
+        seed in any::<u64>(),
+        symbols in 1usize..10,
+        len in 0usize..700,
+        odd_one in prop_oneof![Just(None), (0usize..10, any::<bool>()).prop_map(Some)],
+    ) {
+        let universe: Vec<CandleSeries> = (0..symbols)
+            .map(|s| {
+                let seed = seed.wrapping_add(s as u64);
+                match odd_one {
+                    Some((odd, true)) if odd == s => random_series(seed, len, 1, CLEAN),
+                    Some((odd, false)) if odd == s => {
+                        random_series(seed, len, 0, Shape { gap_chance: 0.0, nan_chance: 0.01 })
+                    }
+                    _ => random_series(seed, len, 0, CLEAN),
+                }
+            })
+            .collect();
+        for set in sets() {
+            let together = compute_universe_as::<f64>(&set, &universe).unwrap();
+            prop_assert_eq!(together.len(), symbols);
+            for (s, (series, matrix)) in universe.iter().zip(&together).enumerate() {
+                let alone = compute_as::<f64>(&set, series).unwrap();
+                prop_assert_eq!(&matrix.ready, &alone.ready, "{} series {}", set.name(), s);
+                for (i, (a, b)) in matrix.values.iter().zip(&alone.values).enumerate() {
+                    prop_assert!(same(*a, *b), "{} series {} value {}: {} alone, {} together",
+                        set.name(), s, i, b, a);
+                }
+            }
         }
     }
 

@@ -1,12 +1,15 @@
 //! Batch computation: a whole series (or a universe of them, in parallel) into a
 //! row-major feature matrix.
 
-use gauntlet_datasets::CandleSeries;
+use gauntlet_datasets::{CandleSeries, Interval};
 use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::error::FeatureError;
+use super::indicators::per_lane;
 use super::set::FeatureSet;
+use super::stream::{batch_rows, LaneBar, Rows};
+#[cfg(doc)]
 use super::stream::{Bar, StreamingComputer};
 
 /// The element type of a feature matrix: `f32` (what models consume, the default)
@@ -76,8 +79,8 @@ pub fn compute(set: &FeatureSet, series: &CandleSeries) -> Result<FeatureMatrix,
     compute_as::<f32>(set, series)
 }
 
-/// Features of one series: drives a [`StreamingComputer`] over the bars in blocks,
-/// column by column, into a preallocated matrix (no allocation per row).
+/// Features of one series: drives the streaming state machines over the bars in
+/// blocks, column by column, into a preallocated matrix (no allocation per row).
 ///
 /// Errors: bar open times not strictly increasing; a feature timeframe shorter than
 /// the series interval. Too few bars for the warm-up is not an error: those rows
@@ -86,44 +89,14 @@ pub fn compute_as<T: FeatureValue>(
     set: &FeatureSet,
     series: &CandleSeries,
 ) -> Result<FeatureMatrix<T>, FeatureError> {
-    let ts = series.ts();
-    if let Some(i) = ts.windows(2).position(|w| w[1] <= w[0]) {
-        return Err(FeatureError::UnsortedTimestamps {
-            symbol: series.symbol().to_string(),
-            row: i + 1,
-            previous: ts[i],
-            ts: ts[i + 1],
-        });
-    }
-    let computer = StreamingComputer::new(set, series.interval())?;
-    let columns = set.len();
-    let rows = series.len();
-    let (open, high, low, close, volume) = (
-        series.open(),
-        series.high(),
-        series.low(),
-        series.close(),
-        series.volume(),
-    );
-    let bars = (0..rows).map(|i| Bar {
-        ts: ts[i],
-        open: open[i],
-        high: high[i],
-        low: low[i],
-        close: close[i],
-        volume: volume[i],
-    });
-    let (flat, ready) = computer.into_rows::<T>(rows, bars);
-    let values = Array2::from_shape_vec((rows, columns), flat)
-        .expect("into_rows returns rows × columns values in row-major order");
-    Ok(FeatureMatrix {
-        symbol: series.symbol().to_string(),
-        manifest_hash: set.manifest().hash,
-        names: set.names().into_iter().map(str::to_string).collect(),
-        ts: ts.to_vec(),
-        values,
-        ready,
-    })
+    check_sorted(series)?;
+    let [rows] = batch_rows::<T, 1>(
+        set,
+        series.interval(),
+        series.len(),
+        lane_bars([series], false),
+    )?;
+    Ok(matrix(set, series, rows))
 }
 
 /// Features of every series as f32, in parallel across series (rayon); the output
@@ -136,12 +109,159 @@ pub fn compute_universe(
 }
 
 /// [`compute_universe`] with a chosen element type.
+///
+/// Consecutive series are taken [`LANES`] at a time: when they share every open time
+/// and every bar is usable (a clean aligned universe), they are computed together,
+/// one per lane; otherwise one by one. Either way each series gets exactly the
+/// values [`compute_as`] gives it.
 pub fn compute_universe_as<T: FeatureValue>(
     set: &FeatureSet,
     universe: &[CandleSeries],
 ) -> Result<Vec<FeatureMatrix<T>>, FeatureError> {
-    universe
-        .par_iter()
-        .map(|series| compute_as::<T>(set, series))
-        .collect()
+    let chunks = universe
+        .par_chunks(LANES)
+        .map(|chunk| compute_chunk::<T>(set, chunk))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(chunks.into_iter().flatten().collect())
+}
+
+/// Series computed together by [`compute_universe_as`].
+const LANES: usize = 4;
+
+/// The features of up to [`LANES`] consecutive series, together when they can be.
+fn compute_chunk<T: FeatureValue>(
+    set: &FeatureSet,
+    chunk: &[CandleSeries],
+) -> Result<Vec<FeatureMatrix<T>>, FeatureError> {
+    let Ok(group) = <&[CandleSeries; LANES]>::try_from(chunk) else {
+        return chunk.iter().map(|series| compute_as(set, series)).collect();
+    };
+    let first = &group[0];
+    let together = group.iter().all(|series| {
+        series.interval() == first.interval() && series.ts() == first.ts() && all_usable(series)
+    });
+    if !together {
+        return chunk.iter().map(|series| compute_as(set, series)).collect();
+    }
+    check_sorted(first)?;
+    let lanes = batch_rows_in_lanes::<T>(
+        set,
+        first.interval(),
+        first.len(),
+        lane_bars(group.each_ref(), true),
+    )?;
+    Ok(group
+        .iter()
+        .zip(lanes)
+        .map(|(series, rows)| matrix(set, series, rows))
+        .collect())
+}
+
+/// [`batch_rows`] over [`LANES`] lanes, compiled for AVX2 when the CPU has it: one
+/// instruction then serves all four lanes. The results are the same bits either way
+/// (the same IEEE operations in the same order; fused multiply-adds are never
+/// formed).
+fn batch_rows_in_lanes<T: FeatureValue>(
+    set: &FeatureSet,
+    base: Interval,
+    rows: usize,
+    bars: impl Iterator<Item = LaneBar<LANES>>,
+) -> Result<[Rows<T>; LANES], FeatureError> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { batch_rows_avx2(set, base, rows, bars) };
+    }
+    batch_rows::<T, LANES>(set, base, rows, bars)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn batch_rows_avx2<T: FeatureValue>(
+    set: &FeatureSet,
+    base: Interval,
+    rows: usize,
+    bars: impl Iterator<Item = LaneBar<LANES>>,
+) -> Result<[Rows<T>; LANES], FeatureError> {
+    batch_rows::<T, LANES>(set, base, rows, bars)
+}
+
+/// Open times must strictly increase.
+fn check_sorted(series: &CandleSeries) -> Result<(), FeatureError> {
+    let ts = series.ts();
+    match ts.windows(2).position(|w| w[1] <= w[0]) {
+        Some(i) => Err(FeatureError::UnsortedTimestamps {
+            symbol: series.symbol().to_string(),
+            row: i + 1,
+            previous: ts[i],
+            ts: ts[i + 1],
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Every bar is [`Bar::is_usable`]: finite positive prices, finite non-negative
+/// volume.
+fn all_usable(series: &CandleSeries) -> bool {
+    let price = |&p: &f64| p.is_finite() && p > 0.0;
+    series.open().iter().all(price)
+        && series.high().iter().all(price)
+        && series.low().iter().all(price)
+        && series.close().iter().all(price)
+        && series.volume().iter().all(|&v| v.is_finite() && v >= 0.0)
+}
+
+/// The bars of `L` series with the same open times, one per lane. With
+/// `known_usable` (every bar of every series checked by [`all_usable`]) the bars are
+/// not checked again one by one.
+fn lane_bars<const L: usize>(
+    series: [&CandleSeries; L],
+    known_usable: bool,
+) -> impl Iterator<Item = LaneBar<L>> + '_ {
+    let ts = series[0].ts();
+    let column = |get: fn(&CandleSeries) -> &[f64]| series.map(|s| &get(s)[..ts.len()]);
+    let (open, high, low, close, volume) = (
+        column(CandleSeries::open),
+        column(CandleSeries::high),
+        column(CandleSeries::low),
+        column(CandleSeries::close),
+        column(CandleSeries::volume),
+    );
+    ts.iter().enumerate().map(move |(i, &ts)| {
+        let (open, high, low, close, volume) = (
+            per_lane(|l| open[l][i]),
+            per_lane(|l| high[l][i]),
+            per_lane(|l| low[l][i]),
+            per_lane(|l| close[l][i]),
+            per_lane(|l| volume[l][i]),
+        );
+        LaneBar {
+            ts,
+            usable: known_usable || LaneBar::usable(&open, &high, &low, &close, &volume),
+            open,
+            high,
+            low,
+            close,
+            volume,
+        }
+    })
+}
+
+/// `series`' matrix from its computed rows.
+fn matrix<T: FeatureValue>(
+    set: &FeatureSet,
+    series: &CandleSeries,
+    rows: Rows<T>,
+) -> FeatureMatrix<T> {
+    let columns = set.len();
+    let values = Array2::from_shape_vec((series.len(), columns), rows.values)
+        .expect("batch_rows returns rows × columns values in row-major order");
+    FeatureMatrix {
+        symbol: series.symbol().to_string(),
+        manifest_hash: set.manifest().hash,
+        names: set.names().into_iter().map(str::to_string).collect(),
+        ts: series.ts().to_vec(),
+        values,
+        ready: rows.ready,
+    }
 }

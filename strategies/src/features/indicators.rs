@@ -3,6 +3,28 @@
 //! Each follows the convention of the Python `ta` 0.11 library where one exists
 //! (see the goldens README): the batch computation drives these same state
 //! machines, so streaming and batch agree bit for bit.
+//!
+//! **Lanes.** Every state machine runs `L` independent series at once, one per lane
+//! of a [`Lanes`] array: streaming uses one lane, batch up to four symbols that share
+//! every open time. A lane performs exactly the floating-point operations, in the
+//! same order, as a single series would, so its values do not depend on the lane
+//! count or on its neighbours; only the bar count, common to all lanes, is shared.
+//! The per-lane loops are straight-line (selects, not branches), so the compiler
+//! turns them into vector instructions.
+
+/// One value per lane.
+pub(crate) type Lanes<const L: usize> = [f64; L];
+
+/// `f` applied lane by lane. (A plain loop: `std::array::from_fn` is not always
+/// inlined, and a call per lane would defeat the vectorization.)
+#[inline(always)]
+pub(crate) fn per_lane<const L: usize>(mut f: impl FnMut(usize) -> f64) -> Lanes<L> {
+    let mut lanes = [0.0; L];
+    for (l, lane) in lanes.iter_mut().enumerate() {
+        *lane = f(l);
+    }
+    lanes
+}
 
 /// A fixed-length window over the last `len` values with a compensated running sum.
 ///
@@ -11,43 +33,50 @@
 /// [`RollingWindow::population_std`] is computed exactly by a second pass over the
 /// window: `sqrt(Σ (x_i − mean)² / len)` — never from a running sum of squares.
 #[derive(Debug, Clone)]
-pub(crate) struct RollingWindow {
-    values: Vec<f64>,
+pub(crate) struct RollingWindow<const L: usize> {
+    values: Vec<Lanes<L>>,
     next: usize,
     filled: usize,
-    sum: f64,
-    compensation: f64,
+    sum: Lanes<L>,
+    compensation: Lanes<L>,
 }
 
-impl RollingWindow {
+impl<const L: usize> RollingWindow<L> {
     /// `len` must be ≥ 1 (checked when the feature set is built).
     pub(crate) fn new(len: usize) -> Self {
         Self {
-            values: vec![0.0; len.max(1)],
+            values: vec![[0.0; L]; len.max(1)],
             next: 0,
             filled: 0,
-            sum: 0.0,
-            compensation: 0.0,
+            sum: [0.0; L],
+            compensation: [0.0; L],
         }
     }
 
-    #[inline]
-    fn add(&mut self, x: f64) {
-        let t = self.sum + x;
-        if self.sum.abs() >= x.abs() {
-            self.compensation += (self.sum - t) + x;
-        } else {
-            self.compensation += (x - t) + self.sum;
-        }
+    /// Neumaier's step: `sum += x`, the lost low-order part into `compensation`.
+    /// (Each state array is written whole: a vector store, which the next bar's
+    /// vector load can take straight from the store buffer.)
+    #[inline(always)]
+    fn add(&mut self, x: Lanes<L>) {
+        let (sum, compensation) = (self.sum, self.compensation);
+        let t = per_lane::<L>(|l| sum[l] + x[l]);
+        self.compensation = per_lane(|l| {
+            compensation[l]
+                + if sum[l].abs() >= x[l].abs() {
+                    (sum[l] - t[l]) + x[l]
+                } else {
+                    (x[l] - t[l]) + sum[l]
+                }
+        });
         self.sum = t;
     }
 
-    #[inline]
-    pub(crate) fn push(&mut self, x: f64) {
+    #[inline(always)]
+    pub(crate) fn push(&mut self, x: Lanes<L>) {
         let len = self.values.len();
         if self.filled == len {
             let old = self.values[self.next];
-            self.add(-old);
+            self.add(per_lane(|l| -old[l]));
         } else {
             self.filled += 1;
         }
@@ -59,61 +88,69 @@ impl RollingWindow {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn is_full(&self) -> bool {
         self.filled == self.values.len()
     }
 
     /// Mean of the window, NaN until it is full.
-    #[inline]
-    pub(crate) fn mean(&self) -> f64 {
-        if self.is_full() {
-            (self.sum + self.compensation) / self.values.len() as f64
-        } else {
-            f64::NAN
+    #[inline(always)]
+    pub(crate) fn mean(&self) -> Lanes<L> {
+        if !self.is_full() {
+            return [f64::NAN; L];
         }
+        let len = self.values.len() as f64;
+        per_lane(|l| (self.sum[l] + self.compensation[l]) / len)
     }
 
     /// Population standard deviation (ddof = 0) of the full window, NaN until full.
-    pub(crate) fn population_std(&self) -> f64 {
+    #[inline(always)]
+    pub(crate) fn population_std(&self) -> Lanes<L> {
         if !self.is_full() {
-            return f64::NAN;
+            return [f64::NAN; L];
         }
         let mean = self.mean();
-        // Four accumulators: instruction-level parallelism; the order is fixed by the
-        // buffer layout, so the result is deterministic.
-        let mut acc = [0.0f64; 4];
+        // Four accumulators per lane: instruction-level parallelism; the order is
+        // fixed by the buffer layout, so the result is deterministic.
+        let mut acc = [[0.0f64; L]; 4];
         let mut chunks = self.values.chunks_exact(4);
         for chunk in &mut chunks {
-            for (a, &x) in acc.iter_mut().zip(chunk) {
-                let d = x - mean;
-                *a += d * d;
+            for (a, x) in acc.iter_mut().zip(chunk) {
+                for l in 0..L {
+                    let d = x[l] - mean[l];
+                    a[l] += d * d;
+                }
             }
         }
-        let mut ss = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-        for &x in chunks.remainder() {
-            let d = x - mean;
-            ss += d * d;
+        let mut ss: Lanes<L> = per_lane(|l| (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]));
+        for x in chunks.remainder() {
+            for l in 0..L {
+                let d = x[l] - mean[l];
+                ss[l] += d * d;
+            }
         }
-        (ss / self.values.len() as f64).sqrt()
+        let len = self.values.len() as f64;
+        per_lane(|l| (ss[l] / len).sqrt())
     }
 
-    /// Largest and smallest value of the full window (NaN until full).
-    pub(crate) fn max(&self) -> f64 {
+    /// Largest value of the full window (NaN until full).
+    pub(crate) fn max(&self) -> Lanes<L> {
         if !self.is_full() {
-            return f64::NAN;
+            return [f64::NAN; L];
         }
-        self.values
-            .iter()
-            .copied()
-            .fold(f64::NEG_INFINITY, f64::max)
+        per_lane(|l| {
+            self.values
+                .iter()
+                .fold(f64::NEG_INFINITY, |m, x| m.max(x[l]))
+        })
     }
 
-    pub(crate) fn min(&self) -> f64 {
+    /// Smallest value of the full window (NaN until full).
+    pub(crate) fn min(&self) -> Lanes<L> {
         if !self.is_full() {
-            return f64::NAN;
+            return [f64::NAN; L];
         }
-        self.values.iter().copied().fold(f64::INFINITY, f64::min)
+        per_lane(|l| self.values.iter().fold(f64::INFINITY, |m, x| m.min(x[l])))
     }
 }
 
@@ -121,15 +158,15 @@ impl RollingWindow {
 /// `y_0 = x_0`, `y_i = ((1 − α) y_{i−1} + α x_i) / ((1 − α) + α)` — the division
 /// by the (rounded) weight sum and the `y == x` short cut replicate pandas exactly.
 #[derive(Debug, Clone)]
-pub(crate) struct Ema {
+pub(crate) struct Ema<const L: usize> {
     alpha: f64,
     one_minus_alpha: f64,
     weight_sum: f64,
-    value: f64,
+    value: Lanes<L>,
     count: usize,
 }
 
-impl Ema {
+impl<const L: usize> Ema<L> {
     /// `span` n: pandas computes `com = (n − 1)/2`, `α = 1/(1 + com)`.
     pub(crate) fn with_span(span: usize) -> Self {
         let com = (span as f64 - 1.0) / 2.0;
@@ -149,29 +186,33 @@ impl Ema {
             alpha,
             one_minus_alpha,
             weight_sum: one_minus_alpha + alpha,
-            value: f64::NAN,
+            value: [f64::NAN; L],
             count: 0,
         }
     }
 
-    pub(crate) fn update(&mut self, x: f64) {
+    #[inline(always)]
+    pub(crate) fn update(&mut self, x: Lanes<L>) {
         if self.count == 0 {
             self.value = x;
-        } else if self.value != x {
-            let weighted = self.one_minus_alpha * self.value + self.alpha * x;
+        } else {
+            let (alpha, one_minus_alpha) = (self.alpha, self.one_minus_alpha);
+            let weighted = per_lane::<L>(|l| one_minus_alpha * self.value[l] + alpha * x[l]);
             // The weight sum rounds to exactly 1 for common spans (9, 12, 26, Wilder
             // 14): dividing by it would change nothing but cost a division per bar.
-            self.value = if self.weight_sum == 1.0 {
+            let next = if self.weight_sum == 1.0 {
                 weighted
             } else {
-                weighted / self.weight_sum
+                per_lane(|l| weighted[l] / self.weight_sum)
             };
+            let value = self.value;
+            self.value = per_lane(|l| if value[l] != x[l] { next[l] } else { value[l] });
         }
         self.count += 1;
     }
 
     /// Current value (defined from the first update on; callers apply `min_periods`).
-    pub(crate) fn value(&self) -> f64 {
+    pub(crate) fn value(&self) -> Lanes<L> {
         self.value
     }
 
@@ -184,44 +225,50 @@ impl Ema {
 /// `dn = max(−d, 0)`; `U, D` = Wilder EMA (α = 1/n, seeded with row 0's zero);
 /// `RSI = 100 − 100/(1 + U/D)`, and 100 where `D == 0`. NaN for the first n − 1 rows.
 #[derive(Debug, Clone)]
-pub(crate) struct Rsi {
+pub(crate) struct Rsi<const L: usize> {
     window: usize,
-    up: Ema,
-    down: Ema,
-    prev_close: f64,
+    up: Ema<L>,
+    down: Ema<L>,
+    prev_close: Lanes<L>,
 }
 
-impl Rsi {
+impl<const L: usize> Rsi<L> {
     pub(crate) fn new(window: usize) -> Self {
         Self {
             window,
             up: Ema::with_wilder(window),
             down: Ema::with_wilder(window),
-            prev_close: f64::NAN,
+            prev_close: [f64::NAN; L],
         }
     }
 
-    pub(crate) fn update(&mut self, close: f64) {
+    #[inline(always)]
+    pub(crate) fn update(&mut self, close: Lanes<L>) {
         let diff = if self.up.count() == 0 {
-            0.0
+            [0.0; L]
         } else {
-            close - self.prev_close
+            per_lane(|l| close[l] - self.prev_close[l])
         };
-        self.up.update(if diff > 0.0 { diff } else { 0.0 });
-        self.down.update(if diff < 0.0 { -diff } else { 0.0 });
+        self.up
+            .update(per_lane(|l| if diff[l] > 0.0 { diff[l] } else { 0.0 }));
+        self.down
+            .update(per_lane(|l| if diff[l] < 0.0 { -diff[l] } else { 0.0 }));
         self.prev_close = close;
     }
 
-    pub(crate) fn value(&self) -> f64 {
+    #[inline(always)]
+    pub(crate) fn value(&self) -> Lanes<L> {
         if self.up.count() < self.window {
-            return f64::NAN;
+            return [f64::NAN; L];
         }
-        let down = self.down.value();
-        if down == 0.0 {
-            100.0
-        } else {
-            100.0 - 100.0 / (1.0 + self.up.value() / down)
-        }
+        let (up, down) = (self.up.value(), self.down.value());
+        per_lane(|l| {
+            if down[l] == 0.0 {
+                100.0
+            } else {
+                100.0 - 100.0 / (1.0 + up[l] / down[l])
+            }
+        })
     }
 }
 
@@ -229,47 +276,52 @@ impl Rsi {
 /// |low − close_{i−1}|)`; `ATR_{n−1} = mean(TR_0..TR_{n−1})`,
 /// `ATR_i = (ATR_{i−1}(n − 1) + TR_i)/n`; rows 0..n−2 are 0.0 (as in `ta`).
 #[derive(Debug, Clone)]
-pub(crate) struct Atr {
+pub(crate) struct Atr<const L: usize> {
     window: usize,
     count: usize,
-    seed_sum: f64,
-    prev_close: f64,
-    value: f64,
+    seed_sum: Lanes<L>,
+    prev_close: Lanes<L>,
+    value: Lanes<L>,
 }
 
-impl Atr {
+impl<const L: usize> Atr<L> {
     pub(crate) fn new(window: usize) -> Self {
         Self {
             window,
             count: 0,
-            seed_sum: 0.0,
-            prev_close: f64::NAN,
-            value: 0.0,
+            seed_sum: [0.0; L],
+            prev_close: [f64::NAN; L],
+            value: [0.0; L],
         }
     }
 
-    pub(crate) fn update(&mut self, high: f64, low: f64, close: f64) {
-        let range = high - low;
-        let true_range = if self.count == 0 {
-            range
+    #[inline(always)]
+    pub(crate) fn update(&mut self, high: Lanes<L>, low: Lanes<L>, close: Lanes<L>) {
+        let true_range: Lanes<L> = if self.count == 0 {
+            per_lane(|l| high[l] - low[l])
         } else {
-            range
-                .max((high - self.prev_close).abs())
-                .max((low - self.prev_close).abs())
+            per_lane(|l| {
+                (high[l] - low[l])
+                    .max((high[l] - self.prev_close[l]).abs())
+                    .max((low[l] - self.prev_close[l]).abs())
+            })
         };
         self.count += 1;
+        let n = self.window as f64;
         if self.count < self.window {
-            self.seed_sum += true_range;
+            let seed_sum = self.seed_sum;
+            self.seed_sum = per_lane(|l| seed_sum[l] + true_range[l]);
         } else if self.count == self.window {
-            self.value = (self.seed_sum + true_range) / self.window as f64;
+            self.value = per_lane(|l| (self.seed_sum[l] + true_range[l]) / n);
         } else {
-            self.value = (self.value * (self.window - 1) as f64 + true_range) / self.window as f64;
+            let n_minus_1 = (self.window - 1) as f64;
+            self.value = per_lane(|l| (self.value[l] * n_minus_1 + true_range[l]) / n);
         }
         self.prev_close = close;
     }
 
     /// 0.0 during warm-up (rows 0..n−2), like `ta`.
-    pub(crate) fn value(&self) -> f64 {
+    pub(crate) fn value(&self) -> Lanes<L> {
         self.value
     }
 
@@ -283,16 +335,16 @@ impl Atr {
 /// `signal = EMA_span(signal)` of macd seeded with its first valid value (row
 /// `slow − 1`), NaN for the first `signal − 1` macd values; `diff = macd − signal`.
 #[derive(Debug, Clone)]
-pub(crate) struct Macd {
-    fast: Ema,
-    slow: Ema,
-    signal: Ema,
+pub(crate) struct Macd<const L: usize> {
+    fast: Ema<L>,
+    slow: Ema<L>,
+    signal: Ema<L>,
     slow_window: usize,
     signal_window: usize,
-    macd: f64,
+    macd: Lanes<L>,
 }
 
-impl Macd {
+impl<const L: usize> Macd<L> {
     pub(crate) fn new(fast: usize, slow: usize, signal: usize) -> Self {
         Self {
             fast: Ema::with_span(fast),
@@ -300,28 +352,30 @@ impl Macd {
             signal: Ema::with_span(signal),
             slow_window: slow,
             signal_window: signal,
-            macd: f64::NAN,
+            macd: [f64::NAN; L],
         }
     }
 
-    pub(crate) fn update(&mut self, close: f64) {
+    #[inline(always)]
+    pub(crate) fn update(&mut self, close: Lanes<L>) {
         self.fast.update(close);
         self.slow.update(close);
         if self.slow.count() >= self.slow_window {
-            self.macd = self.fast.value() - self.slow.value();
+            let (fast, slow) = (self.fast.value(), self.slow.value());
+            self.macd = per_lane(|l| fast[l] - slow[l]);
             self.signal.update(self.macd);
         }
     }
 
-    pub(crate) fn macd(&self) -> f64 {
+    pub(crate) fn macd(&self) -> Lanes<L> {
         self.macd
     }
 
-    pub(crate) fn signal(&self) -> f64 {
+    pub(crate) fn signal(&self) -> Lanes<L> {
         if self.signal.count() >= self.signal_window {
             self.signal.value()
         } else {
-            f64::NAN
+            [f64::NAN; L]
         }
     }
 }
@@ -340,14 +394,17 @@ impl Macd {
 /// but is simpler and has no data-dependent branches. A NaN volatility (only from
 /// overflowing returns) is never below anything and counts nothing.
 #[derive(Debug, Clone)]
-pub(crate) struct VolatilityRegime {
-    prev_close: f64,
-    returns: RollingWindow,
+pub(crate) struct VolatilityRegime<const L: usize> {
+    /// Closes seen (the first has no return).
+    closes: usize,
+    prev_close: Lanes<L>,
+    returns: RollingWindow<L>,
     /// The last `history` volatilities, a ring in arrival order.
-    history: Vec<f64>,
+    history: Vec<Lanes<L>>,
     history_next: usize,
     history_filled: usize,
-    regime: Regime,
+    /// Per lane, the [`Regime::code`] of the current regime.
+    regime: Lanes<L>,
 }
 
 /// The tercile a bar's volatility falls into (`Undefined` during warm-up).
@@ -359,31 +416,40 @@ pub(crate) enum Regime {
     High,
 }
 
-/// `#{ v ∈ values : v < x }`.
-#[inline]
-fn count_below(values: &[f64], x: f64) -> usize {
-    values.iter().map(|&v| usize::from(v < x)).sum()
+impl Regime {
+    /// The regime as a number: NaN while undefined, then 0, 1, 2 for low, medium, high.
+    pub(crate) fn code(self) -> f64 {
+        match self {
+            Regime::Undefined => f64::NAN,
+            Regime::Low => 0.0,
+            Regime::Medium => 1.0,
+            Regime::High => 2.0,
+        }
+    }
 }
 
-impl VolatilityRegime {
+impl<const L: usize> VolatilityRegime<L> {
     pub(crate) fn new(window: usize, history: usize) -> Self {
         Self {
-            prev_close: f64::NAN,
+            closes: 0,
+            prev_close: [f64::NAN; L],
             returns: RollingWindow::new(window),
-            history: vec![0.0; history.max(1)],
+            history: vec![[0.0; L]; history.max(1)],
             history_next: 0,
             history_filled: 0,
-            regime: Regime::Undefined,
+            regime: [Regime::Undefined.code(); L],
         }
     }
 
-    #[inline]
-    pub(crate) fn update(&mut self, close: f64) {
-        if self.prev_close.is_nan() {
+    #[inline(always)]
+    pub(crate) fn update(&mut self, close: Lanes<L>) {
+        self.closes += 1;
+        if self.closes == 1 {
             self.prev_close = close;
             return;
         }
-        self.returns.push((close / self.prev_close).ln());
+        self.returns
+            .push(per_lane(|l| (close[l] / self.prev_close[l]).ln()));
         self.prev_close = close;
         if !self.returns.is_full() {
             return;
@@ -391,14 +457,24 @@ impl VolatilityRegime {
         let vol = self.returns.population_std();
         let len = self.history.len();
         if self.history_filled == len {
-            let below = count_below(&self.history, vol);
-            self.regime = if 3 * below < len {
-                Regime::Low
-            } else if 3 * below >= 2 * len {
-                Regime::High
-            } else {
-                Regime::Medium
-            };
+            // `#{ v : v < vol }` per lane.
+            let mut below = [0u64; L];
+            for v in &self.history {
+                for l in 0..L {
+                    below[l] += u64::from(v[l] < vol[l]);
+                }
+            }
+            let len = len as u64;
+            self.regime = per_lane(|l| {
+                let thirds = 3 * below[l];
+                if thirds < len {
+                    Regime::Low.code()
+                } else if thirds >= 2 * len {
+                    Regime::High.code()
+                } else {
+                    Regime::Medium.code()
+                }
+            });
         } else {
             self.history_filled += 1;
         }
@@ -409,7 +485,8 @@ impl VolatilityRegime {
         }
     }
 
-    pub(crate) fn regime(&self) -> Regime {
+    /// Per lane, the [`Regime::code`] of the last bar's regime.
+    pub(crate) fn regime(&self) -> Lanes<L> {
         self.regime
     }
 }
@@ -437,18 +514,18 @@ mod tests {
             })
             .collect();
         for len in [2usize, 20, 50] {
-            let mut window = RollingWindow::new(len);
+            let mut window = RollingWindow::<1>::new(len);
             let mut worst = 0.0f64;
             for (i, &p) in prices.iter().enumerate() {
-                window.push(p);
+                window.push([p]);
                 if i + 1 >= len {
                     let exact = two_pass_std(&prices[i + 1 - len..=i]);
-                    let rel = (window.population_std() - exact).abs() / exact;
+                    let rel = (window.population_std()[0] - exact).abs() / exact;
                     worst = worst.max(rel);
                     let mean_exact = prices[i + 1 - len..=i].iter().sum::<f64>() / len as f64;
-                    assert!((window.mean() - mean_exact).abs() <= 1e-12 * mean_exact);
+                    assert!((window.mean()[0] - mean_exact).abs() <= 1e-12 * mean_exact);
                 } else {
-                    assert!(window.population_std().is_nan());
+                    assert!(window.population_std()[0].is_nan());
                 }
             }
             assert!(
@@ -460,52 +537,52 @@ mod tests {
 
     #[test]
     fn rolling_std_of_a_constant_window_is_zero() {
-        let mut window = RollingWindow::new(20);
+        let mut window = RollingWindow::<1>::new(20);
         for _ in 0..100 {
-            window.push(60_000.125);
+            window.push([60_000.125]);
         }
-        assert_eq!(window.population_std(), 0.0);
-        assert_eq!(window.mean(), 60_000.125);
+        assert_eq!(window.population_std(), [0.0]);
+        assert_eq!(window.mean(), [60_000.125]);
     }
 
     #[test]
     fn atr_is_zero_then_sma_seeded_then_wilder() {
-        let mut atr = Atr::new(3);
+        let mut atr = Atr::<1>::new(3);
         // TR: 2 (h−l), max(1, |4−2|, |3−2|) = 2, max(1,|6−3|,|5−3|) = 3, then Wilder.
-        atr.update(3.0, 1.0, 2.0);
-        assert_eq!(atr.value(), 0.0);
-        atr.update(4.0, 3.0, 3.0);
-        assert_eq!(atr.value(), 0.0);
+        atr.update([3.0], [1.0], [2.0]);
+        assert_eq!(atr.value(), [0.0]);
+        atr.update([4.0], [3.0], [3.0]);
+        assert_eq!(atr.value(), [0.0]);
         assert!(!atr.is_ready());
-        atr.update(6.0, 5.0, 5.0);
+        atr.update([6.0], [5.0], [5.0]);
         assert!(atr.is_ready());
-        assert!((atr.value() - 7.0 / 3.0).abs() < 1e-15);
-        atr.update(5.5, 5.0, 5.0); // TR = 0.5
-        assert!((atr.value() - (7.0 / 3.0 * 2.0 + 0.5) / 3.0).abs() < 1e-15);
+        assert!((atr.value()[0] - 7.0 / 3.0).abs() < 1e-15);
+        atr.update([5.5], [5.0], [5.0]); // TR = 0.5
+        assert!((atr.value()[0] - (7.0 / 3.0 * 2.0 + 0.5) / 3.0).abs() < 1e-15);
     }
 
     #[test]
     fn rsi_is_100_without_down_moves_and_nan_in_warm_up() {
-        let mut rsi = Rsi::new(3);
-        rsi.update(1.0);
-        rsi.update(2.0);
-        assert!(rsi.value().is_nan());
-        rsi.update(3.0);
-        assert_eq!(rsi.value(), 100.0);
-        rsi.update(2.0);
-        assert!(rsi.value() < 100.0 && rsi.value() > 0.0);
+        let mut rsi = Rsi::<1>::new(3);
+        rsi.update([1.0]);
+        rsi.update([2.0]);
+        assert!(rsi.value()[0].is_nan());
+        rsi.update([3.0]);
+        assert_eq!(rsi.value(), [100.0]);
+        rsi.update([2.0]);
+        assert!(rsi.value()[0] < 100.0 && rsi.value()[0] > 0.0);
     }
 
     /// The regime by its definition: count the previous `history` vols below.
     fn regimes_by_counting(closes: &[f64], window: usize, history: usize) -> Vec<Regime> {
-        let mut returns = RollingWindow::new(window);
+        let mut returns = RollingWindow::<1>::new(window);
         let mut vols: Vec<f64> = vec![];
         let mut out = vec![Regime::Undefined];
         let mut regime = Regime::Undefined;
         for pair in closes.windows(2) {
-            returns.push((pair[1] / pair[0]).ln());
+            returns.push([(pair[1] / pair[0]).ln()]);
             if returns.is_full() {
-                let vol = returns.population_std();
+                let [vol] = returns.population_std();
                 if vols.len() >= history {
                     let previous = &vols[vols.len() - history..];
                     let below = previous.iter().filter(|&&v| v < vol).count();
@@ -546,12 +623,12 @@ mod tests {
             .collect();
         for (window, history) in [(20, 100), (2, 3), (5, 1), (3, 7)] {
             let expected = regimes_by_counting(&closes, window, history);
-            let mut regime = VolatilityRegime::new(window, history);
+            let mut regime = VolatilityRegime::<1>::new(window, history);
             for (i, &c) in closes.iter().enumerate() {
-                regime.update(c);
+                regime.update([c]);
                 assert_eq!(
-                    regime.regime(),
-                    expected[i],
+                    regime.regime()[0].to_bits(),
+                    expected[i].code().to_bits(),
                     "({window}, {history}) bar {i}"
                 );
             }
@@ -560,15 +637,89 @@ mod tests {
 
     #[test]
     fn volatility_regime_classifies_against_its_own_history() {
-        let mut regime = VolatilityRegime::new(2, 3);
+        let mut regime = VolatilityRegime::<1>::new(2, 3);
         for _ in 0..5 {
-            regime.update(100.0);
+            regime.update([100.0]);
         }
-        assert_eq!(regime.regime(), Regime::Undefined);
-        regime.update(100.0);
+        assert!(regime.regime()[0].is_nan(), "undefined");
+        regime.update([100.0]);
         // Vols at bars 2..=5 are all 0: none strictly below → low.
-        assert_eq!(regime.regime(), Regime::Low);
-        regime.update(110.0);
-        assert_eq!(regime.regime(), Regime::High);
+        assert_eq!(regime.regime(), [Regime::Low.code()]);
+        regime.update([110.0]);
+        assert_eq!(regime.regime(), [Regime::High.code()]);
+    }
+
+    /// Every indicator's outputs over one update, as bits.
+    struct Indicators<const L: usize> {
+        window: RollingWindow<L>,
+        ema: Ema<L>,
+        rsi: Rsi<L>,
+        atr: Atr<L>,
+        macd: Macd<L>,
+        regime: VolatilityRegime<L>,
+    }
+
+    impl<const L: usize> Indicators<L> {
+        fn new() -> Self {
+            Self {
+                window: RollingWindow::new(5),
+                ema: Ema::with_span(10),
+                rsi: Rsi::new(4),
+                atr: Atr::new(3),
+                macd: Macd::new(3, 6, 2),
+                regime: VolatilityRegime::new(3, 5),
+            }
+        }
+
+        /// The outputs after one bar, `[output][lane]`.
+        fn update(&mut self, high: Lanes<L>, low: Lanes<L>, close: Lanes<L>) -> Vec<Lanes<L>> {
+            self.window.push(close);
+            self.ema.update(close);
+            self.rsi.update(close);
+            self.atr.update(high, low, close);
+            self.macd.update(close);
+            self.regime.update(close);
+            vec![
+                self.window.mean(),
+                self.window.population_std(),
+                self.window.max(),
+                self.window.min(),
+                self.ema.value(),
+                self.rsi.value(),
+                self.atr.value(),
+                self.macd.macd(),
+                self.macd.signal(),
+                self.regime.regime(),
+            ]
+        }
+    }
+
+    #[test]
+    fn each_lane_computes_what_one_series_alone_computes() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut lanes = Indicators::<4>::new();
+        let mut alone: Vec<Indicators<1>> = (0..4).map(|_| Indicators::new()).collect();
+        let mut close = [100.0, 1.0, 60_000.0, 0.01];
+        for bar in 0..2_000 {
+            for (l, c) in close.iter_mut().enumerate() {
+                // Lane 1 stays flat for long stretches (equal values, zero ranges).
+                if l != 1 || bar % 300 < 100 {
+                    *c *= 1.0 + rng.gen_range(-0.01..0.01);
+                }
+            }
+            let high = close.map(|c| c * 1.001);
+            let low = close.map(|c| c * 0.999);
+            let together = lanes.update(high, low, close);
+            for (l, one) in alone.iter_mut().enumerate() {
+                let by_itself = one.update([high[l]], [low[l]], [close[l]]);
+                for (output, (both, single)) in together.iter().zip(&by_itself).enumerate() {
+                    assert_eq!(
+                        both[l].to_bits(),
+                        single[0].to_bits(),
+                        "bar {bar} lane {l} output {output}"
+                    );
+                }
+            }
+        }
     }
 }

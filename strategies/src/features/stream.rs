@@ -18,7 +18,9 @@ use gauntlet_datasets::Interval;
 use super::batch::FeatureValue;
 use super::catalog::{BollingerOutput, FeatureKind, MacdOutput, MtfOutput, VolatilityClass};
 use super::error::FeatureError;
-use super::indicators::{Atr, Ema, Macd, Regime, RollingWindow, Rsi, VolatilityRegime};
+use super::indicators::{
+    per_lane, Atr, Ema, Lanes, Macd, Regime, RollingWindow, Rsi, VolatilityRegime,
+};
 use super::set::FeatureSet;
 
 /// One candle as the streaming computer takes it (`ts` = open time, ms UTC).
@@ -42,6 +44,57 @@ impl Bar {
             && price(self.close)
             && self.volume.is_finite()
             && self.volume >= 0.0
+    }
+}
+
+/// The bars of `L` series at one shared open time, one per lane.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LaneBar<const L: usize> {
+    pub ts: i64,
+    /// Every lane's bar is [`Bar::is_usable`] (see [`LaneBar::usable`]).
+    pub usable: bool,
+    pub open: Lanes<L>,
+    pub high: Lanes<L>,
+    pub low: Lanes<L>,
+    pub close: Lanes<L>,
+    pub volume: Lanes<L>,
+}
+
+impl<const L: usize> LaneBar<L> {
+    /// Whether every lane's bar is usable.
+    #[inline(always)]
+    pub(crate) fn usable(
+        open: &Lanes<L>,
+        high: &Lanes<L>,
+        low: &Lanes<L>,
+        close: &Lanes<L>,
+        volume: &Lanes<L>,
+    ) -> bool {
+        (0..L).all(|l| {
+            Bar {
+                ts: 0,
+                open: open[l],
+                high: high[l],
+                low: low[l],
+                close: close[l],
+                volume: volume[l],
+            }
+            .is_usable()
+        })
+    }
+}
+
+impl From<&Bar> for LaneBar<1> {
+    fn from(bar: &Bar) -> Self {
+        Self {
+            ts: bar.ts,
+            usable: bar.is_usable(),
+            open: [bar.open],
+            high: [bar.high],
+            low: [bar.low],
+            close: [bar.close],
+            volume: [bar.volume],
+        }
     }
 }
 
@@ -276,54 +329,54 @@ impl Plan {
 
 /// A pair of span-EMAs for `fast/slow − 1`.
 #[derive(Debug, Clone)]
-struct Trend {
-    fast: Ema,
-    slow: Ema,
+struct Trend<const L: usize> {
+    fast: Ema<L>,
+    slow: Ema<L>,
     slow_window: usize,
 }
 
 /// Causal aggregation of base bars into one higher timeframe, with that timeframe's
 /// indicators. Outputs are refreshed only when a bucket completes.
 #[derive(Debug, Clone)]
-struct HigherTimeframe {
+struct HigherTimeframe<const L: usize> {
     timeframe: Interval,
     warmup: usize,
     bucket: Option<i64>,
-    open: f64,
-    high: f64,
-    low: f64,
-    close: f64,
-    volume: f64,
+    open: Lanes<L>,
+    high: Lanes<L>,
+    low: Lanes<L>,
+    close: Lanes<L>,
+    volume: Lanes<L>,
     completed: usize,
-    last_close: f64,
-    ret: f64,
-    rsi: Vec<Rsi>,
-    atr: Vec<Atr>,
-    trend: Vec<Trend>,
-    range: Vec<(RollingWindow, RollingWindow)>,
-    volume_windows: Vec<RollingWindow>,
-    rsi_out: Vec<f64>,
-    atr_out: Vec<f64>,
-    trend_out: Vec<f64>,
-    range_out: Vec<f64>,
-    volume_out: Vec<f64>,
+    last_close: Lanes<L>,
+    ret: Lanes<L>,
+    rsi: Vec<Rsi<L>>,
+    atr: Vec<Atr<L>>,
+    trend: Vec<Trend<L>>,
+    range: Vec<(RollingWindow<L>, RollingWindow<L>)>,
+    volume_windows: Vec<RollingWindow<L>>,
+    rsi_out: Vec<Lanes<L>>,
+    atr_out: Vec<Lanes<L>>,
+    trend_out: Vec<Lanes<L>>,
+    range_out: Vec<Lanes<L>>,
+    volume_out: Vec<Lanes<L>>,
 }
 
-impl HigherTimeframe {
+impl<const L: usize> HigherTimeframe<L> {
     fn new(timeframe: Interval, plan: &TimeframePlan) -> Self {
-        let nan = |n: usize| vec![f64::NAN; n];
+        let nan = |n: usize| vec![[f64::NAN; L]; n];
         Self {
             timeframe,
             warmup: plan.warmup,
             bucket: None,
-            open: f64::NAN,
-            high: f64::NAN,
-            low: f64::NAN,
-            close: f64::NAN,
-            volume: 0.0,
+            open: [f64::NAN; L],
+            high: [f64::NAN; L],
+            low: [f64::NAN; L],
+            close: [f64::NAN; L],
+            volume: [0.0; L],
             completed: 0,
-            last_close: f64::NAN,
-            ret: f64::NAN,
+            last_close: [f64::NAN; L],
+            ret: [f64::NAN; L],
             rsi: plan.rsi.iter().map(|&w| Rsi::new(w)).collect(),
             atr: plan.atr.iter().map(|&w| Atr::new(w)).collect(),
             trend: plan
@@ -349,14 +402,16 @@ impl HigherTimeframe {
         }
     }
 
-    fn on_base_bar(&mut self, bar: &Bar) {
+    #[inline(always)]
+    fn on_base_bar(&mut self, bar: &LaneBar<L>) {
         let bucket = self.timeframe.bucket_start(bar.ts);
         match self.bucket {
             Some(current) if current == bucket => {
-                self.high = self.high.max(bar.high);
-                self.low = self.low.min(bar.low);
+                let (high, low, volume) = (self.high, self.low, self.volume);
+                self.high = per_lane(|l| high[l].max(bar.high[l]));
+                self.low = per_lane(|l| low[l].min(bar.low[l]));
+                self.volume = per_lane(|l| volume[l] + bar.volume[l]);
                 self.close = bar.close;
-                self.volume += bar.volume;
                 return;
             }
             Some(_) => self.complete(),
@@ -375,9 +430,9 @@ impl HigherTimeframe {
         let (high, low, close, volume) = (self.high, self.low, self.close, self.volume);
         self.completed += 1;
         self.ret = if self.completed >= 2 {
-            close / self.last_close - 1.0
+            per_lane(|l| close[l] / self.last_close[l] - 1.0)
         } else {
-            f64::NAN
+            [f64::NAN; L]
         };
         self.last_close = close;
         for (rsi, out) in self.rsi.iter_mut().zip(&mut self.rsi_out) {
@@ -386,35 +441,45 @@ impl HigherTimeframe {
         }
         for (atr, out) in self.atr.iter_mut().zip(&mut self.atr_out) {
             atr.update(high, low, close);
+            let value = atr.value();
             *out = if atr.is_ready() {
-                atr.value() / close
+                per_lane(|l| value[l] / close[l])
             } else {
-                f64::NAN
+                [f64::NAN; L]
             };
         }
         for (trend, out) in self.trend.iter_mut().zip(&mut self.trend_out) {
             trend.fast.update(close);
             trend.slow.update(close);
+            let (fast, slow) = (trend.fast.value(), trend.slow.value());
             *out = if trend.slow.count() >= trend.slow_window {
-                trend.fast.value() / trend.slow.value() - 1.0
+                per_lane(|l| fast[l] / slow[l] - 1.0)
             } else {
-                f64::NAN
+                [f64::NAN; L]
             };
         }
         for ((highs, lows), out) in self.range.iter_mut().zip(&mut self.range_out) {
             highs.push(high);
             lows.push(low);
             let (max, min) = (highs.max(), lows.min());
-            *out = if max == min {
-                0.5
-            } else {
-                (close - min) / (max - min)
-            };
+            *out = per_lane(|l| {
+                if max[l] == min[l] {
+                    0.5
+                } else {
+                    (close[l] - min[l]) / (max[l] - min[l])
+                }
+            });
         }
         for (window, out) in self.volume_windows.iter_mut().zip(&mut self.volume_out) {
             window.push(volume);
             let mean = window.mean();
-            *out = if mean == 0.0 { 1.0 } else { volume / mean };
+            *out = per_lane(|l| {
+                if mean[l] == 0.0 {
+                    1.0
+                } else {
+                    volume[l] / mean[l]
+                }
+            });
         }
     }
 }
@@ -529,16 +594,6 @@ impl Layout {
     }
 }
 
-/// The regime as a slot value: NaN while undefined.
-fn regime_code(regime: Regime) -> f64 {
-    match regime {
-        Regime::Undefined => f64::NAN,
-        Regime::Low => 0.0,
-        Regime::Medium => 1.0,
-        Regime::High => 2.0,
-    }
-}
-
 fn flag(b: bool) -> f64 {
     if b {
         1.0
@@ -566,53 +621,57 @@ fn bollinger(output: BollingerOutput, mavg: f64, std: f64, k: f64, close: f64) -
 }
 
 /// Per-bar quantities of up to `stride` consecutive usable bars, slot-major
-/// (`values[slot · stride + k]` for the block's k-th bar). Streaming uses blocks of
-/// one bar, batch longer ones; both compute every column by [`Block::column`], so
-/// they agree bit for bit.
+/// (`values[slot · stride + k]` for the block's k-th bar, one value per lane).
+/// Streaming uses blocks of one bar, batch longer ones; both compute every column by
+/// [`Block::column`], so they agree bit for bit.
 #[derive(Debug, Clone)]
-struct Block {
+struct Block<const L: usize> {
     stride: usize,
     len: usize,
-    values: Vec<f64>,
+    values: Vec<Lanes<L>>,
 }
 
-impl Block {
+impl<const L: usize> Block<L> {
     fn new(layout: &Layout, stride: usize) -> Self {
         Self {
             stride,
             len: 0,
-            values: vec![f64::NAN; layout.slots * stride],
+            values: vec![[f64::NAN; L]; layout.slots * stride],
         }
     }
 
     /// The filled part of one slot.
-    fn slot(&self, slot: usize) -> &[f64] {
+    #[inline(always)]
+    fn slot(&self, slot: usize) -> &[Lanes<L>] {
         &self.values[slot * self.stride..slot * self.stride + self.len]
     }
 
-    /// `put(k, f(x_k))` over one slot.
-    fn each(&self, slot: usize, put: &mut impl FnMut(usize, f64), f: impl Fn(f64) -> f64) {
-        for (k, &x) in self.slot(slot).iter().enumerate() {
-            put(k, f(x));
+    /// `put(k, f(x_k))` over one slot, lane by lane.
+    #[inline(always)]
+    fn each(&self, slot: usize, put: &mut impl FnMut(usize, Lanes<L>), f: impl Fn(f64) -> f64) {
+        for (k, x) in self.slot(slot).iter().enumerate() {
+            put(k, per_lane(|l| f(x[l])));
         }
     }
 
-    /// `put(k, f(x_k, y_k))` over two slots.
+    /// `put(k, f(x_k, y_k))` over two slots, lane by lane.
+    #[inline(always)]
     fn pairs(
         &self,
         a: usize,
         b: usize,
-        put: &mut impl FnMut(usize, f64),
+        put: &mut impl FnMut(usize, Lanes<L>),
         f: impl Fn(f64, f64) -> f64,
     ) {
-        for (k, (&x, &y)) in self.slot(a).iter().zip(self.slot(b)).enumerate() {
-            put(k, f(x, y));
+        for (k, (x, y)) in self.slot(a).iter().zip(self.slot(b)).enumerate() {
+            put(k, per_lane(|l| f(x[l], y[l])));
         }
     }
 
     /// Computes the column of `op` for the block's bars, handing `(k, value)` to
     /// `put` in order. The match is per block, the loops per bar.
-    fn column(&self, plan: &Plan, op: &Op, mut put: impl FnMut(usize, f64)) {
+    #[inline(always)]
+    fn column(&self, plan: &Plan, op: &Op, mut put: impl FnMut(usize, Lanes<L>)) {
         let layout = &plan.layout;
         let tfs = &plan.timeframe_slots;
         match *op {
@@ -626,7 +685,7 @@ impl Block {
             Op::SpreadPct => {
                 let (high, low, close) = (self.slot(HIGH), self.slot(LOW), self.slot(CLOSE));
                 for k in 0..self.len {
-                    put(k, (high[k] - low[k]) / close[k]);
+                    put(k, per_lane(|l| (high[k][l] - low[k][l]) / close[k][l]));
                 }
             }
             Op::Atr(i) => self.each(layout.atr + i, &mut put, |a| a),
@@ -636,13 +695,15 @@ impl Block {
                 for k in 0..self.len {
                     put(
                         k,
-                        if ready[k] == 0.0 {
-                            f64::NAN
-                        } else if atr[k] == 0.0 {
-                            0.0
-                        } else {
-                            (high[k] - low[k]) / atr[k]
-                        },
+                        per_lane(|l| {
+                            if ready[k][l] == 0.0 {
+                                f64::NAN
+                            } else if atr[k][l] == 0.0 {
+                                0.0
+                            } else {
+                                (high[k][l] - low[k][l]) / atr[k][l]
+                            }
+                        }),
                     );
                 }
             }
@@ -684,11 +745,14 @@ impl Block {
                 let std = self.slot(layout.band_std + band);
                 let close = self.slot(CLOSE);
                 for k in 0..self.len {
-                    put(k, bollinger(output, mavg[k], std[k], width, close[k]));
+                    put(
+                        k,
+                        per_lane(|l| bollinger(output, mavg[k][l], std[k][l], width, close[k][l])),
+                    );
                 }
             }
             Op::Volatility(i, class) => {
-                let class = regime_code(class);
+                let class = class.code();
                 self.each(layout.regime + i, &mut put, |r| {
                     if r.is_nan() {
                         f64::NAN
@@ -708,7 +772,13 @@ impl Block {
                 for k in 0..self.len {
                     put(
                         k,
-                        [a[k], b[k], c[k]].into_iter().map(sign).sum::<f64>() / 3.0,
+                        per_lane(|l| {
+                            [a[k][l], b[k][l], c[k][l]]
+                                .into_iter()
+                                .map(sign)
+                                .sum::<f64>()
+                                / 3.0
+                        }),
                     );
                 }
             }
@@ -716,21 +786,21 @@ impl Block {
     }
 }
 
-/// All indicator states of one series.
+/// All indicator states of `L` series that share every open time.
 #[derive(Debug, Clone)]
-struct State {
+struct State<const L: usize> {
     bars: usize,
     last_ts: Option<i64>,
-    close_windows: Vec<RollingWindow>,
-    volume_windows: Vec<RollingWindow>,
-    rsi: Vec<Rsi>,
-    atr: Vec<Atr>,
-    macd: Vec<Macd>,
-    regimes: Vec<VolatilityRegime>,
-    timeframes: Vec<HigherTimeframe>,
+    close_windows: Vec<RollingWindow<L>>,
+    volume_windows: Vec<RollingWindow<L>>,
+    rsi: Vec<Rsi<L>>,
+    atr: Vec<Atr<L>>,
+    macd: Vec<Macd<L>>,
+    regimes: Vec<VolatilityRegime<L>>,
+    timeframes: Vec<HigherTimeframe<L>>,
 }
 
-impl State {
+impl<const L: usize> State<L> {
     fn new(plan: &Plan) -> Self {
         Self {
             bars: 0,
@@ -766,21 +836,28 @@ impl State {
         }
     }
 
+    /// Whether `bar` enters the state: a later open time and usable in every lane.
+    #[inline(always)]
+    fn accepts(&self, bar: &LaneBar<L>) -> bool {
+        bar.usable && self.last_ts.is_none_or(|last| bar.ts > last)
+    }
+
     /// Consumes one usable bar and records its quantities as the block's next bar.
-    fn update(&mut self, plan: &Plan, bar: &Bar, block: &mut Block) {
+    #[inline(always)]
+    fn update(&mut self, plan: &Plan, bar: &LaneBar<L>, block: &mut Block<L>) {
         let layout = &plan.layout;
         let (stride, k) = (block.stride, block.len);
         let slots = &mut block.values;
-        let mut put = |slot: usize, v: f64| slots[slot * stride + k] = v;
+        let mut put = |slot: usize, v: Lanes<L>| slots[slot * stride + k] = v;
         put(HIGH, bar.high);
         put(LOW, bar.low);
         put(CLOSE, bar.close);
         put(VOLUME, bar.volume);
-        put(HOUR, bar.ts.div_euclid(HOUR_MS).rem_euclid(24) as f64);
+        put(HOUR, [bar.ts.div_euclid(HOUR_MS).rem_euclid(24) as f64; L]);
         // 1970-01-01 was a Thursday (3 with Monday = 0).
         put(
             WEEKDAY,
-            (bar.ts.div_euclid(DAY_MS) + 3).rem_euclid(7) as f64,
+            [(bar.ts.div_euclid(DAY_MS) + 3).rem_euclid(7) as f64; L],
         );
         for (i, w) in self.close_windows.iter_mut().enumerate() {
             w.push(bar.close);
@@ -803,7 +880,7 @@ impl State {
         for (i, atr) in self.atr.iter_mut().enumerate() {
             atr.update(bar.high, bar.low, bar.close);
             put(layout.atr + i, atr.value());
-            put(layout.atr_ready + i, flag(atr.is_ready()));
+            put(layout.atr_ready + i, [flag(atr.is_ready()); L]);
         }
         for (i, macd) in self.macd.iter_mut().enumerate() {
             macd.update(bar.close);
@@ -812,7 +889,7 @@ impl State {
         }
         for (i, regime) in self.regimes.iter_mut().enumerate() {
             regime.update(bar.close);
-            put(layout.regime + i, regime_code(regime.regime()));
+            put(layout.regime + i, regime.regime());
         }
         let mut warm = true;
         for (tf, slots) in self.timeframes.iter_mut().zip(&plan.timeframe_slots) {
@@ -833,14 +910,138 @@ impl State {
         }
         self.bars += 1;
         self.last_ts = Some(bar.ts);
-        put(layout.warm, flag(warm && self.bars > plan.base_warmup));
+        put(layout.warm, [flag(warm && self.bars > plan.base_warmup); L]);
         block.len += 1;
     }
 }
 
-/// Bars per block in batch computation: the block's slots and its output rows stay
-/// in cache while each column is computed in one loop.
-const BATCH_BLOCK: usize = 128;
+/// Bar-lanes per block in batch computation (64 bars of one series, 16 bars of
+/// four): the block's slots and its output rows stay in the L1 cache while each
+/// column is computed in one loop and stored.
+const BATCH_BLOCK: usize = 64;
+
+/// One series' batch output: `rows × columns` values, row-major, and the ready flags.
+pub(crate) struct Rows<T> {
+    pub values: Vec<T>,
+    pub ready: Vec<bool>,
+}
+
+/// Batch form of [`StreamingComputer::update`] for `L` series that share every open
+/// time: consumes `bars` (`rows` of them, lane `l` = series `l`) and returns each
+/// series' values and ready flags exactly as `update` + `values` would give them,
+/// computed column by column over blocks of consecutive usable bars straight into
+/// the output.
+///
+/// A bar that is not usable in *every* lane ([`LaneBar::usable`]) is skipped in
+/// every lane, so with more than one lane every bar must be usable (the caller
+/// checks); with one lane this is the streaming rule for unusable bars.
+#[inline(always)]
+pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
+    set: &FeatureSet,
+    base: Interval,
+    rows: usize,
+    bars: impl Iterator<Item = LaneBar<L>>,
+) -> Result<[Rows<T>; L], FeatureError> {
+    let plan = Plan::compile(set, base)?;
+    let mut state = State::<L>::new(&plan);
+    let columns = plan.ops.len();
+    let mut out = std::array::from_fn(|_| Rows {
+        values: huge_zeroed(rows * columns),
+        ready: vec![false; rows],
+    });
+    let block_bars = BATCH_BLOCK / L;
+    let mut block = Block::new(&plan.layout, block_bars);
+    // The output row of the block's first bar.
+    let mut first_row = 0;
+    for (row, bar) in bars.enumerate() {
+        if !state.accepts(&bar) {
+            flush(&plan, &mut block, first_row, &mut out);
+            for lane in &mut out {
+                lane.values[row * columns..(row + 1) * columns].fill(T::NAN);
+            }
+            continue;
+        }
+        if block.len == 0 {
+            first_row = row;
+        }
+        state.update(&plan, &bar, &mut block);
+        if block.len == block_bars {
+            flush(&plan, &mut block, first_row, &mut out);
+        }
+    }
+    flush(&plan, &mut block, first_row, &mut out);
+    Ok(out)
+}
+
+/// `len` zeros for an output matrix, backed by transparent huge pages where the
+/// kernel offers them on request (Linux `madvise` mode): a W1 output is 1.6 GB, and
+/// faulting it in 4 KiB pages cost about a third of the computation's time.
+fn huge_zeroed<T: FeatureValue>(len: usize) -> Vec<T> {
+    let values = vec![T::ZERO; len];
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE_PAGE: usize = 2 << 20;
+        let start = values.as_ptr() as usize;
+        let end = start + len * std::mem::size_of::<T>();
+        let (first, last) = (
+            start.next_multiple_of(HUGE_PAGE),
+            end / HUGE_PAGE * HUGE_PAGE,
+        );
+        if last > first {
+            // SAFETY: the range lies inside `values`' allocation and is page aligned;
+            // MADV_HUGEPAGE only changes how the kernel backs it, never its contents.
+            // A refusal (no THP support) leaves ordinary pages: nothing to handle.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_HUGEPAGE,
+                );
+            }
+        }
+    }
+    values
+}
+
+/// Writes the block's rows into every lane's output from row `first_row` on, and
+/// empties the block.
+#[inline(always)]
+fn flush<T: FeatureValue, const L: usize>(
+    plan: &Plan,
+    block: &mut Block<L>,
+    first_row: usize,
+    out: &mut [Rows<T>; L],
+) {
+    let columns = plan.ops.len();
+    let rows = first_row..first_row + block.len;
+    let mut lanes = out.each_mut().map(|lane| {
+        (
+            &mut lane.values[rows.start * columns..rows.end * columns],
+            &mut lane.ready[rows.clone()],
+        )
+    });
+    // Each column is computed in one contiguous loop, then stored into its place in
+    // the rows.
+    let mut computed = [[0.0; L]; BATCH_BLOCK];
+    let computed = &mut computed[..block.len];
+    for (j, op) in plan.ops.iter().enumerate() {
+        block.column(plan, op, |k, v| computed[k] = v);
+        for (k, value) in computed.iter().enumerate() {
+            let at = k * columns + j;
+            for ((lane, _), &v) in lanes.iter_mut().zip(value) {
+                lane[at] = T::from_f64(v);
+            }
+        }
+    }
+    // A value that is finite in f64 can still overflow f32: check the stored ones.
+    let warm = block.slot(plan.layout.warm);
+    for (values, ready) in lanes {
+        for ((ready, row), warm) in ready.iter_mut().zip(values.chunks_exact(columns)).zip(warm) {
+            *ready = warm[0] == 1.0 && row.iter().fold(true, |finite, v| finite & v.is_finite());
+        }
+    }
+    block.len = 0;
+}
 
 /// Incremental feature computer for one symbol: feed bars in time order with
 /// [`StreamingComputer::update`], read the row with [`StreamingComputer::values`].
@@ -848,9 +1049,9 @@ const BATCH_BLOCK: usize = 128;
 #[derive(Debug, Clone)]
 pub struct StreamingComputer {
     plan: Plan,
-    state: State,
+    state: State<1>,
     /// The current bar's quantities (a block of one bar).
-    block: Block,
+    block: Block<1>,
     row: Vec<f64>,
     ready: bool,
 }
@@ -870,98 +1071,26 @@ impl StreamingComputer {
         })
     }
 
-    fn accepts(&self, bar: &Bar) -> bool {
-        self.state.last_ts.is_none_or(|last| bar.ts > last) && bar.is_usable()
-    }
-
     /// Consumes one bar and returns whether its row is ready (see the module docs for
     /// unusable bars and readiness).
     pub fn update(&mut self, bar: &Bar) -> bool {
-        if !self.accepts(bar) {
+        let bar = LaneBar::from(bar);
+        if !self.state.accepts(&bar) {
             self.row.iter_mut().for_each(|v| *v = f64::NAN);
             self.ready = false;
             return false;
         }
         self.block.len = 0;
-        self.state.update(&self.plan, bar, &mut self.block);
+        self.state.update(&self.plan, &bar, &mut self.block);
         let mut finite = true;
         for (out, op) in self.row.iter_mut().zip(&self.plan.ops) {
-            self.block.column(&self.plan, op, |_, v| {
+            self.block.column(&self.plan, op, |_, [v]| {
                 finite &= v.is_finite();
                 *out = v;
             });
         }
-        self.ready = finite && self.block.slot(self.plan.layout.warm)[0] == 1.0;
+        self.ready = finite && self.block.slot(self.plan.layout.warm)[0] == [1.0];
         self.ready
-    }
-
-    /// Batch form of [`StreamingComputer::update`]: consumes `bars` (`rows` of them)
-    /// and returns the row-major values (`num_features` columns) and ready flags
-    /// exactly as `update` + `values` would give them, computed column by column
-    /// over blocks of consecutive usable bars straight into the output.
-    pub(crate) fn into_rows<T: FeatureValue>(
-        mut self,
-        rows: usize,
-        bars: impl Iterator<Item = Bar>,
-    ) -> (Vec<T>, Vec<bool>) {
-        let columns = self.plan.ops.len();
-        let mut values = vec![T::ZERO; rows * columns];
-        let mut ready = vec![false; rows];
-        let mut block = Block::new(&self.plan.layout, BATCH_BLOCK);
-        // The output row of the block's first bar.
-        let mut first_row = 0;
-        for (row, bar) in bars.enumerate() {
-            if !self.accepts(&bar) {
-                self.flush(&mut block, first_row, &mut values, &mut ready);
-                values[row * columns..(row + 1) * columns].fill(T::NAN);
-                continue;
-            }
-            if block.len == 0 {
-                first_row = row;
-            }
-            self.state.update(&self.plan, &bar, &mut block);
-            if block.len == BATCH_BLOCK {
-                self.flush(&mut block, first_row, &mut values, &mut ready);
-            }
-        }
-        self.flush(&mut block, first_row, &mut values, &mut ready);
-        (values, ready)
-    }
-
-    /// Writes the block's rows into `values` and `ready` from row `first_row` on,
-    /// and empties the block.
-    fn flush<T: FeatureValue>(
-        &self,
-        block: &mut Block,
-        first_row: usize,
-        values: &mut [T],
-        ready: &mut [bool],
-    ) {
-        let columns = self.plan.ops.len();
-        let rows = first_row..first_row + block.len;
-        let out = &mut values[rows.start * columns..rows.end * columns];
-        // Each column is computed in one contiguous loop, then stored into its
-        // place in the rows.
-        let mut computed = [0.0; BATCH_BLOCK];
-        let computed = &mut computed[..block.len];
-        for (j, op) in self.plan.ops.iter().enumerate() {
-            block.column(&self.plan, op, |k, v| computed[k] = v);
-            // Stated once here, so the store below needs no bounds check per row.
-            assert!(j < columns);
-            for (row, &value) in out.chunks_exact_mut(columns).zip(computed.iter()) {
-                row[j] = T::from_f64(value);
-            }
-        }
-        // A value that is finite in f64 can still overflow f32: check the stored ones.
-        let warm = block.slot(self.plan.layout.warm);
-        for ((ready, row), &warm) in ready[rows]
-            .iter_mut()
-            .zip(out.chunks_exact(columns))
-            .zip(warm)
-        {
-            *ready = warm == 1.0 && row.iter().fold(true, |finite, v| finite & v.is_finite());
-        }
-        block.len = 0;
     }
 
     /// The last bar's values, in manifest order.
