@@ -1,7 +1,7 @@
 //! Batch computation: a whole series (or a universe of them, in parallel) into a
 //! row-major feature matrix.
 
-use gauntlet_datasets::{CandleSeries, Interval};
+use gauntlet_datasets::CandleSeries;
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -133,57 +133,63 @@ fn compute_chunk<T: FeatureValue>(
     set: &FeatureSet,
     chunk: &[CandleSeries],
 ) -> Result<Vec<FeatureMatrix<T>>, FeatureError> {
-    let Ok(group) = <&[CandleSeries; LANES]>::try_from(chunk) else {
-        return chunk.iter().map(|series| compute_as(set, series)).collect();
-    };
-    let first = &group[0];
-    let together = group.iter().all(|series| {
-        series.interval() == first.interval() && series.ts() == first.ts() && all_usable(series)
-    });
-    if !together {
-        return chunk.iter().map(|series| compute_as(set, series)).collect();
+    if let Ok(group) = <&[CandleSeries; LANES]>::try_from(chunk) {
+        let first = &group[0];
+        let aligned = group
+            .iter()
+            .all(|series| series.interval() == first.interval() && series.ts() == first.ts());
+        if aligned {
+            check_sorted(first)?;
+            if let Some(lanes) = in_lanes::<T>(set, group)? {
+                return Ok(group
+                    .iter()
+                    .zip(lanes)
+                    .map(|(series, rows)| matrix(set, series, rows))
+                    .collect());
+            }
+        }
     }
-    check_sorted(first)?;
-    let lanes = batch_rows_in_lanes::<T>(
-        set,
-        first.interval(),
-        first.len(),
-        lane_bars(group.each_ref(), true),
-    )?;
-    Ok(group
-        .iter()
-        .zip(lanes)
-        .map(|(series, rows)| matrix(set, series, rows))
-        .collect())
+    chunk.iter().map(|series| compute_as(set, series)).collect()
 }
 
-/// [`batch_rows`] over [`LANES`] lanes, compiled for AVX2 when the CPU has it: one
-/// instruction then serves all four lanes. The results are the same bits either way
-/// (the same IEEE operations in the same order; fused multiply-adds are never
-/// formed).
-fn batch_rows_in_lanes<T: FeatureValue>(
+/// [`batch_rows`] of [`LANES`] series with the same open times, one per lane, or
+/// `None` when one of them has an unusable bar. Compiled for AVX2 when the CPU has
+/// it: one instruction then serves all four lanes. The results are the same bits
+/// either way (the same IEEE operations in the same order; fused multiply-adds are
+/// never formed).
+fn in_lanes<T: FeatureValue>(
     set: &FeatureSet,
-    base: Interval,
-    rows: usize,
-    bars: impl Iterator<Item = LaneBar<LANES>>,
-) -> Result<[Rows<T>; LANES], FeatureError> {
+    group: &[CandleSeries; LANES],
+) -> Result<Option<[Rows<T>; LANES]>, FeatureError> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { batch_rows_avx2(set, base, rows, bars) };
+        return unsafe { in_lanes_avx2(set, group) };
     }
-    batch_rows::<T, LANES>(set, base, rows, bars)
+    in_lanes_here(set, group)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn batch_rows_avx2<T: FeatureValue>(
+fn in_lanes_avx2<T: FeatureValue>(
     set: &FeatureSet,
-    base: Interval,
-    rows: usize,
-    bars: impl Iterator<Item = LaneBar<LANES>>,
-) -> Result<[Rows<T>; LANES], FeatureError> {
-    batch_rows::<T, LANES>(set, base, rows, bars)
+    group: &[CandleSeries; LANES],
+) -> Result<Option<[Rows<T>; LANES]>, FeatureError> {
+    in_lanes_here(set, group)
+}
+
+/// The body of [`in_lanes`], inlined into each of its compilations.
+#[inline(always)]
+fn in_lanes_here<T: FeatureValue>(
+    set: &FeatureSet,
+    group: &[CandleSeries; LANES],
+) -> Result<Option<[Rows<T>; LANES]>, FeatureError> {
+    if !group.iter().all(all_usable) {
+        return Ok(None);
+    }
+    let first = &group[0];
+    let bars = lane_bars(group.each_ref(), true);
+    batch_rows::<T, LANES>(set, first.interval(), first.len(), bars).map(Some)
 }
 
 /// Open times must strictly increase.
@@ -201,50 +207,76 @@ fn check_sorted(series: &CandleSeries) -> Result<(), FeatureError> {
 }
 
 /// Every bar is [`Bar::is_usable`]: finite positive prices, finite non-negative
-/// volume.
+/// volume. (Folded without short cuts, so it vectorizes; NaN fails every comparison.)
+#[inline(always)]
 fn all_usable(series: &CandleSeries) -> bool {
-    let price = |&p: &f64| p.is_finite() && p > 0.0;
-    series.open().iter().all(price)
-        && series.high().iter().all(price)
-        && series.low().iter().all(price)
-        && series.close().iter().all(price)
-        && series.volume().iter().all(|&v| v.is_finite() && v >= 0.0)
+    fn all(column: &[f64], ok: impl Fn(f64) -> bool) -> bool {
+        column.iter().fold(true, |all, &x| all & ok(x))
+    }
+    let price = |p: f64| (p > 0.0) & (p < f64::INFINITY);
+    all(series.open(), price)
+        & all(series.high(), price)
+        & all(series.low(), price)
+        & all(series.close(), price)
+        & all(series.volume(), |v| (0.0..f64::INFINITY).contains(&v))
 }
 
 /// The bars of `L` series with the same open times, one per lane. With
 /// `known_usable` (every bar of every series checked by [`all_usable`]) the bars are
 /// not checked again one by one.
-fn lane_bars<const L: usize>(
-    series: [&CandleSeries; L],
-    known_usable: bool,
-) -> impl Iterator<Item = LaneBar<L>> + '_ {
+fn lane_bars<const L: usize>(series: [&CandleSeries; L], known_usable: bool) -> LaneBars<'_, L> {
     let ts = series[0].ts();
     let column = |get: fn(&CandleSeries) -> &[f64]| series.map(|s| &get(s)[..ts.len()]);
-    let (open, high, low, close, volume) = (
-        column(CandleSeries::open),
-        column(CandleSeries::high),
-        column(CandleSeries::low),
-        column(CandleSeries::close),
-        column(CandleSeries::volume),
-    );
-    ts.iter().enumerate().map(move |(i, &ts)| {
+    LaneBars {
+        ts,
+        open: column(CandleSeries::open),
+        high: column(CandleSeries::high),
+        low: column(CandleSeries::low),
+        close: column(CandleSeries::close),
+        volume: column(CandleSeries::volume),
+        next: 0,
+        known_usable,
+    }
+}
+
+/// The iterator of [`lane_bars`]. (A named type, so that `next` can be inlined into
+/// the computation that consumes it.)
+struct LaneBars<'a, const L: usize> {
+    ts: &'a [i64],
+    open: [&'a [f64]; L],
+    high: [&'a [f64]; L],
+    low: [&'a [f64]; L],
+    close: [&'a [f64]; L],
+    volume: [&'a [f64]; L],
+    next: usize,
+    known_usable: bool,
+}
+
+impl<const L: usize> Iterator for LaneBars<'_, L> {
+    type Item = LaneBar<L>;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<LaneBar<L>> {
+        let i = self.next;
+        let ts = *self.ts.get(i)?;
+        self.next += 1;
         let (open, high, low, close, volume) = (
-            per_lane(|l| open[l][i]),
-            per_lane(|l| high[l][i]),
-            per_lane(|l| low[l][i]),
-            per_lane(|l| close[l][i]),
-            per_lane(|l| volume[l][i]),
+            per_lane(|l| self.open[l][i]),
+            per_lane(|l| self.high[l][i]),
+            per_lane(|l| self.low[l][i]),
+            per_lane(|l| self.close[l][i]),
+            per_lane(|l| self.volume[l][i]),
         );
-        LaneBar {
+        Some(LaneBar {
             ts,
-            usable: known_usable || LaneBar::usable(&open, &high, &low, &close, &volume),
+            usable: self.known_usable || LaneBar::usable(&open, &high, &low, &close, &volume),
             open,
             high,
             low,
             close,
             volume,
-        }
-    })
+        })
+    }
 }
 
 /// `series`' matrix from its computed rows.

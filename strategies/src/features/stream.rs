@@ -953,7 +953,15 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
     let mut block = Block::new(&plan.layout, block_bars);
     // The output row of the block's first bar.
     let mut first_row = 0;
-    for (row, bar) in bars.enumerate() {
+    let mut next_row = 0;
+    #[expect(
+        clippy::explicit_counter_loop,
+        reason = "`Enumerate::next` is not inlined into this large function; a call per \
+                  bar costs as much as reading the bar"
+    )]
+    for bar in bars {
+        let row = next_row;
+        next_row += 1;
         if !state.accepts(&bar) {
             flush(&plan, &mut block, first_row, &mut out);
             for lane in &mut out {
