@@ -110,7 +110,7 @@ pub fn compute_universe(
 
 /// [`compute_universe`] with a chosen element type.
 ///
-/// Consecutive series are taken [`LANES`] at a time: when they share every open time
+/// Consecutive series are taken four at a time: when they share every open time
 /// and every bar is usable (a clean aligned universe), they are computed together,
 /// one per lane; otherwise one by one. Either way each series gets exactly the
 /// values [`compute_as`] gives it.

@@ -8,7 +8,9 @@
 //!   has a sha256 content hash over a canonical form.
 //! - [`compute`] / [`compute_universe`] produce a [`FeatureMatrix`] (f32 row-major +
 //!   a per-row `ready` flag); [`StreamingComputer`] yields the same rows one bar at a
-//!   time. Batch drives the streaming state machines, so they agree bit for bit.
+//!   time. Batch drives the streaming state machines, so they agree bit for bit;
+//!   [`compute_universe`] runs them for four aligned symbols at once, one per SIMD
+//!   lane, with the same bits per symbol.
 //! - Every feature's formula is in the doc comment of its [`FeatureKind`] variant;
 //!   `ta`-compatible ones (RSI, MACD, Bollinger, ATR, SMA) follow `ta` 0.11 seeding.
 //!
