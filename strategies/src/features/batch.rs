@@ -8,9 +8,9 @@ use rayon::prelude::*;
 use super::error::FeatureError;
 use super::indicators::per_lane;
 use super::set::FeatureSet;
-use super::stream::{batch_rows, LaneBar, Rows};
 #[cfg(doc)]
-use super::stream::{Bar, StreamingComputer};
+use super::stream::Bar;
+use super::stream::{batch_rows, LaneBar, Rows};
 
 /// The element type of a feature matrix: `f32` (what models consume, the default)
 /// or `f64` (`--precision f64`, golden tests). Values are always computed in f64.
