@@ -10,6 +10,7 @@ mod candles;
 pub mod hash;
 mod interval;
 pub mod load;
+pub mod memory;
 pub mod resample;
 pub mod synth;
 pub mod table;

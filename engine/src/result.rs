@@ -1,5 +1,6 @@
 //! What a run produces; all of it serde-serializable for the reports crate.
 
+use gauntlet_datasets::memory::advise_huge_pages;
 use gauntlet_strategies::strategy::Side;
 use serde::{Deserialize, Serialize};
 
@@ -21,13 +22,20 @@ pub struct EquityCurve {
 }
 
 impl EquityCurve {
+    /// Room for `n` bars, on huge pages where the kernel offers them
+    /// ([`advise_huge_pages`]: five f64 columns of a million bars are 40 MB).
     pub fn with_capacity(n: usize) -> Self {
+        fn column<T>(n: usize) -> Vec<T> {
+            let values = Vec::with_capacity(n);
+            advise_huge_pages(&values);
+            values
+        }
         Self {
-            ts: Vec::with_capacity(n),
-            equity: Vec::with_capacity(n),
-            cash: Vec::with_capacity(n),
-            gross_exposure: Vec::with_capacity(n),
-            net_exposure: Vec::with_capacity(n),
+            ts: column(n),
+            equity: column(n),
+            cash: column(n),
+            gross_exposure: column(n),
+            net_exposure: column(n),
         }
     }
 

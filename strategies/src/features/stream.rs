@@ -13,6 +13,7 @@
 //! is finite. Rows before that carry whatever is defined (`ta`'s NaNs, ATR's leading
 //! 0.0) — use `ready`, not the values, to decide.
 
+use gauntlet_datasets::memory::advise_huge_pages;
 use gauntlet_datasets::Interval;
 
 use super::batch::FeatureValue;
@@ -981,33 +982,11 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
     Ok(out)
 }
 
-/// `len` zeros for an output matrix, backed by transparent huge pages where the
-/// kernel offers them on request (Linux `madvise` mode): a W1 output is 1.6 GB, and
-/// faulting it in 4 KiB pages cost about a third of the computation's time.
+/// `len` zeros for an output matrix, on huge pages where the kernel offers them
+/// ([`advise_huge_pages`]: W1's output is 1.6 GB).
 fn huge_zeroed<T: FeatureValue>(len: usize) -> Vec<T> {
     let values = vec![T::ZERO; len];
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE_PAGE: usize = 2 << 20;
-        let start = values.as_ptr() as usize;
-        let end = start + len * std::mem::size_of::<T>();
-        let (first, last) = (
-            start.next_multiple_of(HUGE_PAGE),
-            end / HUGE_PAGE * HUGE_PAGE,
-        );
-        if last > first {
-            // SAFETY: the range lies inside `values`' allocation and is page aligned;
-            // MADV_HUGEPAGE only changes how the kernel backs it, never its contents.
-            // A refusal (no THP support) leaves ordinary pages: nothing to handle.
-            unsafe {
-                libc::madvise(
-                    first as *mut libc::c_void,
-                    last - first,
-                    libc::MADV_HUGEPAGE,
-                );
-            }
-        }
-    }
+    advise_huge_pages(&values);
     values
 }
 
