@@ -49,4 +49,47 @@ mod tests {
             assert!(zeros.iter().all(|&z| z == 0.0));
         }
     }
+
+    /// `THPeligible` of the mapping that holds `address`, from `/proc/self/smaps`.
+    #[cfg(target_os = "linux")]
+    fn huge_page_eligible(address: usize) -> bool {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("read smaps");
+        let mut inside = false;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ') {
+                if let Some((from, to)) = range.split_once('-') {
+                    if let (Ok(from), Ok(to)) = (
+                        usize::from_str_radix(from, 16),
+                        usize::from_str_radix(to, 16),
+                    ) {
+                        inside = (from..to).contains(&address);
+                        continue;
+                    }
+                }
+            }
+            if inside {
+                if let Some(flag) = line.strip_prefix("THPeligible:") {
+                    return flag.trim() == "1";
+                }
+            }
+        }
+        panic!("no mapping holds {address:#x}");
+    }
+
+    /// Where the kernel offers huge pages only on request (THP `madvise`, as on the
+    /// project's machine), a large vector is eligible after the advice and not before.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn advice_makes_a_large_vector_eligible_for_huge_pages() {
+        let mode = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+            .unwrap_or_default();
+        if !mode.contains("[madvise]") {
+            return;
+        }
+        let values: Vec<u64> = Vec::with_capacity(8 << 20);
+        let aligned = (values.as_ptr() as usize).next_multiple_of(2 << 20);
+        assert!(!huge_page_eligible(aligned), "eligible before the advice");
+        advise_huge_pages(&values);
+        assert!(huge_page_eligible(aligned), "not eligible after the advice");
+    }
 }
