@@ -59,4 +59,8 @@ fn synth(c: &mut Criterion) {
 }
 
 criterion_group!(benches, load_and_validate, synth);
+/// The `gauntlet` binary's allocator (src/main.rs), so the bench measures what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 criterion_main!(benches);

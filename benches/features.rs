@@ -108,4 +108,8 @@ fn features(c: &mut Criterion) {
 }
 
 criterion_group!(benches, features);
+/// The `gauntlet` binary's allocator (src/main.rs), so the bench measures what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 criterion_main!(benches);

@@ -8,6 +8,12 @@ mod config;
 mod grid;
 mod pipeline;
 
+/// Freed memory is kept for the next allocation instead of going back to the kernel
+/// and being faulted in and zeroed again: a sweep allocates the same large result
+/// columns for every configuration (BENCHMARKS.md, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(cli) {

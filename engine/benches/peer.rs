@@ -22,7 +22,7 @@ fn peer_workload(c: &mut Criterion) {
         let universe = peer::peer_universe(symbols, bars);
         let strategy = peer::peer_signals(&universe);
         let inputs: Vec<SymbolInput<'_>> = universe.iter().map(SymbolInput::new).collect();
-        let config = peer::peer_config(symbols);
+        let config = peer::peer_config();
         group.throughput(Throughput::Elements((symbols * bars) as u64));
         group.bench_with_input(
             BenchmarkId::from_parameter(format!("{symbols}x{bars}")),
@@ -36,4 +36,8 @@ fn peer_workload(c: &mut Criterion) {
 }
 
 criterion_group!(benches, peer_workload);
+/// The `gauntlet` binary's allocator (src/main.rs), so the bench measures what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 criterion_main!(benches);

@@ -5,7 +5,13 @@
 
 /// Wilder's ATR as in `ta` 0.11 (`AverageTrueRange`, SMA-seeded):
 /// `TR_0 = high_0 − low_0`, `TR_i = max(high_i − low_i, |high_i − close_{i−1}|, |low_i − close_{i−1}|)`;
-/// `ATR_{n−1} = mean(TR_0..=TR_{n−1})`, `ATR_i = (ATR_{i−1} × (n − 1) + TR_i) / n` for `i ≥ n`.
+/// `ATR_{n−1} = mean(TR_0..=TR_{n−1})`, `ATR_i = ATR_{i−1} × d + TR_i × g` for `i ≥ n`, with
+/// `d = (n − 1) / n` and `g = 1 / n` rounded once.
+/// `ta` evaluates the recursion as `(ATR_{i−1} × (n − 1) + TR_i) / n`: the same value
+/// up to a few units in the last place, which do not accumulate (each step shrinks the
+/// previous error by `d`). The form here keeps the division out of the bar-to-bar
+/// dependency chain, which bounds the simulator's ATR (about 8 cycles per bar instead of
+/// about 21).
 /// Rows `0..n−1` have no value and are NaN here (`ta` writes 0.0 there).
 /// Causal: `out[i]` uses bars `≤ i` only. Writes into `out` (cleared first).
 pub fn wilder_atr(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut Vec<f64>) {
@@ -27,11 +33,17 @@ pub fn wilder_atr(high: &[f64], low: &[f64], close: &[f64], period: usize, out: 
     let seed: f64 = (0..period).map(true_range).sum::<f64>() / period as f64;
     out[period - 1] = seed;
     let mut atr = seed;
-    let weight = (period - 1) as f64;
+    let (decay, gain) = recursion_weights(period);
     for (i, slot) in out.iter_mut().enumerate().skip(period) {
-        atr = (atr * weight + true_range(i)) / period as f64;
+        atr = atr * decay + true_range(i) * gain;
         *slot = atr;
     }
+}
+
+/// The recursion's `(d, g) = ((n − 1) / n, 1 / n)` of [`wilder_atr`].
+fn recursion_weights(period: usize) -> (f64, f64) {
+    let n = period as f64;
+    ((n - 1.0) / n, 1.0 / n)
 }
 
 /// [`wilder_atr`] one bar at a time, with the same arithmetic in the same order, so
@@ -40,10 +52,10 @@ pub fn wilder_atr(high: &[f64], low: &[f64], close: &[f64], period: usize, out: 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StreamingAtr {
     period: usize,
-    /// `period as f64` and `(period − 1) as f64`, converted once (the same values the
-    /// batch formula converts at every row).
     period_f64: f64,
-    weight_f64: f64,
+    /// The recursion's weights `(d, g)` ([`wilder_atr`]).
+    decay: f64,
+    gain: f64,
     seen: usize,
     /// `period ≥ 1` bars seen: every further bar takes the steady-state recursion.
     steady: bool,
@@ -54,10 +66,12 @@ pub struct StreamingAtr {
 
 impl StreamingAtr {
     pub fn new(period: usize) -> Self {
+        let (decay, gain) = recursion_weights(period);
         Self {
             period,
             period_f64: period as f64,
-            weight_f64: period.saturating_sub(1) as f64,
+            decay,
+            gain,
             seen: 0,
             steady: false,
             previous_close: f64::NAN,
@@ -77,7 +91,7 @@ impl StreamingAtr {
                 .max((high - prev).abs())
                 .max((low - prev).abs());
             self.previous_close = close;
-            self.atr = (self.atr * self.weight_f64 + true_range) / self.period_f64;
+            self.atr = self.atr * self.decay + true_range * self.gain;
         } else {
             self.push_warmup(high, low, close);
         }
@@ -119,7 +133,7 @@ impl StreamingAtr {
         let (mut atr, mut prev) = (self.atr, self.previous_close);
         for ((&h, &l), &c) in bars {
             let true_range = (h - l).max((h - prev).abs()).max((l - prev).abs());
-            atr = (atr * self.weight_f64 + true_range) / self.period_f64;
+            atr = atr * self.decay + true_range * self.gain;
             prev = c;
         }
         (self.atr, self.previous_close) = (atr, prev);

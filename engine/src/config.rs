@@ -252,6 +252,27 @@ pub struct RiskConfig {
     /// (net P&L ≤ 0). Default none.
     #[serde(default)]
     pub max_consecutive_losses: Option<usize>,
+    /// How the symbols share the capital. Default `shared`.
+    #[serde(default)]
+    pub capital: Capital,
+}
+
+/// How the symbols of a run share its capital.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capital {
+    /// One account: sizing and every rule see the whole portfolio (its equity, its
+    /// open positions, its gross exposure). The default.
+    #[default]
+    Shared,
+    /// Every symbol trades an account of its own holding `initial_cash / symbols` (a
+    /// sleeve), exactly as if it were simulated alone, with every rule applied to that
+    /// account: sizing uses the sleeve's equity, a daily drawdown limit or circuit
+    /// breaker flattens and halts that symbol only, `max_open_positions` counts its own
+    /// position only. The run's equity curve, fees and final equity are the sums of the
+    /// sleeves' (in symbol order); the sleeves run in parallel. This is how vectorbt
+    /// simulates several columns without cash sharing.
+    PerSymbol,
 }
 
 fn default_atr_period() -> usize {
@@ -279,6 +300,7 @@ impl Default for RiskConfig {
             circuit_breaker: None,
             capital_ramp: Vec::new(),
             max_consecutive_losses: None,
+            capital: Capital::Shared,
         }
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! Entry point: [`simulate`] (one run) and [`simulate_many`] (a parallel sweep over
 //! configs). The processing order inside a bar is documented in [`sim`], the order of
-//! the risk rules in [`risk`].
+//! the risk rules in [`risk`]. With per-symbol capital ([`Capital::PerSymbol`]) the
+//! symbols do not share an account, so each runs that loop alone, in parallel, and the
+//! runs are merged (`sleeves.rs`).
 
 pub mod atr;
 pub mod config;
@@ -15,10 +17,11 @@ pub mod result;
 pub mod risk;
 pub mod signals;
 pub mod sim;
+mod sleeves;
 
 pub use config::{
-    AmbiguityPolicy, CircuitBreaker, Distance, EngineConfig, FeeConfig, FillConfig, RampStep,
-    RiskConfig, Sizing, SlippageConfig, VolumeCap, VolumeRemainder,
+    AmbiguityPolicy, Capital, CircuitBreaker, Distance, EngineConfig, FeeConfig, FillConfig,
+    RampStep, RiskConfig, Sizing, SlippageConfig, VolumeCap, VolumeRemainder,
 };
 pub use order::{ExitReason, FillRecord, Order, OrderRecord, OrderStatus};
 pub use result::{AmbiguityStats, EquityCurve, ModelSnapshot, RunResult, Trade};

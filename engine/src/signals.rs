@@ -129,13 +129,24 @@ impl Strategy for SignalColumns {
             .get(symbol_index)
             .and_then(|column| column.get(from..))
             .unwrap_or_default();
-        let acts = |signal: &Signal| match (signal, held) {
-            (Signal::None, _) => false,
-            (Signal::Up, held) => held != Some(Side::Long),
-            (Signal::Down, None) => self.allow_short,
-            (Signal::Down, Some(side)) => side == Side::Long,
+        // The signals that act (one or two): `Up` unless long, `Down` when long or
+        // (flat) when shorting is allowed.
+        let (a, b) = match held {
+            None if self.allow_short => (Signal::Up, Signal::Down),
+            None | Some(Side::Short) => (Signal::Up, Signal::Up),
+            Some(Side::Long) => (Signal::Down, Signal::Down),
         };
-        rest.iter().position(acts).map_or(usize::MAX, |k| from + k)
+        let acts = |signal: Signal| (signal == a) | (signal == b);
+        // Blocks are tested whole, without an early exit, so the test vectorizes.
+        const BLOCK: usize = 32;
+        let quiet_blocks = rest
+            .chunks_exact(BLOCK)
+            .take_while(|block| !block.iter().fold(false, |any, &s| any | acts(s)))
+            .count();
+        let rest = &rest[quiet_blocks * BLOCK..];
+        rest.iter()
+            .position(|&s| acts(s))
+            .map_or(usize::MAX, |k| from + quiet_blocks * BLOCK + k)
     }
 }
 

@@ -30,7 +30,7 @@ use gauntlet_strategies::strategy::{
 use rayon::prelude::*;
 
 use crate::atr::StreamingAtr;
-use crate::config::{AmbiguityPolicy, ConfigError, EngineConfig, VolumeRemainder};
+use crate::config::{AmbiguityPolicy, Capital, ConfigError, EngineConfig, VolumeRemainder};
 use crate::fill::{resolve_ambiguity, FillModel, FirstHit, SlippageChoice, SlippageModel};
 use crate::order::{
     ExitReason, FillCause, FillRecord, Liquidity, Order, OrderId, OrderPurpose, OrderRecord,
@@ -41,6 +41,7 @@ use crate::result::{AmbiguityStats, EquityCurve, ModelSnapshot, RunResult, Trade
 use crate::risk::{
     PortfolioAction, Protection, RiskApproved, RiskEvent, RiskRule, RiskState, SizingInputs,
 };
+use crate::sleeves::simulate_sleeves;
 
 /// A row-major f32 feature matrix of one symbol: row `i` belongs to bar `i`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -199,13 +200,26 @@ pub fn simulate<S: Strategy>(
 ) -> Result<RunResult, EngineError> {
     config.validate()?;
     let aligned = check_inputs(config, inputs)?;
-    Ok(match SlippageChoice::from(config.fills.slippage) {
+    if config.risk.capital == Capital::PerSymbol && inputs.len() > 1 {
+        return Ok(simulate_sleeves(config, strategy, inputs, aligned));
+    }
+    Ok(run_validated(config, strategy, inputs, aligned))
+}
+
+/// [`simulate`] after the checks; `aligned`: every symbol has the same timestamps.
+pub(crate) fn run_validated<S: Strategy>(
+    config: &EngineConfig,
+    strategy: &S,
+    inputs: &[SymbolInput<'_>],
+    aligned: bool,
+) -> RunResult {
+    match SlippageChoice::from(config.fills.slippage) {
         SlippageChoice::None(s) => Simulator::new(config, strategy, inputs, s, aligned).run(),
         SlippageChoice::FixedBps(s) => Simulator::new(config, strategy, inputs, s, aligned).run(),
         SlippageChoice::RangeFraction(s) => {
             Simulator::new(config, strategy, inputs, s, aligned).run()
         }
-    })
+    }
 }
 
 /// Runs one simulation per config in parallel (rayon); results in `configs` order and
@@ -412,6 +426,35 @@ fn prefetch<T>(values: &[T], i: usize) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (values, i);
+}
+
+/// The first bar whose open or range reaches outside the open interval
+/// `(below, above)` of a quiet band (a bar with a NaN among them reaches too), over the
+/// equally long `open`, `low` and `high`.
+fn first_reaching(
+    open: &[f64],
+    low: &[f64],
+    high: &[f64],
+    (below, above): (f64, f64),
+) -> Option<usize> {
+    // Blocks are tested whole, without an early exit, so the test vectorizes; the first
+    // block with a bar that reaches is then searched bar by bar.
+    const BLOCK: usize = 8;
+    // The quiet path's test, negated as a whole so that NaN reaches.
+    let reaches = |o: f64, l: f64, h: f64| !((o > below) & (l > below) & (o < above) & (h < above));
+    let blocks = open
+        .chunks_exact(BLOCK)
+        .zip(low.chunks_exact(BLOCK))
+        .zip(high.chunks_exact(BLOCK));
+    let quiet_blocks = blocks
+        .take_while(|((o, l), h)| {
+            let bars = o.iter().zip(*l).zip(*h);
+            !bars.fold(false, |any, ((&o, &l), &h)| any | reaches(o, l, h))
+        })
+        .count();
+    let mut bars = open.iter().zip(low).zip(high).skip(quiet_blocks * BLOCK);
+    bars.position(|((&o, &l), &h)| reaches(o, l, h))
+        .map(|k| quiet_blocks * BLOCK + k)
 }
 
 impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
@@ -1397,14 +1440,12 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             let c = &slot.columns;
             // (A hint before `i + 1` would be a strategy's error: then no sleep.)
             let ahead = i + 1..until.clamp(i + 1, c.ts.len());
-            let (below, above) = t.quiet_band;
-            let bars = c.open[ahead.clone()].iter().zip(&c.low[ahead.clone()]);
-            // The quiet path's test, negated as a whole so that NaN is busy there too.
-            let busy = bars
-                .zip(&c.high[ahead.clone()])
-                .position(|((&open, &low), &high)| {
-                    !(open > below && low > below && open < above && high < above)
-                });
+            let busy = first_reaching(
+                &c.open[ahead.clone()],
+                &c.low[ahead.clone()],
+                &c.high[ahead.clone()],
+                t.quiet_band,
+            );
             until = busy.map_or(ahead.end, |k| ahead.start + k);
         }
         if until > i + 1 {
@@ -1546,6 +1587,25 @@ mod tests {
                 series
             })
             .collect()
+    }
+
+    proptest! {
+        /// The block-wise scan finds the bar the plain scan finds, NaN included.
+        #[test]
+        fn first_reaching_finds_the_first_bar_outside_the_band(
+            bars in prop::collection::vec(
+                prop::array::uniform3(prop_oneof![50 => 1.0f64..3.0, 1 => Just(f64::NAN)]),
+                0..40,
+            ),
+        ) {
+            let band = (1.01, 2.99);
+            let (open, low, high): (Vec<f64>, Vec<f64>, Vec<f64>) =
+                bars.iter().map(|&[o, l, h]| (o, l, h)).collect();
+            let expected = bars.iter().position(|&[o, l, h]| {
+                !(o > band.0 && l > band.0 && o < band.1 && h < band.1)
+            });
+            prop_assert_eq!(first_reaching(&open, &low, &high, band), expected);
+        }
     }
 
     proptest! {

@@ -1,8 +1,10 @@
 //! Zero heap allocation per bar in steady state, measured with a counting global
 //! allocator (this file is its own test binary, so the allocator sees nothing else).
 //!
-//! Allocations are counted per thread (the simulation of one run happens on the calling
-//! thread), so tests running in parallel do not disturb each other's counts.
+//! Allocations are counted per thread, so tests running in parallel do not disturb
+//! each other's counts. Each run happens on the one worker of a pool of its own: a run
+//! with per-symbol capital simulates its symbols on rayon's workers, and with a single
+//! worker all of it happens on that thread.
 
 #[path = "common/peer.rs"]
 mod peer;
@@ -54,12 +56,18 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 /// reallocations) the call made.
 fn counted_run(universe: &[CandleSeries]) -> (RunResult, u64) {
     let inputs: Vec<SymbolInput<'_>> = universe.iter().map(SymbolInput::new).collect();
-    let config = peer::peer_config(universe.len());
+    let config = peer::peer_config();
     let strategy = peer::peer_strategy();
-    let before = ALLOCATIONS.with(Cell::get);
-    let result = simulate(&config, &strategy, &inputs).unwrap();
-    let after = ALLOCATIONS.with(Cell::get);
-    (result, after - before)
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let before = ALLOCATIONS.with(Cell::get);
+        let result = simulate(&config, &strategy, &inputs).unwrap();
+        let after = ALLOCATIONS.with(Cell::get);
+        (result, after - before)
+    })
 }
 
 /// `bars` candles whose first `moving` follow the PEER random walk and whose rest stay

@@ -158,4 +158,8 @@ fn bench_cache(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_members, bench_ensemble, bench_cache);
+/// The `gauntlet` binary's allocator (src/main.rs), so the bench measures what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 criterion_main!(benches);

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use gauntlet_datasets::{CandleSeries, Interval};
-use gauntlet_engine::{Distance, EngineConfig, RiskConfig, SignalColumns, Sizing};
+use gauntlet_engine::{Capital, Distance, EngineConfig, RiskConfig, SignalColumns, Sizing};
 use gauntlet_strategies::strategy::{SmaCross, SmaCrossConfig};
 
 /// First bar open time: 2024-01-01T00:00:00Z.
@@ -56,17 +56,16 @@ pub fn peer_universe(symbols: usize, bars: usize) -> Vec<CandleSeries> {
     (0..symbols).map(|s| peer_series(s, bars)).collect()
 }
 
-/// No fees or slippage, 2 % stop-loss from the entry fill, all-in sizing: each symbol
-/// may use `1 / symbols` of equity (so with one symbol, all of it), as if every
-/// symbol were traded all-in on its own share of the capital.
-pub fn peer_config(symbols: usize) -> EngineConfig {
+/// No fees or slippage, 2 % stop-loss from the entry fill, all-in sizing: every symbol
+/// trades all-in on its own `1 / symbols` of the capital ([`Capital::PerSymbol`], what
+/// vectorbt does for several columns without cash sharing).
+pub fn peer_config() -> EngineConfig {
     EngineConfig {
         initial_cash: 1_000_000.0,
         risk: RiskConfig {
             stop_loss: Some(Distance::Percent { percent: 2.0 }),
-            sizing: Sizing::FixedFraction {
-                fraction: 1.0 / symbols as f64,
-            },
+            sizing: Sizing::FixedFraction { fraction: 1.0 },
+            capital: Capital::PerSymbol,
             ..RiskConfig::default()
         },
         ..EngineConfig::default()
