@@ -18,6 +18,8 @@ pub mod risk;
 pub mod signals;
 pub mod sim;
 mod sleeves;
+#[cfg(test)]
+mod testing;
 
 pub use config::{
     AmbiguityPolicy, Capital, CircuitBreaker, Distance, EngineConfig, FeeConfig, FillConfig,

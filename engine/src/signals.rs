@@ -154,25 +154,10 @@ impl Strategy for SignalColumns {
 mod tests {
     use super::*;
     use crate::{simulate, Distance, EngineConfig, RiskConfig, Sizing, SymbolInput};
-    use gauntlet_datasets::Interval;
 
-    /// A zig-zag random walk (xorshift), enough crosses and stops to compare runs.
+    /// A zig-zag random walk, enough crosses and stops to compare runs.
     fn walk(seed: u64, bars: usize) -> CandleSeries {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut close = 100.0;
-        let mut s = CandleSeries::with_capacity(format!("W{seed}"), Interval::M1, bars);
-        for i in 0..bars {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let u = (x >> 11) as f64 / (1u64 << 53) as f64;
-            let open = close;
-            close = open * (1.0 + 0.004 * (u - 0.5));
-            let high = open.max(close) * 1.0005;
-            let low = open.min(close) * 0.9995;
-            s.push(i as i64 * 60_000, open, high, low, close, 1e6);
-        }
-        s
+        crate::testing::walk(seed, 0, bars, 0, 0.004, 0.0005)
     }
 
     #[test]

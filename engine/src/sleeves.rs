@@ -261,29 +261,12 @@ fn merge_curves(runs: &[RunResult], sleeve_cash: f64, shared_grid: bool) -> Equi
 mod tests {
     use super::*;
     use crate::{simulate, Distance, Signal, SignalColumns, Sizing};
-    use gauntlet_datasets::{CandleSeries, Interval};
+    use gauntlet_datasets::CandleSeries;
     use gauntlet_strategies::strategy::SmaCrossConfig;
 
-    /// A random walk (xorshift) on 1m bars at `first_bar..` whose every `gap`-th bar is
-    /// missing.
+    /// A random walk from minute `first_bar` on whose every `gap`-th bar is missing.
     fn walk(seed: u64, first_bar: i64, bars: usize, gap: usize) -> CandleSeries {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut close = 100.0;
-        let mut s = CandleSeries::with_capacity(format!("W{seed}"), Interval::M1, bars);
-        for i in 0..bars {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let u = (x >> 11) as f64 / (1u64 << 53) as f64;
-            let open = close;
-            close = open * (1.0 + 0.006 * (u - 0.5));
-            if gap > 0 && i % gap == gap - 1 {
-                continue;
-            }
-            let (high, low) = (open.max(close) * 1.001, open.min(close) * 0.999);
-            s.push((first_bar + i as i64) * 60_000, open, high, low, close, 1e6);
-        }
-        s
+        crate::testing::walk(seed, first_bar, bars, gap, 0.006, 0.001)
     }
 
     fn config() -> EngineConfig {
