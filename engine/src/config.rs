@@ -269,9 +269,10 @@ pub enum Capital {
     /// sleeve), exactly as if it were simulated alone, with every rule applied to that
     /// account: sizing uses the sleeve's equity, a daily drawdown limit or circuit
     /// breaker flattens and halts that symbol only, `max_open_positions` counts its own
-    /// position only. The run's equity curve, fees and final equity are the sums of the
-    /// sleeves' (in symbol order); the sleeves run in parallel. This is how vectorbt
-    /// simulates several columns without cash sharing.
+    /// position only, a capital ramp starts at the symbol's first bar. The run's equity
+    /// curve, fees and final equity are the sums of the sleeves'; the sleeves run in
+    /// parallel (see the engine's `sleeves` module for the merged result's order). This
+    /// is how vectorbt simulates several columns without cash sharing.
     PerSymbol,
 }
 
