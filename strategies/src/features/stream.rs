@@ -946,8 +946,10 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
     let plan = Plan::compile(set, base)?;
     let mut state = State::<L>::new(&plan);
     let columns = plan.ops.len();
+    // The values are appended row after row (by `flush` and for skipped bars), so the
+    // matrix is written once, not zeroed first.
     let mut out = std::array::from_fn(|_| Rows {
-        values: huge_zeroed(rows * columns),
+        values: huge_capacity(rows * columns),
         ready: vec![false; rows],
     });
     let block_bars = BATCH_BLOCK / L;
@@ -966,7 +968,8 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
         if !state.accepts(&bar) {
             flush(&plan, &mut block, first_row, &mut out);
             for lane in &mut out {
-                lane.values[row * columns..(row + 1) * columns].fill(T::NAN);
+                debug_assert_eq!(lane.values.len(), row * columns);
+                lane.values.extend(std::iter::repeat_n(T::NAN, columns));
             }
             continue;
         }
@@ -979,19 +982,23 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
         }
     }
     flush(&plan, &mut block, first_row, &mut out);
+    for lane in &mut out {
+        // Rows after the last bar (fewer bars than `rows`): zeros, not ready.
+        lane.values.resize(rows * columns, T::ZERO);
+    }
     Ok(out)
 }
 
-/// `len` zeros for an output matrix, on huge pages where the kernel offers them
-/// ([`advise_huge_pages`]: W1's output is 1.6 GB).
-fn huge_zeroed<T: FeatureValue>(len: usize) -> Vec<T> {
-    let values = vec![T::ZERO; len];
+/// An empty output matrix with room for `len` values, on huge pages where the kernel
+/// offers them ([`advise_huge_pages`]: W1's output is 1.6 GB).
+fn huge_capacity<T: FeatureValue>(len: usize) -> Vec<T> {
+    let values = Vec::with_capacity(len);
     advise_huge_pages(&values);
     values
 }
 
-/// Writes the block's rows into every lane's output from row `first_row` on, and
-/// empties the block.
+/// Appends the block's rows to every lane's output (whose rows before `first_row` are
+/// written), and empties the block.
 #[inline(always)]
 fn flush<T: FeatureValue, const L: usize>(
     plan: &Plan,
@@ -999,11 +1006,17 @@ fn flush<T: FeatureValue, const L: usize>(
     first_row: usize,
     out: &mut [Rows<T>; L],
 ) {
+    if block.len == 0 {
+        return;
+    }
     let columns = plan.ops.len();
     let rows = first_row..first_row + block.len;
     let mut lanes = out.each_mut().map(|lane| {
+        debug_assert_eq!(lane.values.len(), rows.start * columns);
+        // Zeros in a block that is in the cache, overwritten below.
+        lane.values.resize(rows.end * columns, T::ZERO);
         (
-            &mut lane.values[rows.start * columns..rows.end * columns],
+            &mut lane.values[rows.start * columns..],
             &mut lane.ready[rows.clone()],
         )
     });
