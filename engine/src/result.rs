@@ -1,6 +1,6 @@
 //! What a run produces; all of it serde-serializable for the reports crate.
 
-use gauntlet_datasets::memory::advise_huge_pages;
+use gauntlet_datasets::memory::with_huge_pages;
 use gauntlet_strategies::strategy::Side;
 use serde::{Deserialize, Serialize};
 
@@ -23,19 +23,14 @@ pub struct EquityCurve {
 
 impl EquityCurve {
     /// Room for `n` bars, on huge pages where the kernel offers them
-    /// ([`advise_huge_pages`]: five f64 columns of a million bars are 40 MB).
+    /// ([`with_huge_pages`]: five f64 columns of a million bars are 40 MB).
     pub fn with_capacity(n: usize) -> Self {
-        fn column<T>(n: usize) -> Vec<T> {
-            let values = Vec::with_capacity(n);
-            advise_huge_pages(&values);
-            values
-        }
         Self {
-            ts: column(n),
-            equity: column(n),
-            cash: column(n),
-            gross_exposure: column(n),
-            net_exposure: column(n),
+            ts: with_huge_pages(n),
+            equity: with_huge_pages(n),
+            cash: with_huge_pages(n),
+            gross_exposure: with_huge_pages(n),
+            net_exposure: with_huge_pages(n),
         }
     }
 

@@ -13,7 +13,7 @@
 //! is finite. Rows before that carry whatever is defined (`ta`'s NaNs, ATR's leading
 //! 0.0) — use `ready`, not the values, to decide.
 
-use gauntlet_datasets::memory::advise_huge_pages;
+use gauntlet_datasets::memory::with_huge_pages;
 use gauntlet_datasets::Interval;
 
 use super::batch::FeatureValue;
@@ -949,7 +949,8 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
     // The values are appended row after row (by `flush` and for skipped bars), so the
     // matrix is written once, not zeroed first.
     let mut out = std::array::from_fn(|_| Rows {
-        values: huge_capacity(rows * columns),
+        // On huge pages: W1's output is 1.6 GB.
+        values: with_huge_pages(rows * columns),
         ready: vec![false; rows],
     });
     let block_bars = BATCH_BLOCK / L;
@@ -987,14 +988,6 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
         lane.values.resize(rows * columns, T::ZERO);
     }
     Ok(out)
-}
-
-/// An empty output matrix with room for `len` values, on huge pages where the kernel
-/// offers them ([`advise_huge_pages`]: W1's output is 1.6 GB).
-fn huge_capacity<T: FeatureValue>(len: usize) -> Vec<T> {
-    let values = Vec::with_capacity(len);
-    advise_huge_pages(&values);
-    values
 }
 
 /// Appends the block's rows to every lane's output (whose rows before `first_row` are
