@@ -33,11 +33,15 @@ pub(crate) fn per_lane<const L: usize>(mut f: impl FnMut(usize) -> f64) -> Lanes
 /// [`RollingWindow::population_std`] is computed exactly by a second pass over the
 /// window: `sqrt(Σ (x_i − mean)² / len)` — never from a running sum of squares.
 #[derive(Debug, Clone)]
+// `sum` and `compensation` apart in memory: adjacent, the compiler packs the end
+// of one with the start of the other into one vector register, and the next bar's
+// load of either then spans two stores (which stalls it).
+#[repr(C)]
 pub(crate) struct RollingWindow<const L: usize> {
+    sum: Lanes<L>,
     values: Vec<Lanes<L>>,
     next: usize,
     filled: usize,
-    sum: Lanes<L>,
     compensation: Lanes<L>,
 }
 
@@ -54,20 +58,21 @@ impl<const L: usize> RollingWindow<L> {
     }
 
     /// Neumaier's step: `sum += x`, the lost low-order part into `compensation`.
-    /// (Each state array is written whole: a vector store, which the next bar's
-    /// vector load can take straight from the store buffer.)
+    ///
+    /// The lost part, the exact rounding error of `sum + x`, is computed by Knuth's
+    /// branch-free TwoSum rather than by Neumaier's comparison of magnitudes: both
+    /// give that same exact value, and straight-line arithmetic keeps every lane in
+    /// one vector instruction. (Each state array is then written whole: a vector
+    /// store, which the next bar's vector load takes straight from the store buffer.)
     #[inline(always)]
     fn add(&mut self, x: Lanes<L>) {
         let (sum, compensation) = (self.sum, self.compensation);
         let t = per_lane::<L>(|l| sum[l] + x[l]);
-        self.compensation = per_lane(|l| {
-            compensation[l]
-                + if sum[l].abs() >= x[l].abs() {
-                    (sum[l] - t[l]) + x[l]
-                } else {
-                    (x[l] - t[l]) + sum[l]
-                }
+        let error = per_lane::<L>(|l| {
+            let z = t[l] - sum[l];
+            (sum[l] - (t[l] - z)) + (x[l] - z)
         });
+        self.compensation = per_lane(|l| compensation[l] + error[l]);
         self.sum = t;
     }
 
@@ -457,19 +462,33 @@ impl<const L: usize> VolatilityRegime<L> {
         let vol = self.returns.population_std();
         let len = self.history.len();
         if self.history_filled == len {
-            // `#{ v : v < vol }` per lane.
-            let mut below = [0u64; L];
-            for v in &self.history {
-                for l in 0..L {
-                    below[l] += u64::from(v[l] < vol[l]);
+            // `#{ v : v < vol }` per lane, four values at a time into four counters.
+            // The counters are f64 (exact up to 2^53): the compiler may not reorder
+            // floating-point sums, so it keeps this loop's shape and compares all
+            // lanes of one value with one instruction; integer counters it would
+            // regroup four values lane by lane first, at twice the instructions.
+            let mut counts = [[0.0f64; L]; 4];
+            let mut chunks = self.history.chunks_exact(4);
+            for chunk in &mut chunks {
+                for (count, v) in counts.iter_mut().zip(chunk) {
+                    for l in 0..L {
+                        count[l] += if v[l] < vol[l] { 1.0 } else { 0.0 };
+                    }
                 }
             }
-            let len = len as u64;
+            let mut below: Lanes<L> =
+                per_lane(|l| (counts[0][l] + counts[1][l]) + (counts[2][l] + counts[3][l]));
+            for v in chunks.remainder() {
+                for l in 0..L {
+                    below[l] += if v[l] < vol[l] { 1.0 } else { 0.0 };
+                }
+            }
+            let len = len as f64;
             self.regime = per_lane(|l| {
-                let thirds = 3 * below[l];
+                let thirds = 3.0 * below[l];
                 if thirds < len {
                     Regime::Low.code()
-                } else if thirds >= 2 * len {
+                } else if thirds >= 2.0 * len {
                     Regime::High.code()
                 } else {
                     Regime::Medium.code()
@@ -532,6 +551,28 @@ mod tests {
                 worst <= 1e-12,
                 "window {len}: worst relative error {worst:e}"
             );
+        }
+    }
+
+    /// `add`'s TwoSum keeps exactly the state Neumaier's comparison form keeps.
+    #[test]
+    fn compensated_add_equals_neumaiers_comparison_form() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut window = RollingWindow::<1>::new(1);
+        let (mut sum, mut compensation) = (0.0f64, 0.0f64);
+        for _ in 0..200_000 {
+            let scale = 10f64.powi(rng.gen_range(-8..9));
+            let x = rng.gen_range(-1.0..1.0) * scale;
+            window.add([x]);
+            let t = sum + x;
+            compensation += if sum.abs() >= x.abs() {
+                (sum - t) + x
+            } else {
+                (x - t) + sum
+            };
+            sum = t;
+            assert_eq!(window.sum[0].to_bits(), sum.to_bits());
+            assert_eq!(window.compensation[0].to_bits(), compensation.to_bits());
         }
     }
 
