@@ -462,27 +462,7 @@ impl<const L: usize> VolatilityRegime<L> {
         let vol = self.returns.population_std();
         let len = self.history.len();
         if self.history_filled == len {
-            // `#{ v : v < vol }` per lane, four values at a time into four counters.
-            // The counters are f64 (exact up to 2^53): the compiler may not reorder
-            // floating-point sums, so it keeps this loop's shape and compares all
-            // lanes of one value with one instruction; integer counters it would
-            // regroup four values lane by lane first, at twice the instructions.
-            let mut counts = [[0.0f64; L]; 4];
-            let mut chunks = self.history.chunks_exact(4);
-            for chunk in &mut chunks {
-                for (count, v) in counts.iter_mut().zip(chunk) {
-                    for l in 0..L {
-                        count[l] += if v[l] < vol[l] { 1.0 } else { 0.0 };
-                    }
-                }
-            }
-            let mut below: Lanes<L> =
-                per_lane(|l| (counts[0][l] + counts[1][l]) + (counts[2][l] + counts[3][l]));
-            for v in chunks.remainder() {
-                for l in 0..L {
-                    below[l] += if v[l] < vol[l] { 1.0 } else { 0.0 };
-                }
-            }
+            let below = count_below(&self.history, vol);
             let len = len as f64;
             self.regime = per_lane(|l| {
                 let thirds = 3.0 * below[l];
@@ -508,6 +488,43 @@ impl<const L: usize> VolatilityRegime<L> {
     pub(crate) fn regime(&self) -> Lanes<L> {
         self.regime
     }
+}
+
+/// `#{ v ∈ history : v < vol }` per lane (exact; a NaN is never below anything and
+/// counts nothing).
+///
+/// The loop's shape is chosen per lane count, for the instructions the compiler
+/// makes of it. One lane: integer counts, which it vectorizes across the values.
+/// Several lanes: four f64 counters (exact up to 2^53) over four values at a time;
+/// since it may not reorder floating-point sums, it keeps that shape and compares
+/// all lanes of one value with one instruction (integer counters it would regroup
+/// four values lane by lane first, at twice the instructions).
+#[inline(always)]
+fn count_below<const L: usize>(history: &[Lanes<L>], vol: Lanes<L>) -> Lanes<L> {
+    if L == 1 {
+        let below = history
+            .iter()
+            .map(|v| u64::from(v[0] < vol[0]))
+            .sum::<u64>();
+        return [below as f64; L];
+    }
+    let mut counts = [[0.0f64; L]; 4];
+    let mut chunks = history.chunks_exact(4);
+    for chunk in &mut chunks {
+        for (count, v) in counts.iter_mut().zip(chunk) {
+            for l in 0..L {
+                count[l] += if v[l] < vol[l] { 1.0 } else { 0.0 };
+            }
+        }
+    }
+    let mut below: Lanes<L> =
+        per_lane(|l| (counts[0][l] + counts[1][l]) + (counts[2][l] + counts[3][l]));
+    for v in chunks.remainder() {
+        for l in 0..L {
+            below[l] += if v[l] < vol[l] { 1.0 } else { 0.0 };
+        }
+    }
+    below
 }
 
 #[cfg(test)]
@@ -664,14 +681,21 @@ mod tests {
             .collect();
         for (window, history) in [(20, 100), (2, 3), (5, 1), (3, 7)] {
             let expected = regimes_by_counting(&closes, window, history);
+            // One lane, and four (whose counting loop has another shape).
             let mut regime = VolatilityRegime::<1>::new(window, history);
+            let mut lanes = VolatilityRegime::<4>::new(window, history);
             for (i, &c) in closes.iter().enumerate() {
                 regime.update([c]);
+                lanes.update([c; 4]);
+                let code = expected[i].code().to_bits();
                 assert_eq!(
                     regime.regime()[0].to_bits(),
-                    expected[i].code().to_bits(),
+                    code,
                     "({window}, {history}) bar {i}"
                 );
+                for l in 0..4 {
+                    assert_eq!(lanes.regime()[l].to_bits(), code, "lane {l} bar {i}");
+                }
             }
         }
     }
