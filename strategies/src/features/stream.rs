@@ -13,7 +13,7 @@
 //! is finite. Rows before that carry whatever is defined (`ta`'s NaNs, ATR's leading
 //! 0.0) — use `ready`, not the values, to decide.
 
-use gauntlet_datasets::memory::with_huge_pages;
+use gauntlet_datasets::memory::{prefetch, with_huge_pages, CACHE_LINE};
 use gauntlet_datasets::Interval;
 
 use super::batch::FeatureValue;
@@ -1041,6 +1041,7 @@ fn flush<T: FeatureValue, const L: usize>(
         // block's rows, `first_row·columns .. written` (the rows before were written
         // already), and checked that they lie within the capacity.
         unsafe { lane.values.set_len(written) };
+        prefetch_spare(&lane.values, bars * columns);
         // A value that is finite in f64 can still overflow f32: check the stored ones.
         let values = &lane.values[first_row * columns..];
         let ready = &mut lane.ready[first_row..first_row + bars];
@@ -1049,6 +1050,17 @@ fn flush<T: FeatureValue, const L: usize>(
         }
     }
     block.len = 0;
+}
+
+/// Prefetches the first `len` values of `values`' spare capacity: the next block
+/// writes them, and its stores then need not wait for memory.
+#[inline(always)]
+fn prefetch_spare<T>(values: &Vec<T>, len: usize) {
+    let len = len.min(values.capacity() - values.len());
+    let start = values.as_ptr().wrapping_add(values.len());
+    for offset in (0..len).step_by(CACHE_LINE / std::mem::size_of::<T>().max(1)) {
+        prefetch(start.wrapping_add(offset));
+    }
 }
 
 /// Writes the staged values of `width` columns from `first_column` on into the rows
