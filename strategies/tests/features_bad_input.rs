@@ -5,7 +5,7 @@ mod features_support;
 use features_support::{bar, random_series, same, CLEAN};
 use gauntlet_datasets::{CandleSeries, Interval};
 use gauntlet_strategies::features::{
-    compute, compute_as, Bar, FeatureError, FeatureSet, StreamingComputer,
+    compute, compute_as, compute_universe, Bar, FeatureError, FeatureSet, StreamingComputer,
 };
 
 #[test]
@@ -150,4 +150,34 @@ fn flat_prices_and_zero_volume_still_give_ready_rows() {
     assert_eq!(v("volume_trend"), 0.0);
     assert_eq!(v("spread_atr_ratio"), 0.0);
     assert_eq!(v("volatility_low"), 1.0);
+}
+
+#[test]
+fn a_value_beyond_f32_makes_its_row_not_ready_in_f32_only() {
+    let set = FeatureSet::core31();
+    let clean = random_series(3, 400, 0, CLEAN);
+    // Finite in f64, beyond f32's largest value (3.4e38) once converted.
+    let mut huge = CandleSeries::with_capacity("HUGE", Interval::M1, clean.len());
+    for i in 0..clean.len() {
+        let b = bar(&clean, i);
+        let scale = 1e40;
+        huge.push(
+            b.ts,
+            b.open * scale,
+            b.high * scale,
+            b.low * scale,
+            b.close * scale,
+            b.volume,
+        );
+    }
+    let wide = compute_as::<f64>(&set, &huge).unwrap();
+    let first = wide.first_ready().expect("ready after the warm-up in f64");
+    assert!(wide.ready[first..].iter().all(|&r| r));
+    let narrow = compute(&set, &huge).unwrap();
+    assert!(narrow.ready.iter().all(|&r| !r));
+    // Four such series computed together, one per lane, say the same.
+    let four = [huge.clone(), huge.clone(), huge.clone(), huge];
+    for m in compute_universe(&set, &four).unwrap() {
+        assert_eq!(m.ready, narrow.ready);
+    }
 }

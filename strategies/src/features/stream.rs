@@ -955,7 +955,13 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
     });
     let block_bars = BATCH_BLOCK / L;
     let mut block = Block::new(&plan.layout, block_bars);
-    let mut staged = vec![[[T::ZERO; L]; STORE_GROUP]; block_bars];
+    let mut staged = vec![
+        Staged {
+            values: [[T::ZERO; L]; STORE_GROUP],
+            finite: [true; L],
+        };
+        block_bars
+    ];
     // The output row of the block's first bar.
     let mut first_row = 0;
     let mut next_row = 0;
@@ -995,9 +1001,14 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
 /// converted together, and each row's values of the group are written side by side.
 const STORE_GROUP: usize = 4;
 
-/// Per bar of a block, the values of [`STORE_GROUP`] columns, converted (all lanes at
-/// once) but not yet stored.
-type Staged<T, const L: usize> = [[T; L]; STORE_GROUP];
+/// One bar of a block in [`flush`]: the values of [`STORE_GROUP`] columns, converted
+/// (all lanes at once) but not yet stored, and per lane whether every converted value
+/// of the bar so far is finite.
+#[derive(Clone, Copy)]
+struct Staged<T, const L: usize> {
+    values: [[T; L]; STORE_GROUP],
+    finite: [bool; L],
+}
 
 /// Appends the block's rows to every lane's output (whose rows before `first_row` are
 /// written), and empties the block. `staged` has room for the block's bars.
@@ -1015,13 +1026,20 @@ fn flush<T: FeatureValue, const L: usize>(
     }
     let columns = plan.ops.len();
     let staged = &mut staged[..bars];
+    for bar in staged.iter_mut() {
+        bar.finite = [true; L];
+    }
     // The columns of a group are each computed in one contiguous loop over the
     // block's bars, then stored row by row into each lane's unwritten capacity.
     for (group, ops) in plan.ops.chunks(STORE_GROUP).enumerate() {
         for (c, op) in ops.iter().enumerate() {
             block.column(plan, op, |k, v| {
-                for (staged, v) in staged[k][c].iter_mut().zip(v) {
-                    *staged = T::from_f64(v);
+                let bar = &mut staged[k];
+                let lanes = bar.values[c].iter_mut().zip(&mut bar.finite).zip(v);
+                for ((value, finite), v) in lanes {
+                    *value = T::from_f64(v);
+                    // A value that is finite in f64 can still overflow f32.
+                    *finite &= value.is_finite();
                 }
             });
         }
@@ -1042,11 +1060,10 @@ fn flush<T: FeatureValue, const L: usize>(
         // already), and checked that they lie within the capacity.
         unsafe { lane.values.set_len(written) };
         prefetch_spare(&lane.values, bars * columns);
-        // A value that is finite in f64 can still overflow f32: check the stored ones.
-        let values = &lane.values[first_row * columns..];
-        let ready = &mut lane.ready[first_row..first_row + bars];
-        for ((ready, row), warm) in ready.iter_mut().zip(values.chunks_exact(columns)).zip(warm) {
-            *ready = warm[0] == 1.0 && row.iter().fold(true, |finite, v| finite & v.is_finite());
+    }
+    for (k, (bar, warm)) in staged.iter().zip(warm).enumerate() {
+        for (l, lane) in out.iter_mut().enumerate() {
+            lane.ready[first_row + k] = warm[l] == 1.0 && bar.finite[l];
         }
     }
     block.len = 0;
@@ -1079,7 +1096,7 @@ fn store<T: FeatureValue, const L: usize>(
         let rows = &mut lane.values.spare_capacity_mut()[..staged.len() * columns];
         for (row, bar) in rows.chunks_exact_mut(columns).zip(staged) {
             let row = &mut row[first_column..][..width];
-            for (value, column) in row.iter_mut().zip(bar) {
+            for (value, column) in row.iter_mut().zip(&bar.values) {
                 value.write(column[l]);
             }
         }
