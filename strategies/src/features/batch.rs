@@ -243,7 +243,7 @@ fn lane_bars<const L: usize>(series: [&CandleSeries; L], known_usable: bool) -> 
 /// Values of a column in one cache line.
 const BARS_PER_LINE: usize = CACHE_LINE / std::mem::size_of::<f64>();
 
-/// How many bars ahead [`LaneBars`] prefetches its columns (a few blocks' worth).
+/// How many bars ahead [`LaneBars`] prefetches its columns (eight cache lines).
 const PREFETCH_DISTANCE: usize = 8 * BARS_PER_LINE;
 
 /// The iterator of [`lane_bars`]. (A named type, so that `next` can be inlined into
@@ -268,8 +268,8 @@ impl<const L: usize> Iterator for LaneBars<'_, L> {
         let ts = *self.ts.get(i)?;
         self.next += 1;
         if i % BARS_PER_LINE == 0 {
-            // One line ahead in each of the 5·L columns read here: the CPU's own
-            // prefetching does not follow that many streams.
+            // In each of the 5·L columns read here, the line `PREFETCH_DISTANCE` bars
+            // ahead: the CPU's own prefetching does not follow that many streams.
             let ahead = i + PREFETCH_DISTANCE;
             for columns in [&self.open, &self.high, &self.low, &self.close, &self.volume] {
                 for column in columns {
