@@ -5,9 +5,36 @@ mod features_support;
 use features_support::{bar, random_series, same, Shape, CLEAN};
 use gauntlet_datasets::CandleSeries;
 use gauntlet_strategies::features::{
-    compute_as, compute_universe_as, FeatureSet, StreamingComputer,
+    compute_as, compute_universe_as, FeatureSet, FeatureValue, StreamingComputer,
 };
 use proptest::prelude::*;
+
+/// Every series of `universe`, computed together with the others in `T`, has
+/// exactly the rows it has alone.
+fn together_equals_alone<T: FeatureValue + Into<f64>>(
+    set: &FeatureSet,
+    universe: &[CandleSeries],
+) -> Result<(), TestCaseError> {
+    let together = compute_universe_as::<T>(set, universe).unwrap();
+    prop_assert_eq!(together.len(), universe.len());
+    for (s, (series, matrix)) in universe.iter().zip(&together).enumerate() {
+        let alone = compute_as::<T>(set, series).unwrap();
+        prop_assert_eq!(&matrix.ready, &alone.ready, "{} series {}", set.name(), s);
+        for (i, (&a, &b)) in matrix.values.iter().zip(&alone.values).enumerate() {
+            let (a, b): (f64, f64) = (a.into(), b.into());
+            prop_assert!(
+                same(a, b),
+                "{} series {} value {}: {} alone, {} together",
+                set.name(),
+                s,
+                i,
+                b,
+                a
+            );
+        }
+    }
+    Ok(())
+}
 
 fn sets() -> [FeatureSet; 2] {
     [FeatureSet::core31(), FeatureSet::mtf50()]
@@ -99,16 +126,8 @@ proptest! {
             })
             .collect();
         for set in sets() {
-            let together = compute_universe_as::<f64>(&set, &universe).unwrap();
-            prop_assert_eq!(together.len(), symbols);
-            for (s, (series, matrix)) in universe.iter().zip(&together).enumerate() {
-                let alone = compute_as::<f64>(&set, series).unwrap();
-                prop_assert_eq!(&matrix.ready, &alone.ready, "{} series {}", set.name(), s);
-                for (i, (a, b)) in matrix.values.iter().zip(&alone.values).enumerate() {
-                    prop_assert!(same(*a, *b), "{} series {} value {}: {} alone, {} together",
-                        set.name(), s, i, b, a);
-                }
-            }
+            together_equals_alone::<f64>(&set, &universe)?;
+            together_equals_alone::<f32>(&set, &universe)?;
         }
     }
 

@@ -5,6 +5,7 @@ use gauntlet_datasets::memory::{prefetch, CACHE_LINE};
 use gauntlet_datasets::CandleSeries;
 use ndarray::Array2;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 use super::error::FeatureError;
 use super::indicators::per_lane;
@@ -20,6 +21,31 @@ pub trait FeatureValue: Copy + Send + Sync + 'static {
     const ZERO: Self;
     fn from_f64(value: f64) -> Self;
     fn is_finite(self) -> bool;
+
+    /// Writes four columns of `L` lanes across: `columns[c][l]` into
+    /// `rows[l][at + c]`.
+    #[inline(always)]
+    fn write_across<const L: usize>(
+        columns: &[[Self; L]; 4],
+        rows: &mut [&mut [MaybeUninit<Self>]; L],
+        at: usize,
+    ) {
+        write_across_by_lane(columns, rows, at);
+    }
+}
+
+/// [`FeatureValue::write_across`] one value at a time.
+#[inline(always)]
+fn write_across_by_lane<T: FeatureValue, const L: usize>(
+    columns: &[[T; L]; 4],
+    rows: &mut [&mut [MaybeUninit<T>]; L],
+    at: usize,
+) {
+    for (l, row) in rows.iter_mut().enumerate() {
+        for (cell, column) in row[at..at + 4].iter_mut().zip(columns) {
+            cell.write(column[l]);
+        }
+    }
 }
 
 impl FeatureValue for f32 {
@@ -30,6 +56,40 @@ impl FeatureValue for f32 {
     }
     fn is_finite(self) -> bool {
         f32::is_finite(self)
+    }
+
+    /// With four lanes on x86_64: four loads, a 4×4 transpose in SSE registers (part
+    /// of every x86_64 CPU) and four stores, instead of sixteen scalar stores.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn write_across<const L: usize>(
+        columns: &[[f32; L]; 4],
+        rows: &mut [&mut [MaybeUninit<f32>]; L],
+        at: usize,
+    ) {
+        use std::arch::x86_64::{
+            _mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps, _mm_storeu_ps, _mm_unpackhi_ps,
+            _mm_unpacklo_ps,
+        };
+        if L != 4 {
+            return write_across_by_lane(columns, rows, at);
+        }
+        // SAFETY: with `L == 4` each column is four f32 to load, and each store
+        // writes a row slice of length four (checked by the slicing).
+        unsafe {
+            let [c0, c1, c2, c3] = columns.each_ref().map(|c| _mm_loadu_ps(c.as_ptr()));
+            let (low01, low23) = (_mm_unpacklo_ps(c0, c1), _mm_unpacklo_ps(c2, c3));
+            let (high01, high23) = (_mm_unpackhi_ps(c0, c1), _mm_unpackhi_ps(c2, c3));
+            let lanes = [
+                _mm_movelh_ps(low01, low23),
+                _mm_movehl_ps(low23, low01),
+                _mm_movelh_ps(high01, high23),
+                _mm_movehl_ps(high23, high01),
+            ];
+            for (row, lane) in rows.iter_mut().zip(lanes) {
+                _mm_storeu_ps(row[at..at + 4].as_mut_ptr().cast(), lane);
+            }
+        }
     }
 }
 
