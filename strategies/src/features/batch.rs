@@ -16,7 +16,9 @@ use super::stream::{batch_rows, LaneBar, Rows};
 
 /// The element type of a feature matrix: `f32` (what models consume, the default)
 /// or `f64` (`--precision f64`, golden tests). Values are always computed in f64.
-pub trait FeatureValue: Copy + Send + Sync + 'static {
+pub trait FeatureValue:
+    Copy + Send + Sync + 'static + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self>
+{
     const NAN: Self;
     const ZERO: Self;
     fn from_f64(value: f64) -> Self;

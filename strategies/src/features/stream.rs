@@ -958,7 +958,7 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
     let mut staged = vec![
         Staged {
             values: [[T::ZERO; L]; STORE_GROUP],
-            finite: [true; L],
+            nonfinite: [T::ZERO; L],
         };
         block_bars
     ];
@@ -1002,12 +1002,13 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
 const STORE_GROUP: usize = 4;
 
 /// One bar of a block in [`flush`]: the values of [`STORE_GROUP`] columns, converted
-/// (all lanes at once) but not yet stored, and per lane whether every converted value
-/// of the bar so far is finite.
+/// (all lanes at once) but not yet stored, and per lane `Σ value·0` over the bar's
+/// converted values so far: zero while all of them are finite, NaN from the first
+/// that is not (`±∞·0` is NaN), which costs one multiply-add per value.
 #[derive(Clone, Copy)]
 struct Staged<T, const L: usize> {
     values: [[T; L]; STORE_GROUP],
-    finite: [bool; L],
+    nonfinite: [T; L],
 }
 
 /// Appends the block's rows to every lane's output (whose rows before `first_row` are
@@ -1027,7 +1028,7 @@ fn flush<T: FeatureValue, const L: usize>(
     let columns = plan.ops.len();
     let staged = &mut staged[..bars];
     for bar in staged.iter_mut() {
-        bar.finite = [true; L];
+        bar.nonfinite = [T::ZERO; L];
     }
     // The columns of a group are each computed in one contiguous loop over the
     // block's bars, then stored row by row into each lane's unwritten capacity.
@@ -1035,11 +1036,11 @@ fn flush<T: FeatureValue, const L: usize>(
         for (c, op) in ops.iter().enumerate() {
             block.column(plan, op, |k, v| {
                 let bar = &mut staged[k];
-                let lanes = bar.values[c].iter_mut().zip(&mut bar.finite).zip(v);
-                for ((value, finite), v) in lanes {
+                let lanes = bar.values[c].iter_mut().zip(&mut bar.nonfinite).zip(v);
+                for ((value, nonfinite), v) in lanes {
                     *value = T::from_f64(v);
                     // A value that is finite in f64 can still overflow f32.
-                    *finite &= value.is_finite();
+                    *nonfinite = *nonfinite + *value * T::ZERO;
                 }
             });
         }
@@ -1063,7 +1064,7 @@ fn flush<T: FeatureValue, const L: usize>(
     }
     for (k, (bar, warm)) in staged.iter().zip(warm).enumerate() {
         for (l, lane) in out.iter_mut().enumerate() {
-            lane.ready[first_row + k] = warm[l] == 1.0 && bar.finite[l];
+            lane.ready[first_row + k] = warm[l] == 1.0 && bar.nonfinite[l].is_finite();
         }
     }
     block.len = 0;
