@@ -330,9 +330,10 @@ impl<const L: usize> Iterator for LaneBars<'_, L> {
         let ts = *self.ts.get(i)?;
         self.next += 1;
         if i % BARS_PER_LINE == 0 {
-            // In each of the 5·L columns read here, the line `PREFETCH_DISTANCE` bars
-            // ahead: the CPU's own prefetching does not follow that many streams.
+            // In each of the 1 + 5·L columns read here, the line `PREFETCH_DISTANCE`
+            // bars ahead: the CPU's own prefetching does not follow that many streams.
             let ahead = i + PREFETCH_DISTANCE;
+            prefetch(self.ts.as_ptr().wrapping_add(ahead));
             for columns in [&self.open, &self.high, &self.low, &self.close, &self.volume] {
                 for column in columns {
                     prefetch(column.as_ptr().wrapping_add(ahead));
