@@ -503,31 +503,20 @@ fn ln_lanes<const L: usize>(x: Lanes<L>) -> Lanes<L> {
     per_lane(|l| ln(x[l]))
 }
 
-/// fdlibm's constants for [`ln`]: the minimax polynomial `Lg1..Lg7` and `ln 2` split
-/// into a high part with trailing zeros (so that `k·LN2_HI` is exact) and the rest.
-#[expect(
-    clippy::excessive_precision,
-    reason = "fdlibm's constants as published"
-)]
+/// fdlibm's constants for [`ln`] (the shortest decimals of the same doubles): the
+/// minimax polynomial `Lg1..Lg7`, and `ln 2` split into a high part with trailing
+/// zeros (so that `k·LN2_HI` is exact) and the rest.
 const LG: [f64; 7] = [
-    6.666666666666735130e-01,
-    3.999999999940941908e-01,
-    2.857142874366239149e-01,
-    2.222219843214978396e-01,
-    1.818357216161805012e-01,
-    1.531383769920937332e-01,
-    1.479819860511658591e-01,
+    0.666_666_666_666_673_5,
+    0.399_999_999_994_094_2,
+    0.285_714_287_436_623_9,
+    0.222_221_984_321_497_84,
+    0.181_835_721_616_180_5,
+    0.153_138_376_992_093_73,
+    0.147_981_986_051_165_86,
 ];
-#[expect(
-    clippy::excessive_precision,
-    reason = "fdlibm's constants as published"
-)]
-const LN2_HI: f64 = 6.93147180369123816490e-01;
-#[expect(
-    clippy::excessive_precision,
-    reason = "fdlibm's constants as published"
-)]
-const LN2_LO: f64 = 1.90821492927058770002e-10;
+const LN2_HI: f64 = 0.693_147_180_369_123_8;
+const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 /// 2⁵⁴, which scales a subnormal into the normal range.
 const TWO54: f64 = 18_014_398_509_481_984.0;
 const MANTISSA: u64 = (1 << 52) - 1;
@@ -553,7 +542,7 @@ const EDGE_TO: u64 = 0x6b851;
 /// `R = s²·(Lg1 + s⁴·(Lg3 + s⁴·(Lg5 + s⁴·Lg7))) + s⁴·(Lg2 + s⁴·(Lg4 + s⁴·Lg6))`.
 /// A subnormal `x` is scaled by 2⁵⁴ first. `ln 0 = −∞`, `ln ∞ = ∞`, and NaN for a
 /// negative or NaN `x`.
-pub(crate) fn ln(x: f64) -> f64 {
+fn ln(x: f64) -> f64 {
     if !(x > 0.0 && x < f64::INFINITY) {
         return if x == 0.0 {
             f64::NEG_INFINITY
@@ -583,7 +572,7 @@ pub(crate) fn ln(x: f64) -> f64 {
     }
 }
 
-/// [`ln`] of four lanes in AVX2, operation for operation (both ends of the last
+/// [`ln`] of four lanes in AVX2, operation for operation (both formulas of the last
 /// choice are computed, and the special cases are blended in at the end).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
