@@ -36,15 +36,15 @@ pub trait FeatureValue:
     }
 }
 
-/// [`FeatureValue::write_across`] one value at a time.
+/// [`FeatureValue::write_across`] one value at a time, for any number of columns.
 #[inline(always)]
-fn write_across_by_lane<T: FeatureValue, const L: usize>(
-    columns: &[[T; L]; 4],
+pub(crate) fn write_across_by_lane<T: FeatureValue, const L: usize>(
+    columns: &[[T; L]],
     rows: &mut [&mut [MaybeUninit<T>]; L],
     at: usize,
 ) {
     for (l, row) in rows.iter_mut().enumerate() {
-        for (cell, column) in row[at..at + 4].iter_mut().zip(columns) {
+        for (cell, column) in row[at..at + columns.len()].iter_mut().zip(columns) {
             cell.write(column[l]);
         }
     }

@@ -395,9 +395,9 @@ impl<const L: usize> Macd<L> {
 /// medium otherwise. Defined from bar `window + history` on (bar 0 has no return).
 ///
 /// `b` is counted over the `history` previous values on every bar: a branch-free
-/// comparison per value, vectorized (see [`count_below`]). That costs about as many
-/// instructions as keeping a sorted copy (two binary searches and a shift per bar)
-/// but is simpler and has no data-dependent branches. A NaN volatility (only from
+/// comparison per value, vectorized (see [`count_below`]). With one lane that cost
+/// about as many instructions as keeping a sorted copy (two binary searches and a
+/// shift per bar); counting is simpler and has no data-dependent branches. A NaN volatility (only from
 /// overflowing returns) is never below anything and counts nothing.
 #[derive(Debug, Clone)]
 pub(crate) struct VolatilityRegime<const L: usize> {

@@ -16,7 +16,7 @@
 use gauntlet_datasets::memory::{prefetch, with_huge_pages, CACHE_LINE};
 use gauntlet_datasets::Interval;
 
-use super::batch::FeatureValue;
+use super::batch::{write_across_by_lane, FeatureValue};
 use super::catalog::{BollingerOutput, FeatureKind, MacdOutput, MtfOutput, VolatilityClass};
 use super::error::FeatureError;
 use super::indicators::{
@@ -1096,18 +1096,12 @@ fn store<T: FeatureValue, const L: usize>(
         debug_assert_eq!(lane.values.len(), first_row * columns);
         &mut lane.values.spare_capacity_mut()[..staged.len() * columns]
     });
-    if width == STORE_GROUP {
-        for (k, bar) in staged.iter().enumerate() {
-            T::write_across(&bar.values, &mut rows, k * columns + first_column);
-        }
-        return;
-    }
-    for (l, rows) in rows.iter_mut().enumerate() {
-        for (row, bar) in rows.chunks_exact_mut(columns).zip(staged) {
-            let row = &mut row[first_column..][..width];
-            for (value, column) in row.iter_mut().zip(&bar.values) {
-                value.write(column[l]);
-            }
+    for (k, bar) in staged.iter().enumerate() {
+        let at = k * columns + first_column;
+        if width == STORE_GROUP {
+            T::write_across(&bar.values, &mut rows, at);
+        } else {
+            write_across_by_lane(&bar.values[..width], &mut rows, at);
         }
     }
 }
