@@ -5,7 +5,6 @@ use gauntlet_datasets::memory::{prefetch, CACHE_LINE};
 use gauntlet_datasets::CandleSeries;
 use ndarray::Array2;
 use rayon::prelude::*;
-use std::mem::MaybeUninit;
 
 use super::error::FeatureError;
 use super::indicators::per_lane;
@@ -24,28 +23,37 @@ pub trait FeatureValue:
     fn from_f64(value: f64) -> Self;
     fn is_finite(self) -> bool;
 
-    /// Writes four columns of `L` lanes across: `columns[c][l]` into
-    /// `rows[l][at + c]`.
+    /// Writes `width` (at most 4) columns of `L` lanes across: `columns[c][l]` to
+    /// `rows[l] + c` for `c < width`.
+    ///
+    /// # Safety
+    /// Each `rows[l]` is valid for writing `width` values.
+    #[doc(hidden)]
     #[inline(always)]
-    fn write_across<const L: usize>(
+    unsafe fn write_across<const L: usize>(
         columns: &[[Self; L]; 4],
-        rows: &mut [&mut [MaybeUninit<Self>]; L],
-        at: usize,
+        width: usize,
+        rows: [*mut Self; L],
     ) {
-        write_across_by_lane(columns, rows, at);
+        // SAFETY: forwarded.
+        unsafe { write_across_by_lane(columns, width, rows) }
     }
 }
 
-/// [`FeatureValue::write_across`] one value at a time, for any number of columns.
+/// [`FeatureValue::write_across`] one value at a time.
+///
+/// # Safety
+/// Each `rows[l]` is valid for writing `width` values.
 #[inline(always)]
-pub(crate) fn write_across_by_lane<T: FeatureValue, const L: usize>(
-    columns: &[[T; L]],
-    rows: &mut [&mut [MaybeUninit<T>]; L],
-    at: usize,
+unsafe fn write_across_by_lane<T: FeatureValue, const L: usize>(
+    columns: &[[T; L]; 4],
+    width: usize,
+    rows: [*mut T; L],
 ) {
-    for (l, row) in rows.iter_mut().enumerate() {
-        for (cell, column) in row[at..at + columns.len()].iter_mut().zip(columns) {
-            cell.write(column[l]);
+    for (l, row) in rows.into_iter().enumerate() {
+        for (c, column) in columns[..width].iter().enumerate() {
+            // SAFETY: `c < width`, see the function's contract.
+            unsafe { row.add(c).write(column[l]) };
         }
     }
 }
@@ -61,23 +69,25 @@ impl FeatureValue for f32 {
     }
 
     /// With four lanes on x86_64: four loads, a 4×4 transpose in SSE registers (part
-    /// of every x86_64 CPU) and four stores, instead of sixteen scalar stores.
+    /// of every x86_64 CPU) and per lane one store of `width` values, instead of
+    /// `4·width` scalar stores.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    fn write_across<const L: usize>(
+    unsafe fn write_across<const L: usize>(
         columns: &[[f32; L]; 4],
-        rows: &mut [&mut [MaybeUninit<f32>]; L],
-        at: usize,
+        width: usize,
+        rows: [*mut f32; L],
     ) {
         use std::arch::x86_64::{
-            _mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps, _mm_storeu_ps, _mm_unpackhi_ps,
-            _mm_unpacklo_ps,
+            _mm_castps_pd, _mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps, _mm_store_ss, _mm_storel_pd,
+            _mm_storeu_ps, _mm_unpackhi_ps, _mm_unpacklo_ps,
         };
         if L != 4 {
-            return write_across_by_lane(columns, rows, at);
+            // SAFETY: forwarded.
+            return unsafe { write_across_by_lane(columns, width, rows) };
         }
-        // SAFETY: with `L == 4` each column is four f32 to load, and each store
-        // writes a row slice of length four (checked by the slicing).
+        // SAFETY: with `L == 4` each column is four f32 to load; each lane's store
+        // writes `width` values (the function's contract).
         unsafe {
             let [c0, c1, c2, c3] = columns.each_ref().map(|c| _mm_loadu_ps(c.as_ptr()));
             let (low01, low23) = (_mm_unpacklo_ps(c0, c1), _mm_unpacklo_ps(c2, c3));
@@ -88,8 +98,17 @@ impl FeatureValue for f32 {
                 _mm_movelh_ps(high01, high23),
                 _mm_movehl_ps(high23, high01),
             ];
-            for (row, lane) in rows.iter_mut().zip(lanes) {
-                _mm_storeu_ps(row[at..at + 4].as_mut_ptr().cast(), lane);
+            for (row, lane) in rows.into_iter().zip(lanes) {
+                match width {
+                    4 => _mm_storeu_ps(row, lane),
+                    3 => {
+                        _mm_storel_pd(row.cast(), _mm_castps_pd(lane));
+                        _mm_store_ss(row.add(2), _mm_movehl_ps(lane, lane));
+                    }
+                    2 => _mm_storel_pd(row.cast(), _mm_castps_pd(lane)),
+                    1 => _mm_store_ss(row, lane),
+                    _ => {}
+                }
             }
         }
     }
@@ -153,12 +172,8 @@ pub fn compute_as<T: FeatureValue>(
     series: &CandleSeries,
 ) -> Result<FeatureMatrix<T>, FeatureError> {
     check_sorted(series)?;
-    let [rows] = batch_rows::<T, 1>(
-        set,
-        series.interval(),
-        series.len(),
-        lane_bars([series], false),
-    )?;
+    let [rows] = batch_rows::<T, 1>(set, series.interval(), series.len(), lane_bars([series]))?
+        .expect("one lane skips unusable bars");
     Ok(matrix(set, series, rows))
 }
 
@@ -247,12 +262,13 @@ fn in_lanes_here<T: FeatureValue>(
     set: &FeatureSet,
     group: &[CandleSeries; LANES],
 ) -> Result<Option<[Rows<T>; LANES]>, FeatureError> {
-    if !group.iter().all(all_usable) {
-        return Ok(None);
-    }
     let first = &group[0];
-    let bars = lane_bars(group.each_ref(), true);
-    batch_rows::<T, LANES>(set, first.interval(), first.len(), bars).map(Some)
+    batch_rows::<T, LANES>(
+        set,
+        first.interval(),
+        first.len(),
+        lane_bars(group.each_ref()),
+    )
 }
 
 /// Open times must strictly increase.
@@ -269,25 +285,8 @@ fn check_sorted(series: &CandleSeries) -> Result<(), FeatureError> {
     }
 }
 
-/// Every bar is [`Bar::is_usable`]: finite positive prices, finite non-negative
-/// volume. (Folded without short cuts, so it vectorizes; NaN fails every comparison.)
-#[inline(always)]
-fn all_usable(series: &CandleSeries) -> bool {
-    fn all(column: &[f64], ok: impl Fn(f64) -> bool) -> bool {
-        column.iter().fold(true, |all, &x| all & ok(x))
-    }
-    let price = |p: f64| (p > 0.0) & (p < f64::INFINITY);
-    all(series.open(), price)
-        & all(series.high(), price)
-        & all(series.low(), price)
-        & all(series.close(), price)
-        & all(series.volume(), |v| (0.0..f64::INFINITY).contains(&v))
-}
-
-/// The bars of `L` series with the same open times, one per lane. With
-/// `known_usable` (every bar of every series checked by [`all_usable`]) the bars are
-/// not checked again one by one.
-fn lane_bars<const L: usize>(series: [&CandleSeries; L], known_usable: bool) -> LaneBars<'_, L> {
+/// The bars of `L` series with the same open times, one per lane.
+fn lane_bars<const L: usize>(series: [&CandleSeries; L]) -> LaneBars<'_, L> {
     let ts = series[0].ts();
     let column = |get: fn(&CandleSeries) -> &[f64]| series.map(|s| &get(s)[..ts.len()]);
     LaneBars {
@@ -298,7 +297,6 @@ fn lane_bars<const L: usize>(series: [&CandleSeries; L], known_usable: bool) -> 
         close: column(CandleSeries::close),
         volume: column(CandleSeries::volume),
         next: 0,
-        known_usable,
     }
 }
 
@@ -311,6 +309,7 @@ const PREFETCH_DISTANCE: usize = 8 * BARS_PER_LINE;
 /// The iterator of [`lane_bars`]. (A named type, so that `next` can be inlined into
 /// the computation that consumes it.)
 struct LaneBars<'a, const L: usize> {
+    /// Every column is exactly as long as `ts` (sliced so by [`lane_bars`]).
     ts: &'a [i64],
     open: [&'a [f64]; L],
     high: [&'a [f64]; L],
@@ -318,7 +317,6 @@ struct LaneBars<'a, const L: usize> {
     close: [&'a [f64]; L],
     volume: [&'a [f64]; L],
     next: usize,
-    known_usable: bool,
 }
 
 impl<const L: usize> Iterator for LaneBars<'_, L> {
@@ -340,22 +338,96 @@ impl<const L: usize> Iterator for LaneBars<'_, L> {
                 }
             }
         }
+        #[cfg(target_arch = "x86_64")]
+        if L == 4 && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above; `i < ts.len()`.
+            return Some(unsafe { self.four_lanes_avx2(i, ts) });
+        }
+        // SAFETY: `i < ts.len()` (checked by `get` above), the length of every column.
+        let at = |columns: &[&[f64]; L]| per_lane(|l| unsafe { *columns[l].get_unchecked(i) });
         let (open, high, low, close, volume) = (
-            per_lane(|l| self.open[l][i]),
-            per_lane(|l| self.high[l][i]),
-            per_lane(|l| self.low[l][i]),
-            per_lane(|l| self.close[l][i]),
-            per_lane(|l| self.volume[l][i]),
+            at(&self.open),
+            at(&self.high),
+            at(&self.low),
+            at(&self.close),
+            at(&self.volume),
         );
         Some(LaneBar {
             ts,
-            usable: self.known_usable || LaneBar::usable(&open, &high, &low, &close, &volume),
+            usable: LaneBar::usable(&open, &high, &low, &close, &volume),
             open,
             high,
             low,
             close,
             volume,
         })
+    }
+}
+
+impl<const L: usize> LaneBars<'_, L> {
+    /// Bar `i` of four lanes, each column's lanes gathered in a vector register and
+    /// checked there ([`LaneBar::usable`]). The compiler builds the lanes of the
+    /// generic loop one by one in memory and checks them with scalar integer
+    /// tricks, and the vector loads that follow cannot take four separate stores
+    /// from the store buffer: they wait for them.
+    ///
+    /// # Safety
+    /// `i < self.ts.len()`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn four_lanes_avx2(&self, i: usize, ts: i64) -> LaneBar<L> {
+        use std::arch::x86_64::{
+            __m256d, _mm256_and_pd, _mm256_cmp_pd, _mm256_movemask_pd, _mm256_set1_pd,
+            _mm256_set_pd, _mm256_setzero_pd, _mm256_storeu_pd, _CMP_GE_OQ, _CMP_GT_OQ, _CMP_LT_OQ,
+        };
+        assert_eq!(L, 4, "four lanes fill one AVX2 register");
+        // SAFETY: `i` is below every column's length (the function's contract).
+        let at = |c: &[&[f64]; L]| unsafe {
+            _mm256_set_pd(
+                *c[3].get_unchecked(i),
+                *c[2].get_unchecked(i),
+                *c[1].get_unchecked(i),
+                *c[0].get_unchecked(i),
+            )
+        };
+        let (open, high, low, close, volume) = (
+            at(&self.open),
+            at(&self.high),
+            at(&self.low),
+            at(&self.close),
+            at(&self.volume),
+        );
+        let (zero, infinity) = (_mm256_setzero_pd(), _mm256_set1_pd(f64::INFINITY));
+        // Ordered comparisons: false for NaN, as in `Bar::is_usable`.
+        let below_infinity = |x| _mm256_cmp_pd::<_CMP_LT_OQ>(x, infinity);
+        let price = |p| _mm256_and_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(p, zero), below_infinity(p));
+        let usable = [
+            price(high),
+            price(low),
+            price(close),
+            below_infinity(volume),
+        ]
+        .into_iter()
+        .fold(
+            _mm256_and_pd(price(open), _mm256_cmp_pd::<_CMP_GE_OQ>(volume, zero)),
+            |all, ok| _mm256_and_pd(all, ok),
+        );
+        let lanes = |v: __m256d| {
+            let mut lanes = [0.0; L];
+            // SAFETY: with `L == 4`, `lanes` is four f64.
+            unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), v) };
+            lanes
+        };
+        LaneBar {
+            ts,
+            usable: _mm256_movemask_pd(usable) == 0b1111,
+            open: lanes(open),
+            high: lanes(high),
+            low: lanes(low),
+            close: lanes(close),
+            volume: lanes(volume),
+        }
     }
 }
 
@@ -375,5 +447,47 @@ fn matrix<T: FeatureValue>(
         ts: series.ts().to_vec(),
         values,
         ready: rows.ready,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `write_across` of every width writes exactly the first `width` cells after
+    /// each row pointer, column `c` of lane `l` into row `l`'s cell `c`.
+    fn writes_exactly_width_values<T: FeatureValue + PartialEq + std::fmt::Debug>(
+        value: impl Fn(usize) -> T,
+    ) {
+        let untouched = value(999);
+        let columns: [[T; 4]; 4] =
+            std::array::from_fn(|c| std::array::from_fn(|l| value(10 * c + l)));
+        for width in 0..=4 {
+            let mut rows = [[untouched; 6]; 4];
+            // SAFETY: each row has five cells after its first, and `width` ≤ 4.
+            unsafe {
+                T::write_across(
+                    &columns,
+                    width,
+                    rows.each_mut().map(|r| &mut r[1] as *mut T),
+                )
+            };
+            for (l, row) in rows.iter().enumerate() {
+                let expected: Vec<T> = (0..6)
+                    .map(|i| match i {
+                        1.. if i <= width => value(10 * (i - 1) + l),
+                        _ => untouched,
+                    })
+                    .collect();
+                assert_eq!(row.to_vec(), expected, "width {width}, lane {l}");
+            }
+        }
+    }
+
+    #[test]
+    fn write_across_writes_each_lane_s_values_and_nothing_else() {
+        // f32: transposed in SSE registers on x86_64; f64: value by value.
+        writes_exactly_width_values(|x| x as f32);
+        writes_exactly_width_values(|x| x as f64);
     }
 }

@@ -26,12 +26,23 @@ pub(crate) fn per_lane<const L: usize>(mut f: impl FnMut(usize) -> f64) -> Lanes
     lanes
 }
 
+/// `if condition { if_true } else { if_false }` with both already computed, as
+/// bit operations: the compiler neither branches nor moves a division into one of
+/// the arms, so the lanes of a [`per_lane`] loop share vector divisions.
+/// (`std::hint::select_unpredictable` is newer than the supported Rust.)
+#[inline(always)]
+pub(crate) fn select(condition: bool, if_true: f64, if_false: f64) -> f64 {
+    let mask = u64::from(condition).wrapping_neg();
+    f64::from_bits((if_true.to_bits() & mask) | (if_false.to_bits() & !mask))
+}
+
 /// A fixed-length window over the last `len` values with a compensated running sum.
 ///
-/// `mean = Σ window / len` with the sum kept by Neumaier's compensated summation
-/// (adds and removes), so it does not drift over millions of updates.
+/// `mean = Σ window · (1/len)` with the sum kept by Neumaier's compensated summation
+/// (adds and removes), so it does not drift over millions of updates. (Multiplying
+/// by the rounded `1/len` is within an ulp of dividing by `len`.)
 /// [`RollingWindow::population_std`] is computed exactly by a second pass over the
-/// window: `sqrt(Σ (x_i − mean)² / len)` — never from a running sum of squares.
+/// window: `sqrt(Σ (x_i − mean)² · (1/len))` — never from a running sum of squares.
 #[derive(Debug, Clone)]
 // `sum` and `compensation` apart in memory: adjacent, the compiler packs the end
 // of one with the start of the other into one vector register, and the next bar's
@@ -43,6 +54,11 @@ pub(crate) struct RollingWindow<const L: usize> {
     next: usize,
     filled: usize,
     compensation: Lanes<L>,
+    /// `1/len`: the mean multiplies by it (divisions, a dozen per bar, were the
+    /// slowest part of the whole computation).
+    inverse_len: f64,
+    /// [`RollingWindow::mean`], computed once per push.
+    mean: Lanes<L>,
 }
 
 impl<const L: usize> RollingWindow<L> {
@@ -54,6 +70,8 @@ impl<const L: usize> RollingWindow<L> {
             filled: 0,
             sum: [0.0; L],
             compensation: [0.0; L],
+            inverse_len: 1.0 / len.max(1) as f64,
+            mean: [f64::NAN; L],
         }
     }
 
@@ -62,34 +80,43 @@ impl<const L: usize> RollingWindow<L> {
     /// The lost part, the exact rounding error of `sum + x`, is computed by Knuth's
     /// branch-free TwoSum rather than by Neumaier's comparison of magnitudes: both
     /// give that same exact value, and straight-line arithmetic keeps every lane in
-    /// one vector instruction. (Each state array is then written whole: a vector
-    /// store, which the next bar's vector load takes straight from the store buffer.)
+    /// one vector instruction.
     #[inline(always)]
-    fn add(&mut self, x: Lanes<L>) {
-        let (sum, compensation) = (self.sum, self.compensation);
+    fn add(sum: &mut Lanes<L>, compensation: &mut Lanes<L>, x: Lanes<L>) {
         let t = per_lane::<L>(|l| sum[l] + x[l]);
         let error = per_lane::<L>(|l| {
             let z = t[l] - sum[l];
             (sum[l] - (t[l] - z)) + (x[l] - z)
         });
-        self.compensation = per_lane(|l| compensation[l] + error[l]);
-        self.sum = t;
+        *compensation = per_lane(|l| compensation[l] + error[l]);
+        *sum = t;
     }
 
+    /// Adds `x` and, once full, drops the oldest value.
+    ///
+    /// The sums are kept in locals and the mean computed from them: read back from
+    /// the state right after being written, they cannot be forwarded from the store
+    /// buffer (the compiler writes them in halves) and the load waits for the stores.
     #[inline(always)]
     pub(crate) fn push(&mut self, x: Lanes<L>) {
         let len = self.values.len();
+        let (mut sum, mut compensation) = (self.sum, self.compensation);
         if self.filled == len {
             let old = self.values[self.next];
-            self.add(per_lane(|l| -old[l]));
+            Self::add(&mut sum, &mut compensation, per_lane(|l| -old[l]));
         } else {
             self.filled += 1;
         }
-        self.add(x);
+        Self::add(&mut sum, &mut compensation, x);
+        (self.sum, self.compensation) = (sum, compensation);
         self.values[self.next] = x;
         self.next += 1;
         if self.next == len {
             self.next = 0;
+        }
+        if self.is_full() {
+            let inverse_len = self.inverse_len;
+            self.mean = per_lane(|l| (sum[l] + compensation[l]) * inverse_len);
         }
     }
 
@@ -101,11 +128,7 @@ impl<const L: usize> RollingWindow<L> {
     /// Mean of the window, NaN until it is full.
     #[inline(always)]
     pub(crate) fn mean(&self) -> Lanes<L> {
-        if !self.is_full() {
-            return [f64::NAN; L];
-        }
-        let len = self.values.len() as f64;
-        per_lane(|l| (self.sum[l] + self.compensation[l]) / len)
+        self.mean
     }
 
     /// Population standard deviation (ddof = 0) of the full window, NaN until full.
@@ -134,8 +157,7 @@ impl<const L: usize> RollingWindow<L> {
                 ss[l] += d * d;
             }
         }
-        let len = self.values.len() as f64;
-        per_lane(|l| (ss[l] / len).sqrt())
+        per_lane(|l| (ss[l] * self.inverse_len).sqrt())
     }
 
     /// Largest value of the full window (NaN until full).
@@ -205,10 +227,11 @@ impl<const L: usize> Ema<L> {
             let weighted = per_lane::<L>(|l| one_minus_alpha * self.value[l] + alpha * x[l]);
             // The weight sum rounds to exactly 1 for common spans (9, 12, 26, Wilder
             // 14): dividing by it would change nothing but cost a division per bar.
+            // (Out of line: inlined, the compiler computes the division always.)
             let next = if self.weight_sum == 1.0 {
                 weighted
             } else {
-                per_lane(|l| weighted[l] / self.weight_sum)
+                divide(weighted, self.weight_sum)
             };
             let value = self.value;
             self.value = per_lane(|l| if value[l] != x[l] { next[l] } else { value[l] });
@@ -224,6 +247,12 @@ impl<const L: usize> Ema<L> {
     pub(crate) fn count(&self) -> usize {
         self.count
     }
+}
+
+/// `x / divisor`, lane by lane.
+#[inline(never)]
+fn divide<const L: usize>(x: Lanes<L>, divisor: f64) -> Lanes<L> {
+    per_lane(|l| x[l] / divisor)
 }
 
 /// `ta` RSI(n): `d_i = close_i − close_{i−1}` with `d_0 = 0`; `up = max(d, 0)`,
@@ -268,11 +297,11 @@ impl<const L: usize> Rsi<L> {
         }
         let (up, down) = (self.up.value(), self.down.value());
         per_lane(|l| {
-            if down[l] == 0.0 {
-                100.0
-            } else {
-                100.0 - 100.0 / (1.0 + up[l] / down[l])
-            }
+            select(
+                down[l] == 0.0,
+                100.0,
+                100.0 - 100.0 / (1.0 + up[l] / down[l]),
+            )
         })
     }
 }
@@ -854,12 +883,12 @@ mod tests {
     #[test]
     fn compensated_add_equals_neumaiers_comparison_form() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let mut window = RollingWindow::<1>::new(1);
+        let (mut two_sum, mut two_sum_compensation) = ([0.0f64], [0.0f64]);
         let (mut sum, mut compensation) = (0.0f64, 0.0f64);
         for _ in 0..200_000 {
             let scale = 10f64.powi(rng.gen_range(-8..9));
             let x = rng.gen_range(-1.0..1.0) * scale;
-            window.add([x]);
+            RollingWindow::add(&mut two_sum, &mut two_sum_compensation, [x]);
             let t = sum + x;
             compensation += if sum.abs() >= x.abs() {
                 (sum - t) + x
@@ -867,8 +896,8 @@ mod tests {
                 (x - t) + sum
             };
             sum = t;
-            assert_eq!(window.sum[0].to_bits(), sum.to_bits());
-            assert_eq!(window.compensation[0].to_bits(), compensation.to_bits());
+            assert_eq!(two_sum[0].to_bits(), sum.to_bits());
+            assert_eq!(two_sum_compensation[0].to_bits(), compensation.to_bits());
         }
     }
 

@@ -16,11 +16,11 @@
 use gauntlet_datasets::memory::{prefetch, with_huge_pages, CACHE_LINE};
 use gauntlet_datasets::Interval;
 
-use super::batch::{write_across_by_lane, FeatureValue};
+use super::batch::FeatureValue;
 use super::catalog::{BollingerOutput, FeatureKind, MacdOutput, MtfOutput, VolatilityClass};
 use super::error::FeatureError;
 use super::indicators::{
-    per_lane, Atr, Ema, Lanes, Macd, Regime, RollingWindow, Rsi, VolatilityRegime,
+    per_lane, select, Atr, Ema, Lanes, Macd, Regime, RollingWindow, Rsi, VolatilityRegime,
 };
 use super::set::FeatureSet;
 
@@ -62,7 +62,7 @@ pub(crate) struct LaneBar<const L: usize> {
 }
 
 impl<const L: usize> LaneBar<L> {
-    /// Whether every lane's bar is usable.
+    /// Whether every lane's bar is usable ([`Bar::is_usable`]).
     #[inline(always)]
     pub(crate) fn usable(
         open: &Lanes<L>,
@@ -611,13 +611,7 @@ fn bollinger(output: BollingerOutput, mavg: f64, std: f64, k: f64, close: f64) -
         BollingerOutput::High => high,
         BollingerOutput::Low => low,
         BollingerOutput::Width => (high - low) / mavg * 100.0,
-        BollingerOutput::Position => {
-            if high == low {
-                0.5
-            } else {
-                (close - low) / (high - low)
-            }
-        }
+        BollingerOutput::Position => select(high == low, 0.5, (close - low) / (high - low)),
     }
 }
 
@@ -697,13 +691,9 @@ impl<const L: usize> Block<L> {
                     put(
                         k,
                         per_lane(|l| {
-                            if ready[k][l] == 0.0 {
-                                f64::NAN
-                            } else if atr[k][l] == 0.0 {
-                                0.0
-                            } else {
-                                (high[k][l] - low[k][l]) / atr[k][l]
-                            }
+                            let ratio =
+                                select(atr[k][l] == 0.0, 0.0, (high[k][l] - low[k][l]) / atr[k][l]);
+                            select(ready[k][l] == 0.0, f64::NAN, ratio)
                         }),
                     );
                 }
@@ -754,13 +744,8 @@ impl<const L: usize> Block<L> {
             }
             Op::Volatility(i, class) => {
                 let class = class.code();
-                self.each(layout.regime + i, &mut put, |r| {
-                    if r.is_nan() {
-                        f64::NAN
-                    } else {
-                        flag(r == class)
-                    }
-                });
+                // `r·0` is 0, or NaN while the regime is undefined: no branch.
+                self.each(layout.regime + i, &mut put, |r| flag(r == class) + r * 0.0);
             }
             Op::MtfReturn(t) => self.each(tfs[t].ret, &mut put, |x| x),
             Op::MtfRsi(t, i) => self.each(tfs[t].rsi + i, &mut put, |x| x),
@@ -848,18 +833,30 @@ impl<const L: usize> State<L> {
     fn update(&mut self, plan: &Plan, bar: &LaneBar<L>, block: &mut Block<L>) {
         let layout = &plan.layout;
         let (stride, k) = (block.stride, block.len);
-        let slots = &mut block.values;
-        let mut put = |slot: usize, v: Lanes<L>| slots[slot * stride + k] = v;
+        assert!(k < stride, "a full block is flushed before the next bar");
+        assert_eq!(
+            block.values.len(),
+            layout.slots * stride,
+            "the plan's block"
+        );
+        let values = block.values.as_mut_ptr();
+        // Unchecked: a bounds check per quantity cost as much as the store itself.
+        let put = |slot: usize, v: Lanes<L>| {
+            debug_assert!(slot < layout.slots);
+            // SAFETY: the layout's slots are all below `layout.slots` (`Layout::new`
+            // counts them), the block holds `layout.slots · stride` values and
+            // `k < stride` (both asserted above).
+            unsafe { values.add(slot * stride + k).write(v) }
+        };
         put(HIGH, bar.high);
         put(LOW, bar.low);
         put(CLOSE, bar.close);
         put(VOLUME, bar.volume);
-        put(HOUR, [bar.ts.div_euclid(HOUR_MS).rem_euclid(24) as f64; L]);
+        let day = bar.ts.div_euclid(DAY_MS);
+        // The milliseconds into the day are never negative.
+        put(HOUR, [((bar.ts - day * DAY_MS) / HOUR_MS) as f64; L]);
         // 1970-01-01 was a Thursday (3 with Monday = 0).
-        put(
-            WEEKDAY,
-            [(bar.ts.div_euclid(DAY_MS) + 3).rem_euclid(7) as f64; L],
-        );
+        put(WEEKDAY, [(day + 3).rem_euclid(7) as f64; L]);
         for (i, w) in self.close_windows.iter_mut().enumerate() {
             w.push(bar.close);
             put(layout.close_mean + i, w.mean());
@@ -933,16 +930,17 @@ pub(crate) struct Rows<T> {
 /// computed column by column over blocks of consecutive usable bars straight into
 /// the output.
 ///
-/// A bar that is not usable in *every* lane ([`LaneBar::usable`]) is skipped in
-/// every lane, so with more than one lane every bar must be usable (the caller
-/// checks); with one lane this is the streaming rule for unusable bars.
+/// With one lane, a bar that is not [`LaneBar::usable`] is skipped (the streaming
+/// rule). With more, skipping it in every lane would change the other lanes'
+/// values: the result is `None` at the first such bar, and the caller computes the
+/// series one by one.
 #[inline(always)]
 pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
     set: &FeatureSet,
     base: Interval,
     rows: usize,
     bars: impl Iterator<Item = LaneBar<L>>,
-) -> Result<[Rows<T>; L], FeatureError> {
+) -> Result<Option<[Rows<T>; L]>, FeatureError> {
     let plan = Plan::compile(set, base)?;
     let mut state = State::<L>::new(&plan);
     let columns = plan.ops.len();
@@ -974,6 +972,9 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
         let row = next_row;
         next_row += 1;
         if !state.accepts(&bar) {
+            if L > 1 && !bar.usable {
+                return Ok(None);
+            }
             flush(&plan, &mut block, &mut staged, first_row, &mut out);
             for lane in &mut out {
                 debug_assert_eq!(lane.values.len(), row * columns);
@@ -994,7 +995,7 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
         // Rows after the last bar (fewer bars than `rows`): zeros, not ready.
         lane.values.resize(rows * columns, T::ZERO);
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Columns that [`flush`] computes before it stores them: each lane's values are
@@ -1030,8 +1031,15 @@ fn flush<T: FeatureValue, const L: usize>(
     for bar in staged.iter_mut() {
         bar.nonfinite = [T::ZERO; L];
     }
+    // Each lane's unwritten capacity for the block's rows (the slicing checks that
+    // it is there).
+    let rows = out.each_mut().map(|lane| {
+        debug_assert_eq!(lane.values.len(), first_row * columns);
+        let spare = &mut lane.values.spare_capacity_mut()[..bars * columns];
+        spare.as_mut_ptr().cast::<T>()
+    });
     // The columns of a group are each computed in one contiguous loop over the
-    // block's bars, then stored row by row into each lane's unwritten capacity.
+    // block's bars, then stored row by row.
     for (group, ops) in plan.ops.chunks(STORE_GROUP).enumerate() {
         for (c, op) in ops.iter().enumerate() {
             block.column(plan, op, |k, v| {
@@ -1044,21 +1052,21 @@ fn flush<T: FeatureValue, const L: usize>(
                 }
             });
         }
-        store(
-            staged,
-            ops.len(),
-            first_row,
-            group * STORE_GROUP,
-            columns,
-            out,
-        );
+        let first_column = group * STORE_GROUP;
+        for (k, bar) in staged.iter().enumerate() {
+            let at = k * columns + first_column;
+            // SAFETY: `k < bars` and the group's columns end at or before `columns`,
+            // so every lane's values `at .. at + ops.len()` lie inside its first
+            // `bars·columns` unwritten values, sliced above.
+            unsafe { T::write_across(&bar.values, ops.len(), rows.map(|row| row.add(at))) };
+        }
     }
     let warm = block.slot(plan.layout.warm);
     for lane in out.iter_mut() {
         let written = (first_row + bars) * columns;
-        // SAFETY: the groups cover every column, so `store` wrote every value of the
-        // block's rows, `first_row·columns .. written` (the rows before were written
-        // already), and checked that they lie within the capacity.
+        // SAFETY: the groups cover every column, so every value of the block's rows,
+        // `first_row·columns .. written`, was written above inside the capacity (the
+        // rows before were written already).
         unsafe { lane.values.set_len(written) };
         prefetch_spare(&lane.values, bars * columns);
     }
@@ -1078,31 +1086,6 @@ fn prefetch_spare<T>(values: &Vec<T>, len: usize) {
     let start = values.as_ptr().wrapping_add(values.len());
     for offset in (0..len).step_by(CACHE_LINE / std::mem::size_of::<T>().max(1)) {
         prefetch(start.wrapping_add(offset));
-    }
-}
-
-/// Writes the staged values of `width` columns from `first_column` on into the rows
-/// from `first_row` on of every lane, in the capacity after the written values.
-#[inline(always)]
-fn store<T: FeatureValue, const L: usize>(
-    staged: &[Staged<T, L>],
-    width: usize,
-    first_row: usize,
-    first_column: usize,
-    columns: usize,
-    out: &mut [Rows<T>; L],
-) {
-    let mut rows = out.each_mut().map(|lane| {
-        debug_assert_eq!(lane.values.len(), first_row * columns);
-        &mut lane.values.spare_capacity_mut()[..staged.len() * columns]
-    });
-    for (k, bar) in staged.iter().enumerate() {
-        let at = k * columns + first_column;
-        if width == STORE_GROUP {
-            T::write_across(&bar.values, &mut rows, at);
-        } else {
-            write_across_by_lane(&bar.values[..width], &mut rows, at);
-        }
     }
 }
 
