@@ -345,13 +345,7 @@ impl<const L: usize> Iterator for LaneBars<'_, L> {
         }
         // SAFETY: `i < ts.len()` (checked by `get` above), the length of every column.
         let at = |columns: &[&[f64]; L]| per_lane(|l| unsafe { *columns[l].get_unchecked(i) });
-        let (open, high, low, close, volume) = (
-            at(&self.open),
-            at(&self.high),
-            at(&self.low),
-            at(&self.close),
-            at(&self.volume),
-        );
+        let (open, high, low, close, volume) = self.gather(at);
         Some(LaneBar {
             ts,
             usable: LaneBar::usable(&open, &high, &low, &close, &volume),
@@ -364,7 +358,19 @@ impl<const L: usize> Iterator for LaneBars<'_, L> {
     }
 }
 
-impl<const L: usize> LaneBars<'_, L> {
+impl<'a, const L: usize> LaneBars<'a, L> {
+    /// `at` of the open, high, low, close and volume columns (`L` lanes each).
+    #[inline(always)]
+    fn gather<V>(&self, at: impl Fn(&[&'a [f64]; L]) -> V) -> (V, V, V, V, V) {
+        (
+            at(&self.open),
+            at(&self.high),
+            at(&self.low),
+            at(&self.close),
+            at(&self.volume),
+        )
+    }
+
     /// Bar `i` of four lanes, each column's lanes gathered in a vector register and
     /// checked there ([`LaneBar::usable`]). The compiler builds the lanes of the
     /// generic loop one by one in memory and checks them with scalar integer
@@ -391,13 +397,7 @@ impl<const L: usize> LaneBars<'_, L> {
                 *c[0].get_unchecked(i),
             )
         };
-        let (open, high, low, close, volume) = (
-            at(&self.open),
-            at(&self.high),
-            at(&self.low),
-            at(&self.close),
-            at(&self.volume),
-        );
+        let (open, high, low, close, volume) = self.gather(at);
         let (zero, infinity) = (_mm256_setzero_pd(), _mm256_set1_pd(f64::INFINITY));
         // Ordered comparisons: false for NaN, as in `Bar::is_usable`.
         let below_infinity = |x| _mm256_cmp_pd::<_CMP_LT_OQ>(x, infinity);

@@ -54,8 +54,8 @@ pub(crate) struct RollingWindow<const L: usize> {
     next: usize,
     filled: usize,
     compensation: Lanes<L>,
-    /// `1/len`: the mean multiplies by it (divisions, a dozen per bar, were the
-    /// slowest part of the whole computation).
+    /// `1/len`: the mean and the standard deviation multiply by it (a vector division
+    /// takes many times as long as a multiplication).
     inverse_len: f64,
     /// [`RollingWindow::mean`], computed once per push.
     mean: Lanes<L>,
