@@ -8,6 +8,12 @@
 //! Prefetching: a loop that reads or writes many columns at once (the feature
 //! pipeline reads 20 and writes 4) outruns the CPU's own prefetching, and its loads
 //! and stores wait for memory; [`prefetch`] asks for a cache line ahead of use.
+//!
+//! Streaming stores: a store to a line that is not in the cache first reads the line
+//! from memory, only to overwrite it. [`copy_streaming`] writes whole lines around
+//! the cache instead, which halves the memory traffic of an output written once.
+
+use std::mem::MaybeUninit;
 
 /// An empty vector with room for `capacity` values, which the kernel is asked to back
 /// with transparent huge pages before it is first written. Only the 2 MiB-aligned part
@@ -36,6 +42,76 @@ pub fn prefetch<T>(address: *const T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = address;
+}
+
+/// Copies `src` into `dst` (of the same length) and returns `dst`, now initialized.
+/// On x86-64 the cache lines that `dst` covers whole are written with non-temporal
+/// stores (SSE2, part of every x86-64 CPU), which neither read the line first nor
+/// keep it in the cache; the partial lines at either end, and every byte on other
+/// architectures, are copied normally.
+///
+/// For output that is written once and not read back soon: reading `dst` right
+/// after the copy comes from memory. This thread reads its own copies like any other
+/// store; for other threads, non-temporal stores are ordered with nothing until
+/// [`store_fence`] (one fence after many copies: a fence waits until the stores
+/// reach memory).
+///
+/// # Safety
+/// This thread calls [`store_fence`] before any other thread can access `dst`'s
+/// memory, including before that memory is freed. `T` has no padding bytes (plain
+/// numbers): the copy loads whole bytes as integer vectors.
+///
+/// # Panics
+/// When the lengths differ.
+#[inline]
+pub unsafe fn copy_streaming<'a, T: Copy>(src: &[T], dst: &'a mut [MaybeUninit<T>]) -> &'a mut [T] {
+    assert_eq!(
+        src.len(),
+        dst.len(),
+        "copy_streaming between different lengths"
+    );
+    let bytes = std::mem::size_of_val(src);
+    let (from, to) = (src.as_ptr().cast::<u8>(), dst.as_mut_ptr().cast::<u8>());
+    // SAFETY: `from` and `to` are each valid for `bytes` bytes (two slices of the same
+    // length and type) and do not overlap (one is borrowed mutably); every offset
+    // below stays inside `0..bytes`.
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_loadu_si128, _mm_stream_si128};
+            let head = to.align_offset(CACHE_LINE).min(bytes);
+            std::ptr::copy_nonoverlapping(from, to, head);
+            let lines_end = head + (bytes - head) / CACHE_LINE * CACHE_LINE;
+            let mut line = head;
+            while line < lines_end {
+                for at in [line, line + 16, line + 32, line + 48] {
+                    // `to + at` is 16-byte aligned: `to + head` is line aligned.
+                    _mm_stream_si128(to.add(at).cast(), _mm_loadu_si128(from.add(at).cast()));
+                }
+                line += CACHE_LINE;
+            }
+            std::ptr::copy_nonoverlapping(
+                from.add(lines_end),
+                to.add(lines_end),
+                bytes - lines_end,
+            );
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        std::ptr::copy_nonoverlapping(from, to, bytes);
+        std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<T>(), dst.len())
+    }
+}
+
+/// Orders every earlier [`copy_streaming`] of this thread before its later stores,
+/// which makes them visible to other threads like ordinary stores (x86-64 `sfence`;
+/// nothing elsewhere, where the copies are ordinary).
+#[inline]
+pub fn store_fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a fence only orders stores (SSE, part of every x86-64 CPU).
+    unsafe {
+        std::arch::x86_64::_mm_sfence();
+    }
 }
 
 /// Asks the kernel to back the 2 MiB-aligned part of `values`' allocated capacity with
@@ -92,6 +168,37 @@ mod tests {
             prefetch(address);
         }
         assert!(values.iter().enumerate().all(|(i, &v)| v == i as u64));
+    }
+
+    /// Every length and every alignment of the destination within a line (the
+    /// whole-line middle, the partial ends, copies shorter than a line) copies every
+    /// value and touches nothing around the destination.
+    #[test]
+    fn streaming_copies_are_exact_copies() {
+        let src: Vec<u32> = (0..200u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
+        for offset in 0..CACHE_LINE / 4 + 1 {
+            for len in [0, 1, 3, 15, 16, 17, 31, 64, 100, 200 - CACHE_LINE / 4] {
+                let mut buffer = vec![MaybeUninit::new(u32::MAX); 256];
+                // SAFETY: fenced right after, on this thread.
+                let copied =
+                    unsafe { copy_streaming(&src[..len], &mut buffer[offset..offset + len]) };
+                assert_eq!(copied, &src[..len], "offset {offset}, len {len}");
+                store_fence();
+                // SAFETY: every value of `buffer` was initialized above.
+                let buffer: Vec<u32> = buffer.iter().map(|v| unsafe { v.assume_init() }).collect();
+                assert!(buffer[..offset].iter().all(|&v| v == u32::MAX));
+                assert_eq!(&buffer[offset..offset + len], &src[..len]);
+                assert!(buffer[offset + len..].iter().all(|&v| v == u32::MAX));
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "different lengths")]
+    fn streaming_copies_need_equal_lengths() {
+        let mut buffer = [MaybeUninit::new(0u8); 4];
+        // SAFETY: panics before it stores anything.
+        unsafe { copy_streaming(&[1u8, 2, 3], &mut buffer) };
     }
 
     /// `THPeligible` of the mapping that holds `address`, from `/proc/self/smaps`.

@@ -15,8 +15,17 @@ use super::stream::{batch_rows, LaneBar, Rows};
 
 /// The element type of a feature matrix: `f32` (what models consume, the default)
 /// or `f64` (`--precision f64`, golden tests). Values are always computed in f64.
+///
+/// Sealed: implemented for `f32` and `f64` only, whose bits the batch code moves
+/// with vector and streaming stores.
 pub trait FeatureValue:
-    Copy + Send + Sync + 'static + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self>
+    sealed::Sealed
+    + Copy
+    + Send
+    + Sync
+    + 'static
+    + std::ops::Add<Output = Self>
+    + std::ops::Mul<Output = Self>
 {
     const NAN: Self;
     const ZERO: Self;
@@ -56,6 +65,13 @@ unsafe fn write_across_by_lane<T: FeatureValue, const L: usize>(
             unsafe { row.add(c).write(column[l]) };
         }
     }
+}
+
+mod sealed {
+    /// Keeps [`super::FeatureValue`] to the types implemented here.
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
 }
 
 impl FeatureValue for f32 {

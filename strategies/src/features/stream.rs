@@ -13,7 +13,7 @@
 //! is finite. Rows before that carry whatever is defined (`ta`'s NaNs, ATR's leading
 //! 0.0) — use `ready`, not the values, to decide.
 
-use gauntlet_datasets::memory::{prefetch, with_huge_pages, CACHE_LINE};
+use gauntlet_datasets::memory::{copy_streaming, store_fence, with_huge_pages};
 use gauntlet_datasets::Interval;
 
 use super::batch::FeatureValue;
@@ -960,6 +960,11 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
         };
         block_bars
     ];
+    let mut block_rows = vec![T::ZERO; L * block_bars * columns];
+    // Declared after `out`, so dropped before it on every way out (error, `None`,
+    // unwinding): `flush` streams the rows, and they must be fenced before another
+    // thread gets them or their memory is freed.
+    let _fence = StoreFenceOnDrop;
     // The output row of the block's first bar.
     let mut first_row = 0;
     let mut next_row = 0;
@@ -975,7 +980,14 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
             if L > 1 && !bar.usable {
                 return Ok(None);
             }
-            flush(&plan, &mut block, &mut staged, first_row, &mut out);
+            flush(
+                &plan,
+                &mut block,
+                &mut staged,
+                &mut block_rows,
+                first_row,
+                &mut out,
+            );
             for lane in &mut out {
                 debug_assert_eq!(lane.values.len(), row * columns);
                 lane.values.extend(std::iter::repeat_n(T::NAN, columns));
@@ -987,15 +999,38 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
         }
         state.update(&plan, &bar, &mut block);
         if block.len == block_bars {
-            flush(&plan, &mut block, &mut staged, first_row, &mut out);
+            flush(
+                &plan,
+                &mut block,
+                &mut staged,
+                &mut block_rows,
+                first_row,
+                &mut out,
+            );
         }
     }
-    flush(&plan, &mut block, &mut staged, first_row, &mut out);
+    flush(
+        &plan,
+        &mut block,
+        &mut staged,
+        &mut block_rows,
+        first_row,
+        &mut out,
+    );
     for lane in &mut out {
         // Rows after the last bar (fewer bars than `rows`): zeros, not ready.
         lane.values.resize(rows * columns, T::ZERO);
     }
     Ok(Some(out))
+}
+
+/// Calls [`store_fence`] when dropped.
+struct StoreFenceOnDrop;
+
+impl Drop for StoreFenceOnDrop {
+    fn drop(&mut self) {
+        store_fence();
+    }
 }
 
 /// Columns that [`flush`] computes before it stores them: each lane's values are
@@ -1013,12 +1048,20 @@ struct Staged<T, const L: usize> {
 }
 
 /// Appends the block's rows to every lane's output (whose rows before `first_row` are
-/// written), and empties the block. `staged` has room for the block's bars.
+/// written), and empties the block. `staged` has room for the block's bars,
+/// `block_rows` for their rows in every lane.
+///
+/// The rows are assembled in `block_rows` (in the L1 cache) and then streamed to the
+/// outputs whole ([`copy_streaming`]): stored directly, value group by value group,
+/// each store to a line not yet in the cache waited for that line to be read from
+/// memory first. The caller calls [`store_fence`] before the outputs leave its
+/// thread or are freed.
 #[inline(always)]
 fn flush<T: FeatureValue, const L: usize>(
     plan: &Plan,
     block: &mut Block<L>,
     staged: &mut [Staged<T, L>],
+    block_rows: &mut [T],
     first_row: usize,
     out: &mut [Rows<T>; L],
 ) {
@@ -1031,13 +1074,15 @@ fn flush<T: FeatureValue, const L: usize>(
     for bar in staged.iter_mut() {
         bar.nonfinite = [T::ZERO; L];
     }
-    // Each lane's unwritten capacity for the block's rows (the slicing checks that
-    // it is there).
-    let rows = out.each_mut().map(|lane| {
-        debug_assert_eq!(lane.values.len(), first_row * columns);
-        let spare = &mut lane.values.spare_capacity_mut()[..bars * columns];
-        spare.as_mut_ptr().cast::<T>()
-    });
+    let lane_len = bars * columns;
+    let lane_stride = block_rows.len() / L;
+    assert!(
+        lane_len <= lane_stride,
+        "block_rows holds every bar of the block"
+    );
+    let base = block_rows.as_mut_ptr();
+    // SAFETY: `l < L`, so `l·lane_stride` lies within `block_rows`.
+    let rows: [*mut T; L] = std::array::from_fn(|l| unsafe { base.add(l * lane_stride) });
     // The columns of a group are each computed in one contiguous loop over the
     // block's bars, then stored row by row.
     for (group, ops) in plan.ops.chunks(STORE_GROUP).enumerate() {
@@ -1057,18 +1102,24 @@ fn flush<T: FeatureValue, const L: usize>(
             let at = k * columns + first_column;
             // SAFETY: `k < bars` and the group's columns end at or before `columns`,
             // so every lane's values `at .. at + ops.len()` lie inside its first
-            // `bars·columns` unwritten values, sliced above.
+            // `bars·columns ≤ lane_stride` values of `block_rows` (asserted above).
             unsafe { T::write_across(&bar.values, ops.len(), rows.map(|row| row.add(at))) };
         }
     }
     let warm = block.slot(plan.layout.warm);
-    for lane in out.iter_mut() {
-        let written = (first_row + bars) * columns;
-        // SAFETY: the groups cover every column, so every value of the block's rows,
-        // `first_row·columns .. written`, was written above inside the capacity (the
-        // rows before were written already).
-        unsafe { lane.values.set_len(written) };
-        prefetch_spare(&lane.values, bars * columns);
+    for (lane, rows) in out.iter_mut().zip(block_rows.chunks_exact(lane_stride)) {
+        debug_assert_eq!(lane.values.len(), first_row * columns);
+        // The groups cover every column: every value of the block's rows was written.
+        // SAFETY: fenced by the caller (see above); `T` is `f32` or `f64` (sealed).
+        unsafe {
+            copy_streaming(
+                &rows[..lane_len],
+                &mut lane.values.spare_capacity_mut()[..lane_len],
+            )
+        };
+        // SAFETY: the rows before the block's were written already, the block's just
+        // now.
+        unsafe { lane.values.set_len((first_row + bars) * columns) };
     }
     for (k, (bar, warm)) in staged.iter().zip(warm).enumerate() {
         for (l, lane) in out.iter_mut().enumerate() {
@@ -1076,17 +1127,6 @@ fn flush<T: FeatureValue, const L: usize>(
         }
     }
     block.len = 0;
-}
-
-/// Prefetches the first `len` values of `values`' spare capacity: the next block
-/// writes them, and its stores then need not wait for memory.
-#[inline(always)]
-fn prefetch_spare<T>(values: &Vec<T>, len: usize) {
-    let len = len.min(values.capacity() - values.len());
-    let start = values.as_ptr().wrapping_add(values.len());
-    for offset in (0..len).step_by(CACHE_LINE / std::mem::size_of::<T>().max(1)) {
-        prefetch(start.wrapping_add(offset));
-    }
 }
 
 /// Incremental feature computer for one symbol: feed bars in time order with
