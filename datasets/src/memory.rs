@@ -5,9 +5,9 @@
 //! they are allocated. In 4 KiB pages the kernel's page faults cost about a third
 //! of that work's time; in 2 MiB transparent huge pages, a few percent.
 //!
-//! Prefetching: a loop that reads or writes many columns at once (the feature
-//! pipeline reads 20 and writes 4) outruns the CPU's own prefetching, and its loads
-//! and stores wait for memory; [`prefetch`] asks for a cache line ahead of use.
+//! Prefetching: a loop that reads many columns at once (the feature pipeline reads
+//! 21) outruns the CPU's own prefetching, and its loads wait for memory;
+//! [`prefetch`] asks for a cache line ahead of use.
 //!
 //! Streaming stores: a store to a line that is not in the cache first reads the line
 //! from memory, only to overwrite it. [`copy_streaming`] writes whole lines around
