@@ -953,14 +953,7 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
     });
     let block_bars = BATCH_BLOCK / L;
     let mut block = Block::new(&plan.layout, block_bars);
-    let mut staged = vec![
-        Staged {
-            values: [[T::ZERO; L]; STORE_GROUP],
-            nonfinite: [T::ZERO; L],
-        };
-        block_bars
-    ];
-    let mut block_rows = vec![T::ZERO; L * block_bars * columns];
+    let mut staging = Staging::new(block_bars, columns);
     // Declared after `out`, so dropped before it on every way out (error, `None`,
     // unwinding): `flush` streams the rows, and they must be fenced before another
     // thread gets them or their memory is freed.
@@ -980,14 +973,7 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
             if L > 1 && !bar.usable {
                 return Ok(None);
             }
-            flush(
-                &plan,
-                &mut block,
-                &mut staged,
-                &mut block_rows,
-                first_row,
-                &mut out,
-            );
+            flush(&plan, &mut block, &mut staging, first_row, &mut out);
             for lane in &mut out {
                 debug_assert_eq!(lane.values.len(), row * columns);
                 lane.values.extend(std::iter::repeat_n(T::NAN, columns));
@@ -999,24 +985,10 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
         }
         state.update(&plan, &bar, &mut block);
         if block.len == block_bars {
-            flush(
-                &plan,
-                &mut block,
-                &mut staged,
-                &mut block_rows,
-                first_row,
-                &mut out,
-            );
+            flush(&plan, &mut block, &mut staging, first_row, &mut out);
         }
     }
-    flush(
-        &plan,
-        &mut block,
-        &mut staged,
-        &mut block_rows,
-        first_row,
-        &mut out,
-    );
+    flush(&plan, &mut block, &mut staging, first_row, &mut out);
     for lane in &mut out {
         // Rows after the last bar (fewer bars than `rows`): zeros, not ready.
         lane.values.resize(rows * columns, T::ZERO);
@@ -1047,11 +1019,30 @@ struct Staged<T, const L: usize> {
     nonfinite: [T; L],
 }
 
+/// [`flush`]'s buffers for the bars of a block, allocated once per computation.
+struct Staging<T, const L: usize> {
+    bars: Vec<Staged<T, L>>,
+    /// Each lane's rows of the block, lane after lane (`rows.len() / L` values each).
+    rows: Vec<T>,
+}
+
+impl<T: FeatureValue, const L: usize> Staging<T, L> {
+    fn new(block_bars: usize, columns: usize) -> Self {
+        let bar = Staged {
+            values: [[T::ZERO; L]; STORE_GROUP],
+            nonfinite: [T::ZERO; L],
+        };
+        Self {
+            bars: vec![bar; block_bars],
+            rows: vec![T::ZERO; L * block_bars * columns],
+        }
+    }
+}
+
 /// Appends the block's rows to every lane's output (whose rows before `first_row` are
-/// written), and empties the block. `staged` has room for the block's bars,
-/// `block_rows` for their rows in every lane.
+/// written), and empties the block. `staging` has room for the block's bars.
 ///
-/// The rows are assembled in `block_rows` (in the L1 cache) and then streamed to the
+/// The rows are assembled in `staging.rows` (in the L1 cache) and then streamed to the
 /// outputs whole ([`copy_streaming`]): stored directly, value group by value group,
 /// each store to a line not yet in the cache waited for that line to be read from
 /// memory first. The caller calls [`store_fence`] before the outputs leave its
@@ -1060,8 +1051,7 @@ struct Staged<T, const L: usize> {
 fn flush<T: FeatureValue, const L: usize>(
     plan: &Plan,
     block: &mut Block<L>,
-    staged: &mut [Staged<T, L>],
-    block_rows: &mut [T],
+    staging: &mut Staging<T, L>,
     first_row: usize,
     out: &mut [Rows<T>; L],
 ) {
@@ -1070,7 +1060,8 @@ fn flush<T: FeatureValue, const L: usize>(
         return;
     }
     let columns = plan.ops.len();
-    let staged = &mut staged[..bars];
+    let staged = &mut staging.bars[..bars];
+    let block_rows = &mut staging.rows;
     for bar in staged.iter_mut() {
         bar.nonfinite = [T::ZERO; L];
     }
@@ -1078,7 +1069,7 @@ fn flush<T: FeatureValue, const L: usize>(
     let lane_stride = block_rows.len() / L;
     assert!(
         lane_len <= lane_stride,
-        "block_rows holds every bar of the block"
+        "the staging rows hold every bar of the block"
     );
     let base = block_rows.as_mut_ptr();
     // SAFETY: `l < L`, so `l·lane_stride` lies within `block_rows`.
