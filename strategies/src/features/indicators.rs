@@ -879,6 +879,20 @@ mod tests {
         }
     }
 
+    /// `select` is `if`, bit for bit, for every kind of value in either arm.
+    #[test]
+    fn select_is_if_bit_for_bit() {
+        let values = [0.0, -0.0, 1.5, -2.25e300, 5e-324, f64::INFINITY, f64::NAN];
+        for a in values {
+            for b in values {
+                for condition in [false, true] {
+                    let expected = if condition { a } else { b };
+                    assert_eq!(select(condition, a, b).to_bits(), expected.to_bits());
+                }
+            }
+        }
+    }
+
     /// `add`'s TwoSum keeps exactly the state Neumaier's comparison form keeps.
     #[test]
     fn compensated_add_equals_neumaiers_comparison_form() {
