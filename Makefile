@@ -42,10 +42,11 @@ build:
 demo: venv build
 	$(GAUNTLET) demo --out $(DEMO_DIR)
 
-## test: formatting, lints (warnings are errors), the whole test suite.
+## test: formatting, lints and doc links (warnings are errors), the whole test suite.
 test: venv
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 	$(CARGO) test --workspace
 
 ## bench: criterion benches in release (slow to build: polars in release).

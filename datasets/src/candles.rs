@@ -6,7 +6,7 @@ use crate::Interval;
 ///
 /// Invariant checked at construction: all six columns have the same length.
 /// Content rules (sorted timestamps, finite positive prices, …) are the job of
-/// [`crate::validate`]; a series built by the loaders has passed them.
+/// [`mod@crate::validate`]; a series built by the loaders has passed them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CandleSeries {
     symbol: String,

@@ -30,7 +30,7 @@ pub struct ExportArgs {
     pub select: SelectArgs,
     #[command(flatten)]
     pub window: WindowArgs,
-    /// Add a `label` column (down/flat/up) from close[t+H]/close[t]-1 against
+    /// Add a `label` column (down/flat/up) from `close[t+H]/close[t] - 1` against
     /// ±flat-threshold; the last H rows of each symbol stay unlabelled (null).
     #[arg(long, requires = "flat_threshold")]
     pub label_horizon: Option<usize>,

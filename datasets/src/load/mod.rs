@@ -17,7 +17,7 @@
 //! filtered after parsing). Files are read in parallel (rayon).
 //!
 //! Rows are kept in file order: sorting, duplicates and value checks belong to
-//! [`crate::validate`], which reports them with the file's row numbers ([`FileRows`]).
+//! [`mod@crate::validate`], which reports them with the file's row numbers ([`FileRows`]).
 
 mod read;
 mod timestamp;

@@ -59,7 +59,7 @@ pub fn tempered_nll(logits: &[f64], n_classes: usize, labels: &[usize], temperat
     total / labels.len() as f64
 }
 
-/// Fits T by minimizing [`tempered_nll`] with a golden-section search on ln T over
+/// Fits T by minimizing `tempered_nll` with a golden-section search on ln T over
 /// `[ln bounds.min, ln bounds.max]`. NLL is convex in 1/T, hence unimodal in ln T, so the
 /// search finds the global minimum within the bounds. Deterministic: fixed iteration count,
 /// no randomness. Errors: no rows, shape mismatches, non-finite logits, labels out of range,
