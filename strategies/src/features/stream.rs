@@ -1043,10 +1043,10 @@ impl<T: FeatureValue, const L: usize> Staging<T, L> {
 /// written), and empties the block. `staging` has room for the block's bars.
 ///
 /// The rows are assembled in `staging.rows` (in the L1 cache) and then streamed to the
-/// outputs whole ([`copy_streaming`]): stored directly, value group by value group,
-/// each store to a line not yet in the cache waited for that line to be read from
-/// memory first. The caller calls [`store_fence`] before the outputs leave its
-/// thread or are freed.
+/// outputs whole ([`copy_streaming`]). Stored into the outputs directly, value group
+/// by value group, each store to a line not yet in the cache would wait for that line
+/// to be read from memory first. The caller calls [`store_fence`] before the outputs
+/// leave its thread or are freed.
 #[inline(always)]
 fn flush<T: FeatureValue, const L: usize>(
     plan: &Plan,
@@ -1098,13 +1098,13 @@ fn flush<T: FeatureValue, const L: usize>(
         }
     }
     let warm = block.slot(plan.layout.warm);
-    for (lane, rows) in out.iter_mut().zip(block_rows.chunks_exact(lane_stride)) {
+    for (lane, lane_rows) in out.iter_mut().zip(block_rows.chunks_exact(lane_stride)) {
         debug_assert_eq!(lane.values.len(), first_row * columns);
         // The groups cover every column: every value of the block's rows was written.
         // SAFETY: fenced by the caller (see above); `T` is `f32` or `f64` (sealed).
         unsafe {
             copy_streaming(
-                &rows[..lane_len],
+                &lane_rows[..lane_len],
                 &mut lane.values.spare_capacity_mut()[..lane_len],
             )
         };
