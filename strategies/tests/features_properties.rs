@@ -19,6 +19,7 @@ fn together_equals_alone<T: FeatureValue + Into<f64>>(
     prop_assert_eq!(together.len(), universe.len());
     for (s, (series, matrix)) in universe.iter().zip(&together).enumerate() {
         let alone = compute_as::<T>(set, series).unwrap();
+        prop_assert_eq!(&matrix.ts, &alone.ts, "{} series {}", set.name(), s);
         prop_assert_eq!(&matrix.ready, &alone.ready, "{} series {}", set.name(), s);
         for (i, (&a, &b)) in matrix.values.iter().zip(&alone.values).enumerate() {
             let (a, b): (f64, f64) = (a.into(), b.into());

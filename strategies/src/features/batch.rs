@@ -1,6 +1,8 @@
 //! Batch computation: a whole series (or a universe of them, in parallel) into a
 //! row-major feature matrix.
 
+use std::sync::Arc;
+
 use gauntlet_datasets::memory::{prefetch, CACHE_LINE};
 use gauntlet_datasets::CandleSeries;
 use ndarray::Array2;
@@ -142,14 +144,15 @@ impl FeatureValue for f64 {
 }
 
 /// One symbol's features: row i belongs to bar `ts[i]`, columns follow `names`
-/// (the manifest order). `values` is row-major and contiguous.
+/// (the manifest order). `values` is row-major and contiguous. Symbols computed
+/// together in lanes share one `ts` (they have the same open times).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureMatrix<T = f32> {
     pub symbol: String,
     /// The set's manifest hash (`sha256:…`).
     pub manifest_hash: String,
     pub names: Vec<String>,
-    pub ts: Vec<i64>,
+    pub ts: Arc<[i64]>,
     /// `rows × names.len()`, row-major.
     pub values: Array2<T>,
     /// False during warm-up, for unusable bars and for rows with a non-finite value.
@@ -190,7 +193,7 @@ pub fn compute_as<T: FeatureValue>(
     check_sorted(series)?;
     let [rows] = batch_rows::<T, 1>(set, series.interval(), series.len(), lane_bars([series]))?
         .expect("one lane skips unusable bars");
-    Ok(matrix(set, series, rows))
+    Ok(matrix(set, series, series.ts().into(), rows))
 }
 
 /// Features of every series as f32, in parallel across series (rayon); the output
@@ -235,10 +238,11 @@ fn compute_chunk<T: FeatureValue>(
         if aligned {
             check_sorted(first)?;
             if let Some(lanes) = in_lanes::<T>(set, group)? {
+                let ts: Arc<[i64]> = first.ts().into();
                 return Ok(group
                     .iter()
                     .zip(lanes)
-                    .map(|(series, rows)| matrix(set, series, rows))
+                    .map(|(series, rows)| matrix(set, series, Arc::clone(&ts), rows))
                     .collect());
             }
         }
@@ -447,10 +451,11 @@ impl<'a, const L: usize> LaneBars<'a, L> {
     }
 }
 
-/// `series`' matrix from its computed rows.
+/// `series`' matrix from its computed rows and its open times `ts`.
 fn matrix<T: FeatureValue>(
     set: &FeatureSet,
     series: &CandleSeries,
+    ts: Arc<[i64]>,
     rows: Rows<T>,
 ) -> FeatureMatrix<T> {
     let columns = set.len();
@@ -460,7 +465,7 @@ fn matrix<T: FeatureValue>(
         symbol: series.symbol().to_string(),
         manifest_hash: set.manifest().hash,
         names: set.names().into_iter().map(str::to_string).collect(),
-        ts: series.ts().to_vec(),
+        ts,
         values,
         ready: rows.ready,
     }
@@ -469,6 +474,24 @@ fn matrix<T: FeatureValue>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn series_computed_in_lanes_share_their_open_times() {
+        let universe = gauntlet_datasets::synth::generate(&gauntlet_datasets::synth::SynthConfig {
+            symbols: LANES + 1,
+            days: 1,
+            missing_bar_probability: 0.0,
+            ..Default::default()
+        })
+        .unwrap();
+        let matrices = compute_universe(&FeatureSet::core31(), &universe).unwrap();
+        for (series, matrix) in universe.iter().zip(&matrices) {
+            assert_eq!(&*matrix.ts, series.ts());
+        }
+        let (lanes, alone) = matrices.split_at(LANES);
+        assert!(lanes.iter().all(|m| Arc::ptr_eq(&m.ts, &lanes[0].ts)));
+        assert!(!Arc::ptr_eq(&alone[0].ts, &lanes[0].ts));
+    }
 
     /// `write_across` of every width writes exactly the first `width` cells after
     /// each row pointer, column `c` of lane `l` into row `l`'s cell `c`.
