@@ -477,7 +477,8 @@ mod tests {
 
     #[test]
     fn series_computed_in_lanes_share_their_open_times() {
-        let universe = gauntlet_datasets::synth::generate(&gauntlet_datasets::synth::SynthConfig {
+        use gauntlet_datasets::synth::{generate, SynthConfig};
+        let universe = generate(&SynthConfig {
             symbols: LANES + 1,
             days: 1,
             missing_bar_probability: 0.0,
