@@ -80,21 +80,31 @@ pub unsafe fn copy_streaming<'a, T: Copy>(src: &[T], dst: &'a mut [MaybeUninit<T
         {
             use std::arch::x86_64::{_mm_loadu_si128, _mm_stream_si128};
             let head = to.align_offset(CACHE_LINE).min(bytes);
-            std::ptr::copy_nonoverlapping(from, to, head);
-            let lines_end = head + (bytes - head) / CACHE_LINE * CACHE_LINE;
-            let mut line = head;
-            while line < lines_end {
-                for at in [line, line + 16, line + 32, line + 48] {
-                    // `to + at` is 16-byte aligned: `to + head` is line aligned.
-                    _mm_stream_si128(to.add(at).cast(), _mm_loadu_si128(from.add(at).cast()));
-                }
-                line += CACHE_LINE;
+            // The partial lines are skipped when empty (a copy into line-aligned rows
+            // has none): a call per copy would cost more than a short one copies.
+            if head > 0 {
+                std::ptr::copy_nonoverlapping(from, to, head);
             }
-            std::ptr::copy_nonoverlapping(
-                from.add(lines_end),
-                to.add(lines_end),
-                bytes - lines_end,
-            );
+            let lines_end = head + (bytes - head) / CACHE_LINE * CACHE_LINE;
+            let (mut source, mut line) = (from.add(head), to.add(head));
+            let lines_end_ptr = to.add(lines_end);
+            while line < lines_end_ptr {
+                // The four loads first, then the four stores: every `line + k` is
+                // 16-byte aligned (`line` is line aligned).
+                let parts = [0, 16, 32, 48].map(|k| _mm_loadu_si128(source.add(k).cast()));
+                for (k, part) in [0, 16, 32, 48].into_iter().zip(parts) {
+                    _mm_stream_si128(line.add(k).cast(), part);
+                }
+                source = source.add(CACHE_LINE);
+                line = line.add(CACHE_LINE);
+            }
+            if lines_end < bytes {
+                std::ptr::copy_nonoverlapping(
+                    from.add(lines_end),
+                    to.add(lines_end),
+                    bytes - lines_end,
+                );
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         std::ptr::copy_nonoverlapping(from, to, bytes);

@@ -34,36 +34,34 @@ pub trait FeatureValue:
     fn from_f64(value: f64) -> Self;
     fn is_finite(self) -> bool;
 
-    /// Writes `width` (at most 4) columns of `L` lanes across: `columns[c][l]` to
-    /// `rows[l] + c` for `c < width`.
+    /// Writes `WIDTH` (at most 4) columns of `L` lanes across: `columns[c][l]` to
+    /// `rows[l] + c` for `c < WIDTH`.
     ///
     /// # Safety
-    /// Each `rows[l]` is valid for writing `width` values.
+    /// Each `rows[l]` is valid for writing `WIDTH` values.
     #[doc(hidden)]
     #[inline(always)]
-    unsafe fn write_across<const L: usize>(
+    unsafe fn write_across<const L: usize, const WIDTH: usize>(
         columns: &[[Self; L]; 4],
-        width: usize,
         rows: [*mut Self; L],
     ) {
         // SAFETY: forwarded.
-        unsafe { write_across_by_lane(columns, width, rows) }
+        unsafe { write_across_by_lane::<Self, L, WIDTH>(columns, rows) }
     }
 }
 
 /// [`FeatureValue::write_across`] one value at a time.
 ///
 /// # Safety
-/// Each `rows[l]` is valid for writing `width` values.
+/// Each `rows[l]` is valid for writing `WIDTH` values.
 #[inline(always)]
-unsafe fn write_across_by_lane<T: FeatureValue, const L: usize>(
+unsafe fn write_across_by_lane<T: FeatureValue, const L: usize, const WIDTH: usize>(
     columns: &[[T; L]; 4],
-    width: usize,
     rows: [*mut T; L],
 ) {
     for (l, row) in rows.into_iter().enumerate() {
-        for (c, column) in columns[..width].iter().enumerate() {
-            // SAFETY: `c < width`, see the function's contract.
+        for (c, column) in columns[..WIDTH].iter().enumerate() {
+            // SAFETY: `c < WIDTH`, see the function's contract.
             unsafe { row.add(c).write(column[l]) };
         }
     }
@@ -91,9 +89,8 @@ impl FeatureValue for f32 {
     /// `4·width` scalar stores.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    unsafe fn write_across<const L: usize>(
+    unsafe fn write_across<const L: usize, const WIDTH: usize>(
         columns: &[[f32; L]; 4],
-        width: usize,
         rows: [*mut f32; L],
     ) {
         use std::arch::x86_64::{
@@ -102,10 +99,10 @@ impl FeatureValue for f32 {
         };
         if L != 4 {
             // SAFETY: forwarded.
-            return unsafe { write_across_by_lane(columns, width, rows) };
+            return unsafe { write_across_by_lane::<f32, L, WIDTH>(columns, rows) };
         }
         // SAFETY: with `L == 4` each column is four f32 to load; each lane's store
-        // writes `width` values (the function's contract).
+        // writes `WIDTH` values (the function's contract).
         unsafe {
             let [c0, c1, c2, c3] = columns.each_ref().map(|c| _mm_loadu_ps(c.as_ptr()));
             let (low01, low23) = (_mm_unpacklo_ps(c0, c1), _mm_unpacklo_ps(c2, c3));
@@ -117,7 +114,7 @@ impl FeatureValue for f32 {
                 _mm_movehl_ps(high23, high01),
             ];
             for (row, lane) in rows.into_iter().zip(lanes) {
-                match width {
+                match WIDTH {
                     4 => _mm_storeu_ps(row, lane),
                     3 => {
                         _mm_storel_pd(row.cast(), _mm_castps_pd(lane));
@@ -494,40 +491,48 @@ mod tests {
         assert!(!Arc::ptr_eq(&alone[0].ts, &lanes[0].ts));
     }
 
-    /// `write_across` of every width writes exactly the first `width` cells after
+    /// `write_across` of width `WIDTH` writes exactly the first `WIDTH` cells after
     /// each row pointer, column `c` of lane `l` into row `l`'s cell `c`.
-    fn writes_exactly_width_values<T: FeatureValue + PartialEq + std::fmt::Debug>(
+    fn writes_exactly_width_values<
+        T: FeatureValue + PartialEq + std::fmt::Debug,
+        const WIDTH: usize,
+    >(
         value: impl Fn(usize) -> T,
     ) {
         let untouched = value(999);
         let columns: [[T; 4]; 4] =
             std::array::from_fn(|c| std::array::from_fn(|l| value(10 * c + l)));
-        for width in 0..=4 {
-            let mut rows = [[untouched; 6]; 4];
-            // SAFETY: each row has five cells after its first, and `width` ≤ 4.
-            unsafe {
-                T::write_across(
-                    &columns,
-                    width,
-                    rows.each_mut().map(|r| &mut r[1] as *mut T),
-                )
-            };
-            for (l, row) in rows.iter().enumerate() {
-                let expected: Vec<T> = (0..6)
-                    .map(|i| match i {
-                        1.. if i <= width => value(10 * (i - 1) + l),
-                        _ => untouched,
-                    })
-                    .collect();
-                assert_eq!(row.to_vec(), expected, "width {width}, lane {l}");
-            }
+        let mut rows = [[untouched; 6]; 4];
+        // SAFETY: each row has five cells after its first, and `WIDTH` ≤ 4.
+        unsafe {
+            T::write_across::<4, WIDTH>(&columns, rows.each_mut().map(|r| &mut r[1] as *mut T))
+        };
+        for (l, row) in rows.iter().enumerate() {
+            let expected: Vec<T> = (0..6)
+                .map(|i| match i {
+                    1.. if i <= WIDTH => value(10 * (i - 1) + l),
+                    _ => untouched,
+                })
+                .collect();
+            assert_eq!(row.to_vec(), expected, "width {WIDTH}, lane {l}");
         }
+    }
+
+    /// Every width of `T`.
+    fn writes_exactly_every_width<T: FeatureValue + PartialEq + std::fmt::Debug>(
+        value: impl Fn(usize) -> T + Copy,
+    ) {
+        writes_exactly_width_values::<T, 0>(value);
+        writes_exactly_width_values::<T, 1>(value);
+        writes_exactly_width_values::<T, 2>(value);
+        writes_exactly_width_values::<T, 3>(value);
+        writes_exactly_width_values::<T, 4>(value);
     }
 
     #[test]
     fn write_across_writes_each_lane_s_values_and_nothing_else() {
         // f32: transposed in SSE registers on x86_64; f64: value by value.
-        writes_exactly_width_values(|x| x as f32);
-        writes_exactly_width_values(|x| x as f64);
+        writes_exactly_every_width(|x| x as f32);
+        writes_exactly_every_width(|x| x as f64);
     }
 }

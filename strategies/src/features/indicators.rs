@@ -36,42 +36,37 @@ pub(crate) fn select(condition: bool, if_true: f64, if_false: f64) -> f64 {
     f64::from_bits((if_true.to_bits() & mask) | (if_false.to_bits() & !mask))
 }
 
-/// A fixed-length window over the last `len` values with a compensated running sum.
+/// The compensated running sum of a fixed-length window and its mean; the window's
+/// values are kept by its owner ([`RollingWindow`] or [`RollingMeans`]).
 ///
 /// `mean = Σ window · (1/len)` with the sum kept by Neumaier's compensated summation
 /// (adds and removes), so it does not drift over millions of updates. (Multiplying
 /// by the rounded `1/len` is within an ulp of dividing by `len`.)
-/// [`RollingWindow::population_std`] is computed exactly by a second pass over the
-/// window: `sqrt(Σ (x_i − mean)² · (1/len))` — never from a running sum of squares.
 #[derive(Debug, Clone)]
 // `sum` and `compensation` apart in memory: adjacent, the compiler packs the end
 // of one with the start of the other into one vector register, and the next bar's
 // load of either then spans two stores (which stalls it).
 #[repr(C)]
-pub(crate) struct RollingWindow<const L: usize> {
+struct WindowSum<const L: usize> {
     sum: Lanes<L>,
-    values: Vec<Lanes<L>>,
-    next: usize,
-    filled: usize,
+    /// [`WindowSum::push`]'s mean, NaN until the window is full.
+    mean: Lanes<L>,
     compensation: Lanes<L>,
+    len: usize,
     /// `1/len`: the mean and the standard deviation multiply by it (a vector division
     /// takes many times as long as a multiplication).
     inverse_len: f64,
-    /// [`RollingWindow::mean`], computed once per push.
-    mean: Lanes<L>,
 }
 
-impl<const L: usize> RollingWindow<L> {
-    /// `len` must be ≥ 1 (checked when the feature set is built).
-    pub(crate) fn new(len: usize) -> Self {
+impl<const L: usize> WindowSum<L> {
+    /// `len` ≥ 1.
+    fn new(len: usize) -> Self {
         Self {
-            values: vec![[0.0; L]; len.max(1)],
-            next: 0,
-            filled: 0,
             sum: [0.0; L],
-            compensation: [0.0; L],
-            inverse_len: 1.0 / len.max(1) as f64,
             mean: [f64::NAN; L],
+            compensation: [0.0; L],
+            len,
+            inverse_len: 1.0 / len as f64,
         }
     }
 
@@ -92,56 +87,49 @@ impl<const L: usize> RollingWindow<L> {
         *sum = t;
     }
 
-    /// Adds `x` and, once full, drops the oldest value.
+    /// Neumaier's step for `sum −= x`: [`WindowSum::add`] of `−x`, the same bits
+    /// (`a − x = a + (−x)` and `−x − z = −(x + z)` exactly) without negating `x`.
+    #[inline(always)]
+    fn subtract(sum: &mut Lanes<L>, compensation: &mut Lanes<L>, x: &Lanes<L>) {
+        let t = per_lane::<L>(|l| sum[l] - x[l]);
+        let error = per_lane::<L>(|l| {
+            let z = t[l] - sum[l];
+            (sum[l] - (t[l] - z)) - (x[l] + z)
+        });
+        *compensation = per_lane(|l| compensation[l] + error[l]);
+        *sum = t;
+    }
+
+    /// Removes `leaving`, then adds `x`; `full`: the window is full after this push.
+    /// While the window fills, `leaving` is +0.0, whose removal changes nothing the
+    /// mean shows (the sum keeps its bits; the compensation at most the sign of a
+    /// zero), so no push branches on it.
     ///
     /// The sums are kept in locals and the mean computed from them: read back from
     /// the state right after being written, they cannot be forwarded from the store
     /// buffer (the compiler writes them in halves) and the load waits for the stores.
     #[inline(always)]
-    pub(crate) fn push(&mut self, x: Lanes<L>) {
-        let len = self.values.len();
+    fn push(&mut self, x: Lanes<L>, leaving: &Lanes<L>, full: bool) {
         let (mut sum, mut compensation) = (self.sum, self.compensation);
-        if self.filled == len {
-            let old = self.values[self.next];
-            Self::add(&mut sum, &mut compensation, per_lane(|l| -old[l]));
-        } else {
-            self.filled += 1;
-        }
+        Self::subtract(&mut sum, &mut compensation, leaving);
         Self::add(&mut sum, &mut compensation, x);
         (self.sum, self.compensation) = (sum, compensation);
-        self.values[self.next] = x;
-        self.next += 1;
-        if self.next == len {
-            self.next = 0;
-        }
-        if self.is_full() {
+        if full {
             let inverse_len = self.inverse_len;
             self.mean = per_lane(|l| (sum[l] + compensation[l]) * inverse_len);
         }
     }
 
+    /// Population standard deviation (ddof = 0) of `values`, the full window whose
+    /// mean this is: `sqrt(Σ (x_i − mean)² · (1/len))` by a second pass over the
+    /// values — never from a running sum of squares.
     #[inline(always)]
-    pub(crate) fn is_full(&self) -> bool {
-        self.filled == self.values.len()
-    }
-
-    /// Mean of the window, NaN until it is full.
-    #[inline(always)]
-    pub(crate) fn mean(&self) -> Lanes<L> {
-        self.mean
-    }
-
-    /// Population standard deviation (ddof = 0) of the full window, NaN until full.
-    #[inline(always)]
-    pub(crate) fn population_std(&self) -> Lanes<L> {
-        if !self.is_full() {
-            return [f64::NAN; L];
-        }
-        let mean = self.mean();
+    fn population_std(&self, values: &[Lanes<L>]) -> Lanes<L> {
+        let mean = self.mean;
         // Four accumulators per lane: instruction-level parallelism; the order is
-        // fixed by the buffer layout, so the result is deterministic.
+        // fixed (the values' order), so the result is deterministic.
         let mut acc = [[0.0f64; L]; 4];
-        let mut chunks = self.values.chunks_exact(4);
+        let mut chunks = values.chunks_exact(4);
         for chunk in &mut chunks {
             for (a, x) in acc.iter_mut().zip(chunk) {
                 for l in 0..L {
@@ -158,6 +146,67 @@ impl<const L: usize> RollingWindow<L> {
             }
         }
         per_lane(|l| (ss[l] * self.inverse_len).sqrt())
+    }
+}
+
+/// A fixed-length window over the last `len` values with a compensated running sum:
+/// its mean is [`WindowSum`]'s; [`RollingWindow::population_std`] is computed
+/// exactly by a second pass over the window (in its storage order).
+#[derive(Debug, Clone)]
+pub(crate) struct RollingWindow<const L: usize> {
+    sum: WindowSum<L>,
+    values: Vec<Lanes<L>>,
+    next: usize,
+    filled: usize,
+}
+
+impl<const L: usize> RollingWindow<L> {
+    /// `len` must be ≥ 1 (checked when the feature set is built).
+    pub(crate) fn new(len: usize) -> Self {
+        let len = len.max(1);
+        Self {
+            sum: WindowSum::new(len),
+            values: vec![[0.0; L]; len],
+            next: 0,
+            filled: 0,
+        }
+    }
+
+    /// Adds `x` and, once full, drops the oldest value.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, x: Lanes<L>) {
+        let len = self.values.len();
+        if self.filled < len {
+            self.filled += 1;
+        }
+        // Until the window is full, the slot holds its initial +0.0.
+        self.sum
+            .push(x, &self.values[self.next], self.filled == len);
+        self.values[self.next] = x;
+        self.next += 1;
+        if self.next == len {
+            self.next = 0;
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_full(&self) -> bool {
+        self.filled == self.values.len()
+    }
+
+    /// Mean of the window, NaN until it is full.
+    #[inline(always)]
+    pub(crate) fn mean(&self) -> Lanes<L> {
+        self.sum.mean
+    }
+
+    /// Population standard deviation (ddof = 0) of the full window, NaN until full.
+    #[inline(always)]
+    pub(crate) fn population_std(&self) -> Lanes<L> {
+        if !self.is_full() {
+            return [f64::NAN; L];
+        }
+        self.sum.population_std(&self.values)
     }
 
     /// Largest value of the full window (NaN until full).
@@ -178,6 +227,83 @@ impl<const L: usize> RollingWindow<L> {
             return [f64::NAN; L];
         }
         per_lane(|l| self.values.iter().fold(f64::INFINITY, |m, x| m.min(x[l])))
+    }
+}
+
+/// Rolling means of one input over several window lengths (say the SMAs of the
+/// close), sharing one history of the input: a push stores the value once however
+/// many windows read it, and every window finds its oldest value at a fixed distance
+/// back. Each window's mean is [`WindowSum`]'s, bit for bit what a
+/// [`RollingWindow`] of that length gives; [`RollingMeans::population_std`] is
+/// exact (a second pass over the window, oldest value first).
+#[derive(Debug, Clone)]
+pub(crate) struct RollingMeans<const L: usize> {
+    /// The last `capacity` inputs, twice: `history[i]` and `history[i + capacity]` hold
+    /// the same value, so the last `len < capacity` values are always one slice.
+    history: Vec<Lanes<L>>,
+    /// A power of two above every window length.
+    capacity: usize,
+    pushed: usize,
+    windows: Vec<WindowSum<L>>,
+}
+
+impl<const L: usize> RollingMeans<L> {
+    /// One window per length, in this order; every length must be ≥ 1 (checked when
+    /// the feature set is built).
+    pub(crate) fn new(lengths: &[usize]) -> Self {
+        let longest = lengths.iter().copied().max().unwrap_or(0);
+        let capacity = (longest + 1).next_power_of_two();
+        Self {
+            history: vec![[0.0; L]; 2 * capacity],
+            capacity,
+            pushed: 0,
+            windows: lengths
+                .iter()
+                .map(|&len| WindowSum::new(len.max(1)))
+                .collect(),
+        }
+    }
+
+    /// Adds `x` to every window and, in each that is full, drops its oldest value.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, x: Lanes<L>) {
+        let capacity = self.capacity;
+        let at = self.pushed & (capacity - 1);
+        // The value `len` pushes back sits at `at + capacity − len`, which is neither
+        // `at` nor `at + capacity` (`1 ≤ len < capacity`): written below. Before the
+        // window is full, that slot still holds its initial +0.0.
+        let before = &self.history[at + 1..at + capacity];
+        let pushed = self.pushed;
+        for window in &mut self.windows {
+            let len = window.len;
+            window.push(x, &before[capacity - 1 - len], pushed + 1 >= len);
+        }
+        self.history[at] = x;
+        self.history[at + capacity] = x;
+        self.pushed += 1;
+    }
+
+    /// Window `i`'s mean, NaN until it is full.
+    #[inline(always)]
+    pub(crate) fn mean(&self, i: usize) -> Lanes<L> {
+        self.windows[i].mean
+    }
+
+    /// The number of windows.
+    pub(crate) fn len(&self) -> usize {
+        self.windows.len()
+    }
+
+    /// Window `i`'s population standard deviation (ddof = 0), NaN until it is full.
+    #[inline(always)]
+    pub(crate) fn population_std(&self, i: usize) -> Lanes<L> {
+        let window = &self.windows[i];
+        if self.pushed < window.len {
+            return [f64::NAN; L];
+        }
+        let newest = (self.pushed - 1) & (self.capacity - 1);
+        let end = newest + self.capacity + 1;
+        window.population_std(&self.history[end - window.len..end])
     }
 }
 
@@ -902,7 +1028,7 @@ mod tests {
         for _ in 0..200_000 {
             let scale = 10f64.powi(rng.gen_range(-8..9));
             let x = rng.gen_range(-1.0..1.0) * scale;
-            RollingWindow::add(&mut two_sum, &mut two_sum_compensation, [x]);
+            WindowSum::add(&mut two_sum, &mut two_sum_compensation, [x]);
             let t = sum + x;
             compensation += if sum.abs() >= x.abs() {
                 (sum - t) + x
@@ -912,6 +1038,88 @@ mod tests {
             sum = t;
             assert_eq!(two_sum[0].to_bits(), sum.to_bits());
             assert_eq!(two_sum_compensation[0].to_bits(), compensation.to_bits());
+        }
+    }
+
+    /// A window's mean by its definition: Neumaier's sum (comparison form) of the
+    /// values added, minus those that left, and nothing removed while it fills.
+    fn reference_means(values: &[f64], len: usize) -> Vec<f64> {
+        fn add((sum, compensation): &mut (f64, f64), x: f64) {
+            let t = *sum + x;
+            *compensation += if sum.abs() >= x.abs() {
+                (*sum - t) + x
+            } else {
+                (x - t) + *sum
+            };
+            *sum = t;
+        }
+        let mut state = (0.0f64, 0.0f64);
+        let mut means = vec![];
+        for (i, &x) in values.iter().enumerate() {
+            if i >= len {
+                add(&mut state, -values[i - len]);
+            }
+            add(&mut state, x);
+            let (sum, compensation) = state;
+            means.push(if i + 1 >= len {
+                (sum + compensation) * (1.0 / len as f64)
+            } else {
+                f64::NAN
+            });
+        }
+        means
+    }
+
+    #[test]
+    fn rolling_means_share_one_history_and_match_each_window_alone() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut price = 1.1;
+        let values: Vec<f64> = (0..5_000)
+            .map(|i| {
+                // Flat stretches: equal values, zero deviations.
+                if i % 700 >= 100 {
+                    price *= 1.0 + rng.gen_range(-0.002..0.002);
+                }
+                price
+            })
+            .collect();
+        let lengths = [7, 14, 20, 21, 50, 1, 63];
+        let mut means = RollingMeans::<1>::new(&lengths);
+        let mut alone: Vec<RollingWindow<1>> =
+            lengths.iter().map(|&len| RollingWindow::new(len)).collect();
+        let expected: Vec<Vec<f64>> = lengths
+            .iter()
+            .map(|&len| reference_means(&values, len))
+            .collect();
+        for (i, &x) in values.iter().enumerate() {
+            means.push([x]);
+            for (w, window) in alone.iter_mut().enumerate() {
+                window.push([x]);
+                let [mean] = means.mean(w);
+                assert_eq!(
+                    mean.to_bits(),
+                    expected[w][i].to_bits(),
+                    "bar {i} window {w}"
+                );
+                assert_eq!(
+                    mean.to_bits(),
+                    window.mean()[0].to_bits(),
+                    "bar {i} window {w}"
+                );
+                let len = lengths[w];
+                let [std] = means.population_std(w);
+                if i + 1 < len {
+                    assert!(std.is_nan(), "bar {i} window {w}");
+                } else {
+                    // The reference's own mean (a plain sum) is off by an ulp or so
+                    // of the price: a flat window's exact std can come out 2e-16.
+                    let exact = two_pass_std(&values[i + 1 - len..=i]);
+                    assert!(
+                        (std - exact).abs() <= 1e-12 * exact + 1e-15 * x,
+                        "bar {i} window {w}: {std} against {exact}"
+                    );
+                }
+            }
         }
     }
 

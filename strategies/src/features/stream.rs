@@ -20,7 +20,8 @@ use super::batch::FeatureValue;
 use super::catalog::{BollingerOutput, FeatureKind, MacdOutput, MtfOutput, VolatilityClass};
 use super::error::FeatureError;
 use super::indicators::{
-    per_lane, select, Atr, Ema, Lanes, Macd, Regime, RollingWindow, Rsi, VolatilityRegime,
+    per_lane, select, Atr, Ema, Lanes, Macd, Regime, RollingMeans, RollingWindow, Rsi,
+    VolatilityRegime,
 };
 use super::set::FeatureSet;
 
@@ -603,16 +604,11 @@ fn flag(b: bool) -> f64 {
     }
 }
 
-/// `(high − low)/mavg·100`, `(close − low)/(high − low)` etc. of one Bollinger row.
-fn bollinger(output: BollingerOutput, mavg: f64, std: f64, k: f64, close: f64) -> f64 {
-    let high = mavg + k * std;
-    let low = mavg - k * std;
-    match output {
-        BollingerOutput::High => high,
-        BollingerOutput::Low => low,
-        BollingerOutput::Width => (high - low) / mavg * 100.0,
-        BollingerOutput::Position => select(high == low, 0.5, (close - low) / (high - low)),
-    }
+/// The Bollinger bands `(mavg + k·std, mavg − k·std)`, from which the outputs are
+/// `high`, `low`, `(high − low)/mavg·100` and `(close − low)/(high − low)`.
+#[inline(always)]
+fn bollinger_bands(mavg: f64, std: f64, k: f64) -> (f64, f64) {
+    (mavg + k * std, mavg - k * std)
 }
 
 /// Per-bar quantities of up to `stride` consecutive usable bars, slot-major
@@ -660,6 +656,20 @@ impl<const L: usize> Block<L> {
     ) {
         for (k, (x, y)) in self.slot(a).iter().zip(self.slot(b)).enumerate() {
             put(k, per_lane(|l| f(x[l], y[l])));
+        }
+    }
+
+    /// `put(k, f(x_k, y_k, z_k))` over three slots, lane by lane.
+    #[inline(always)]
+    fn triples(
+        &self,
+        [a, b, c]: [usize; 3],
+        put: &mut impl FnMut(usize, Lanes<L>),
+        f: impl Fn(f64, f64, f64) -> f64,
+    ) {
+        let (x, y, z) = (self.slot(a), self.slot(b), self.slot(c));
+        for k in 0..self.len {
+            put(k, per_lane(|l| f(x[k][l], y[k][l], z[k][l])));
         }
     }
 
@@ -732,14 +742,25 @@ impl<const L: usize> Block<L> {
                 k: width,
                 output,
             } => {
-                let mavg = self.slot(layout.close_mean + mean);
-                let std = self.slot(layout.band_std + band);
-                let close = self.slot(CLOSE);
-                for k in 0..self.len {
-                    put(
-                        k,
-                        per_lane(|l| bollinger(output, mavg[k][l], std[k][l], width, close[k][l])),
-                    );
+                let (mavg, std) = (layout.close_mean + mean, layout.band_std + band);
+                // One loop per output: a match inside the loop would be taken per bar.
+                match output {
+                    BollingerOutput::High => {
+                        self.pairs(mavg, std, &mut put, |m, s| bollinger_bands(m, s, width).0)
+                    }
+                    BollingerOutput::Low => {
+                        self.pairs(mavg, std, &mut put, |m, s| bollinger_bands(m, s, width).1)
+                    }
+                    BollingerOutput::Width => self.pairs(mavg, std, &mut put, |m, s| {
+                        let (high, low) = bollinger_bands(m, s, width);
+                        (high - low) / m * 100.0
+                    }),
+                    BollingerOutput::Position => {
+                        self.triples([mavg, std, CLOSE], &mut put, |m, s, close| {
+                            let (high, low) = bollinger_bands(m, s, width);
+                            select(high == low, 0.5, (close - low) / (high - low))
+                        })
+                    }
                 }
             }
             Op::Volatility(i, class) => {
@@ -777,8 +798,8 @@ impl<const L: usize> Block<L> {
 struct State<const L: usize> {
     bars: usize,
     last_ts: Option<i64>,
-    close_windows: Vec<RollingWindow<L>>,
-    volume_windows: Vec<RollingWindow<L>>,
+    close_means: RollingMeans<L>,
+    volume_means: RollingMeans<L>,
     rsi: Vec<Rsi<L>>,
     atr: Vec<Atr<L>>,
     macd: Vec<Macd<L>>,
@@ -791,16 +812,8 @@ impl<const L: usize> State<L> {
         Self {
             bars: 0,
             last_ts: None,
-            close_windows: plan
-                .close_windows
-                .iter()
-                .map(|&w| RollingWindow::new(w))
-                .collect(),
-            volume_windows: plan
-                .volume_windows
-                .iter()
-                .map(|&w| RollingWindow::new(w))
-                .collect(),
+            close_means: RollingMeans::new(&plan.close_windows),
+            volume_means: RollingMeans::new(&plan.volume_windows),
             rsi: plan.rsi.iter().map(|&w| Rsi::new(w)).collect(),
             atr: plan.atr.iter().map(|&w| Atr::new(w)).collect(),
             macd: plan
@@ -857,19 +870,16 @@ impl<const L: usize> State<L> {
         put(HOUR, [((bar.ts - day * DAY_MS) / HOUR_MS) as f64; L]);
         // 1970-01-01 was a Thursday (3 with Monday = 0).
         put(WEEKDAY, [(day + 3).rem_euclid(7) as f64; L]);
-        for (i, w) in self.close_windows.iter_mut().enumerate() {
-            w.push(bar.close);
-            put(layout.close_mean + i, w.mean());
+        self.close_means.push(bar.close);
+        for i in 0..self.close_means.len() {
+            put(layout.close_mean + i, self.close_means.mean(i));
         }
-        for (i, w) in self.volume_windows.iter_mut().enumerate() {
-            w.push(bar.volume);
-            put(layout.volume_mean + i, w.mean());
+        self.volume_means.push(bar.volume);
+        for i in 0..self.volume_means.len() {
+            put(layout.volume_mean + i, self.volume_means.mean(i));
         }
         for (i, &mean) in plan.bands.iter().enumerate() {
-            put(
-                layout.band_std + i,
-                self.close_windows[mean].population_std(),
-            );
+            put(layout.band_std + i, self.close_means.population_std(mean));
         }
         for (i, rsi) in self.rsi.iter_mut().enumerate() {
             rsi.update(bar.close);
@@ -1089,12 +1099,17 @@ fn flush<T: FeatureValue, const L: usize>(
             });
         }
         let first_column = group * STORE_GROUP;
-        for (k, bar) in staged.iter().enumerate() {
-            let at = k * columns + first_column;
-            // SAFETY: `k < bars` and the group's columns end at or before `columns`,
-            // so every lane's values `at .. at + ops.len()` lie inside its first
-            // `bars·columns ≤ lane_stride` values of `block_rows` (asserted above).
-            unsafe { T::write_across(&bar.values, ops.len(), rows.map(|row| row.add(at))) };
+        // SAFETY: `ops.len()` is the group's width, and its columns end at or before
+        // `columns`, so for every `k < bars` each lane's values
+        // `k·columns + first_column ..` of the width lie inside its first
+        // `bars·columns ≤ lane_stride` values of `block_rows` (asserted above).
+        unsafe {
+            match ops.len() {
+                4 => write_group::<T, L, 4>(staged, columns, first_column, rows),
+                3 => write_group::<T, L, 3>(staged, columns, first_column, rows),
+                2 => write_group::<T, L, 2>(staged, columns, first_column, rows),
+                _ => write_group::<T, L, 1>(staged, columns, first_column, rows),
+            }
         }
     }
     let warm = block.slot(plan.layout.warm);
@@ -1118,6 +1133,27 @@ fn flush<T: FeatureValue, const L: usize>(
         }
     }
     block.len = 0;
+}
+
+/// Writes every staged bar's `WIDTH` values (one group of columns) across into its
+/// rows: bar `k`'s into each lane's row pointer plus `k·columns + first_column`. One
+/// loop per width, so that the width is a constant in it.
+///
+/// # Safety
+/// For every `k < staged.len()`, each `rows[l] + k·columns + first_column` is valid
+/// for writing `WIDTH` values.
+#[inline(always)]
+unsafe fn write_group<T: FeatureValue, const L: usize, const WIDTH: usize>(
+    staged: &[Staged<T, L>],
+    columns: usize,
+    first_column: usize,
+    rows: [*mut T; L],
+) {
+    for (k, bar) in staged.iter().enumerate() {
+        let at = k * columns + first_column;
+        // SAFETY: see the function's contract.
+        unsafe { T::write_across::<L, WIDTH>(&bar.values, rows.map(|row| row.add(at))) };
+    }
 }
 
 /// Incremental feature computer for one symbol: feed bars in time order with
