@@ -103,6 +103,47 @@ impl From<&Bar> for LaneBar<1> {
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
 
+/// The UTC hour of day and weekday (Monday = 0) of the hour that holds the last
+/// open time seen, reused while the bars stay in that hour: sub-hour bars then
+/// skip the calendar arithmetic (64-bit divisions) on most bars.
+#[derive(Debug, Clone)]
+struct CalendarHour {
+    /// The hour's open times `start..end`, clamped to the `i64` range (empty before
+    /// the first bar).
+    start: i64,
+    end: i64,
+    hour: f64,
+    weekday: f64,
+}
+
+impl Default for CalendarHour {
+    fn default() -> Self {
+        Self {
+            start: 0,
+            end: 0,
+            hour: f64::NAN,
+            weekday: f64::NAN,
+        }
+    }
+}
+
+impl CalendarHour {
+    /// `(hour, weekday)` of the open time `ts`.
+    #[inline(always)]
+    fn of(&mut self, ts: i64) -> (f64, f64) {
+        if !(self.start..self.end).contains(&ts) {
+            let into_day = ts.rem_euclid(DAY_MS);
+            let into_hour = into_day % HOUR_MS;
+            self.start = ts.saturating_sub(into_hour);
+            self.end = ts.saturating_add(HOUR_MS - into_hour);
+            self.hour = (into_day / HOUR_MS) as f64;
+            // 1970-01-01 was a Thursday (3 with Monday = 0).
+            self.weekday = (ts.div_euclid(DAY_MS) + 3).rem_euclid(7) as f64;
+        }
+        (self.hour, self.weekday)
+    }
+}
+
 /// What one column computes, with indices into the shared indicator states.
 #[derive(Debug, Clone, Copy)]
 enum Op {
@@ -798,6 +839,7 @@ impl<const L: usize> Block<L> {
 struct State<const L: usize> {
     bars: usize,
     last_ts: Option<i64>,
+    calendar: CalendarHour,
     close_means: RollingMeans<L>,
     volume_means: RollingMeans<L>,
     rsi: Vec<Rsi<L>>,
@@ -812,6 +854,7 @@ impl<const L: usize> State<L> {
         Self {
             bars: 0,
             last_ts: None,
+            calendar: CalendarHour::default(),
             close_means: RollingMeans::new(&plan.close_windows),
             volume_means: RollingMeans::new(&plan.volume_windows),
             rsi: plan.rsi.iter().map(|&w| Rsi::new(w)).collect(),
@@ -865,11 +908,9 @@ impl<const L: usize> State<L> {
         put(LOW, bar.low);
         put(CLOSE, bar.close);
         put(VOLUME, bar.volume);
-        let day = bar.ts.div_euclid(DAY_MS);
-        // The milliseconds into the day are never negative.
-        put(HOUR, [((bar.ts - day * DAY_MS) / HOUR_MS) as f64; L]);
-        // 1970-01-01 was a Thursday (3 with Monday = 0).
-        put(WEEKDAY, [(day + 3).rem_euclid(7) as f64; L]);
+        let (hour, weekday) = self.calendar.of(bar.ts);
+        put(HOUR, [hour; L]);
+        put(WEEKDAY, [weekday; L]);
         self.close_means.push(bar.close);
         for i in 0..self.close_means.len() {
             put(layout.close_mean + i, self.close_means.mean(i));
@@ -1231,5 +1272,57 @@ impl StreamingComputer {
         self.state = State::new(&self.plan);
         self.row.iter_mut().for_each(|v| *v = f64::NAN);
         self.ready = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// `(hour, weekday)` computed afresh for every open time (in i128: no overflow).
+    fn hour_and_weekday(ts: i64) -> (f64, f64) {
+        let (ts, day_ms) = (i128::from(ts), i128::from(DAY_MS));
+        let day = ts.div_euclid(day_ms);
+        (
+            ((ts - day * day_ms) / i128::from(HOUR_MS)) as f64,
+            (day + 3).rem_euclid(7) as f64,
+        )
+    }
+
+    #[test]
+    fn the_calendar_hour_is_recomputed_whenever_a_bar_leaves_the_hour() {
+        // 2024-01-01 was a Monday; 2024-01-07 13:59:59.999 a Sunday afternoon.
+        let monday = 1_704_067_200_000;
+        let mut calendar = CalendarHour::default();
+        assert_eq!(calendar.of(monday), (0.0, 0.0));
+        assert_eq!(
+            calendar.of(monday + 6 * DAY_MS + 14 * HOUR_MS - 1),
+            (13.0, 6.0)
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut ts = -3 * DAY_MS - 1;
+        for _ in 0..100_000 {
+            ts = match rng.gen_range(0..100) {
+                // Back in time, or anywhere: the cache must not assume order.
+                0 => ts - rng.gen_range(0..2 * DAY_MS),
+                1 => rng.gen_range(-(1i64 << 50)..1 << 50),
+                _ => ts + rng.gen_range(0..20 * 60_000),
+            };
+            assert_eq!(calendar.of(ts), hour_and_weekday(ts), "ts {ts}");
+        }
+        for ts in [
+            i64::MIN,
+            i64::MAX,
+            i64::MIN + 1,
+            -1,
+            0,
+            HOUR_MS - 1,
+            HOUR_MS,
+            i64::MIN,
+        ] {
+            assert_eq!(calendar.of(ts), hour_and_weekday(ts), "ts {ts}");
+        }
     }
 }
