@@ -646,7 +646,8 @@ fn flag(b: bool) -> f64 {
 }
 
 /// The Bollinger bands `(mavg + k·std, mavg − k·std)`, from which the outputs are
-/// `high`, `low`, `(high − low)/mavg·100` and `(close − low)/(high − low)`.
+/// `high`, `low`, `(high − low)/mavg·100` and `(close − low)/(high − low)` (0.5 when
+/// the bands meet).
 #[inline(always)]
 fn bollinger_bands(mavg: f64, std: f64, k: f64) -> (f64, f64) {
     (mavg + k * std, mavg - k * std)
@@ -728,12 +729,9 @@ impl<const L: usize> Block<L> {
             Op::DayOfWeek => self.each(WEEKDAY, &mut put, |d| d),
             Op::IsWeekend => self.each(WEEKDAY, &mut put, |d| flag(d >= 5.0)),
             Op::Spread => self.pairs(HIGH, LOW, &mut put, |h, l| h - l),
-            Op::SpreadPct => {
-                let (high, low, close) = (self.slot(HIGH), self.slot(LOW), self.slot(CLOSE));
-                for k in 0..self.len {
-                    put(k, per_lane(|l| (high[k][l] - low[k][l]) / close[k][l]));
-                }
-            }
+            Op::SpreadPct => self.triples([HIGH, LOW, CLOSE], &mut put, |high, low, close| {
+                (high - low) / close
+            }),
             Op::Atr(i) => self.each(layout.atr + i, &mut put, |a| a),
             Op::SpreadAtrRatio(i) => {
                 let (high, low) = (self.slot(HIGH), self.slot(LOW));
