@@ -1076,7 +1076,7 @@ mod tests {
         let mut price = 1.1;
         let values: Vec<f64> = (0..5_000)
             .map(|i| {
-                // Flat stretches: equal values, zero deviations.
+                // Flat stretches: windows of equal values.
                 if i % 700 >= 100 {
                     price *= 1.0 + rng.gen_range(-0.002..0.002);
                 }
