@@ -5,8 +5,8 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::{
     backtest, calibrate, config_check, data_resample, data_synth, data_validate, demo,
-    features_export, features_list, gate, models_bundle, models_check, models_inspect, regress,
-    sweep,
+    features_export, features_list, gate, models_bundle, models_check, models_inspect,
+    models_score, regress, sweep,
 };
 
 /// gauntlet: the gate between a trained trading model and real money.
@@ -26,7 +26,8 @@ pub enum Command {
     /// Market data: generate a synthetic universe, validate and resample candles.
     #[command(subcommand)]
     Data(DataCommand),
-    /// Model bundles: write, inspect and preflight-check ONNX models.
+    /// Model bundles: write, inspect, preflight-check and score models (ONNX, XGBoost
+    /// JSON, LightGBM text).
     #[command(subcommand)]
     Models(ModelsCommand),
     /// Feature sets: list their features, parameters, warm-up and manifest hash.
@@ -71,12 +72,14 @@ pub enum DataCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
-    /// Write NAME.bundle.json next to an ONNX file (manifest + scaler + training facts).
+    /// Write NAME.bundle.json next to a model file (manifest + scaler + training facts).
     Bundle(Box<models_bundle::BundleArgs>),
-    /// Show an ONNX file's opsets, inputs, outputs and its bundle.
+    /// Show a model file's format, graph, bundle and the engine that would score it.
     Inspect(models_inspect::InspectArgs),
     /// Preflight bundles against a feature pipeline; exit 1 if any fails.
     Check(models_check::CheckArgs),
+    /// Score a table of feature rows with one model (parity checks, benchmarks).
+    Score(models_score::ScoreArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,7 @@
 //!
 //! [models]                         # the ensemble (needed by ensemble_threshold)
 //! method = "mean"
+//! engine = "auto"                  # native for tree ensembles; or native, onnxruntime
 //! [[models.members]]
 //! bundle = "../tests/fixtures/models/xgb3.bundle.json"
 //!
@@ -49,6 +50,7 @@ use gauntlet_reports::run::EndOfDataPolicy;
 use gauntlet_reports::Annualization;
 use gauntlet_strategies::ensemble::{CombineMethod, EnsembleConfig, MemberConfig, OnModelError};
 use gauntlet_strategies::features::FeatureSet;
+use gauntlet_strategies::models::EnginePreference;
 use gauntlet_strategies::strategy::{EnsembleThresholdConfig, SmaCrossConfig};
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -105,6 +107,8 @@ pub struct ModelsConfig {
     pub cache: Option<PathBuf>,
     /// Rows per inference call.
     pub batch_size: usize,
+    /// Which engine scores ONNX models (default `auto`: native for tree ensembles).
+    pub engine: EnginePreference,
 }
 
 /// `[strategy]`, by `kind`.
@@ -235,6 +239,8 @@ struct RawModels {
     cache: Option<PathBuf>,
     #[serde(default = "default_batch_size")]
     batch_size: usize,
+    #[serde(default)]
+    engine: EnginePreference,
     #[serde(default)]
     members: Vec<MemberConfig>,
 }
@@ -960,6 +966,7 @@ fn check_models(raw: RawModels, base: &Path, problems: &mut Problems<'_>) -> Mod
         allow_training_overlap: raw.allow_training_overlap,
         cache: raw.cache.map(|c| resolve(base, &c)),
         batch_size: raw.batch_size,
+        engine: raw.engine,
     }
 }
 

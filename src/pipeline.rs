@@ -28,8 +28,8 @@ use gauntlet_strategies::features::{
     compute_universe, forward_return_labels, FeatureMatrix, Label,
 };
 use gauntlet_strategies::models::{
-    calibrate, ExpectedFeatures, FeatureRows, MemberScores, OutputKind, PredictionCache,
-    PredictionKey, PreflightOptions,
+    calibrate, EngineChoice, ExpectedFeatures, FeatureRows, MemberScores, OutputKind,
+    PredictionCache, PredictionKey, PreflightOptions,
 };
 use gauntlet_strategies::strategy::{BuyAndHold, EnsembleThreshold, ModelOutputs, SmaCross};
 use rayon::prelude::*;
@@ -85,6 +85,9 @@ impl StageTimings {
 pub struct MemberPredictions {
     pub name: String,
     pub bundle_hash: String,
+    /// The engine that scored them (also when they came from the cache: it is part of
+    /// the cache key).
+    pub engine: EngineChoice,
     pub label_horizon: usize,
     pub flat_threshold: f64,
     /// Class probabilities (the bundle's temperature applied).
@@ -195,6 +198,7 @@ pub fn prepare(
         data_hash: Some(data_hash.clone()),
         manifest_hash: Some(manifest.hash.clone()),
         bundle_hashes: BTreeMap::new(),
+        scoring_engines: BTreeMap::new(),
     };
     let mut notices = Notices::default();
     let (predictions, calibration) = match &config.models {
@@ -215,6 +219,9 @@ pub fn prepare(
                 provenance
                     .bundle_hashes
                     .insert(member.name.clone(), member.bundle_hash.clone());
+                provenance
+                    .scoring_engines
+                    .insert(member.name.clone(), member.engine.to_string());
             }
             let window: Vec<(usize, usize)> =
                 window_start.iter().copied().zip(window_end).collect();
@@ -277,6 +284,7 @@ fn predict(
         // Preflight takes an inclusive span; the config's window is [from, to).
         backtest_window: window.map(|(from, to)| (from, to.saturating_sub(1))),
         allow_training_overlap: models.allow_training_overlap,
+        engine: models.engine,
     };
     let mut ensemble = Ensemble::load(&models.ensemble, expected, &options)?;
     ensemble.ensure_workers(pool.current_num_threads())?;
@@ -353,6 +361,7 @@ fn predict(
         members.push(MemberPredictions {
             name: member.name.clone(),
             bundle_hash: key.bundle_hash.clone(),
+            engine: member.model.engine().clone(),
             label_horizon: labels.horizon_bars as usize,
             flat_threshold: labels.flat_threshold,
             scores,

@@ -126,7 +126,7 @@ fn overconfident_member_gets_a_larger_temperature_and_a_new_bundle() {
     assert_eq!(record.calibrated_from, "lstm3.bundle.json");
     assert!(record.rows > 1000, "{record:?}");
     // Same ONNX file (referenced, not copied), different bundle identity.
-    assert_eq!(calibrated.onnx_path, original.onnx_path);
+    assert_eq!(calibrated.model_path, original.model_path);
     assert_ne!(calibrated.content_hash(), original.content_hash());
     let mut unchanged = calibrated.bundle.clone();
     unchanged.output.temperature = 1.5;
@@ -179,7 +179,7 @@ fn overconfident_member_gets_a_larger_temperature_and_a_new_bundle() {
 }
 
 #[test]
-fn out_dir_gets_a_copy_of_the_onnx_file() {
+fn out_dir_gets_a_copy_of_the_model_file() {
     let dir = members(&["mlp3"]);
     let out = dir.path().join("calibrated");
     let out_arg = out.display().to_string();
@@ -191,7 +191,7 @@ fn out_dir_gets_a_copy_of_the_onnx_file() {
     );
     assert_eq!(code, 0, "{stdout}{stderr}");
     let calibrated = ModelBundle::load(&out.join("mlp3.calibrated.bundle.json")).unwrap();
-    assert_eq!(calibrated.onnx_path, out.join("mlp3.onnx"));
+    assert_eq!(calibrated.model_path, out.join("mlp3.onnx"));
     assert!(!dir.path().join("mlp3.calibrated.bundle.json").exists());
 }
 

@@ -109,3 +109,76 @@ fn demo_runs_the_ensemble_through_backtest_and_gates_deterministically() {
     assert!(range["max_abs"].as_f64().unwrap() > 0.0, "{range}");
     assert!(report["calibration"]["members"]["xgb3"]["logit_range"].is_null());
 }
+
+#[test]
+fn demo_says_which_engine_scored_each_member_and_the_engines_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let run = gauntlet(&["demo", "--out", demo.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", text(&run));
+    let message = text(&run);
+    for expected in [
+        "model xgb3: scored by native (ONNX TreeEnsembleClassifier: 300 trees",
+        "model lgbm3: scored by native (ONNX TreeEnsembleClassifier: 300 trees",
+        "model mlp3: scored by onnxruntime (ONNX Runtime 1.31.1: node MatMul",
+    ] {
+        assert!(
+            message.contains(expected),
+            "missing {expected:?} in:\n{message}"
+        );
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(demo.join("reports/report.json")).unwrap())
+            .unwrap();
+    let engines = &report["metadata"]["provenance"]["scoring_engines"];
+    assert!(
+        engines["xgb3"].as_str().unwrap().starts_with("native ("),
+        "{engines}"
+    );
+    assert!(
+        engines["mlp3"]
+            .as_str()
+            .unwrap()
+            .starts_with("onnxruntime ("),
+        "{engines}"
+    );
+
+    // The same run with every member on ONNX Runtime: within the regression tolerances.
+    let config = demo.join("run.toml");
+    let onnxruntime = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("engine = \"auto\"", "engine = \"onnxruntime\"");
+    let onnxruntime_config = demo.join("onnxruntime.toml");
+    std::fs::write(&onnxruntime_config, onnxruntime).unwrap();
+    let out = dir.path().join("onnxruntime");
+    let run = gauntlet(&[
+        "gate",
+        "-c",
+        onnxruntime_config.to_str().unwrap(),
+        "--gates",
+        demo.join("gates.toml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(matches!(run.status.code(), Some(0 | 1)), "{}", text(&run));
+    assert!(
+        text(&run).contains("model xgb3: scored by onnxruntime (ONNX Runtime 1.31.1: the run asks for ONNX Runtime)"),
+        "{}",
+        text(&run)
+    );
+    let regress = gauntlet(&[
+        "regress",
+        "--baseline",
+        demo.join("reports").to_str().unwrap(),
+        "--candidate",
+        out.to_str().unwrap(),
+        "--tolerances",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tolerances.toml"),
+    ]);
+    assert_eq!(regress.status.code(), Some(0), "{}", text(&regress));
+    assert!(
+        text(&regress).contains("scoring_engines.xgb3"),
+        "{}",
+        text(&regress)
+    );
+}

@@ -90,7 +90,7 @@ fn baseline_report() -> Report {
                 config: serde_json::json!({"risk": {"stop_loss_atr": 1.2}}),
                 data_hash: Some("sha256:data".into()),
                 manifest_hash: Some("sha256:manifest".into()),
-                bundle_hashes: Default::default(),
+                ..Provenance::default()
             },
             ..ReportOptions::default()
         },

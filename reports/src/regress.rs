@@ -970,21 +970,32 @@ pub fn compare_metadata(baseline: &Report, candidate: &Report) -> Vec<MetadataDi
             "different feature manifests",
         );
     }
-    let members: BTreeSet<&String> = bp
-        .bundle_hashes
-        .keys()
-        .chain(cp.bundle_hashes.keys())
-        .collect();
-    for member in members {
-        let (b, c) = (bp.bundle_hashes.get(member), cp.bundle_hashes.get(member));
-        if b != c {
-            push(
-                &format!("bundle_hashes.{member}"),
-                optional_text(b.map(String::as_str)),
-                optional_text(c.map(String::as_str)),
-                Severity::Info,
-                "different model bundle",
-            );
+    for (field, b_map, c_map, reason) in [
+        (
+            "bundle_hashes",
+            &bp.bundle_hashes,
+            &cp.bundle_hashes,
+            "different model bundle",
+        ),
+        (
+            "scoring_engines",
+            &bp.scoring_engines,
+            &cp.scoring_engines,
+            "scored by another engine",
+        ),
+    ] {
+        let members: BTreeSet<&String> = b_map.keys().chain(c_map.keys()).collect();
+        for member in members {
+            let (b, c) = (b_map.get(member), c_map.get(member));
+            if b != c {
+                push(
+                    &format!("{field}.{member}"),
+                    optional_text(b.map(String::as_str)),
+                    optional_text(c.map(String::as_str)),
+                    Severity::Info,
+                    reason,
+                );
+            }
         }
     }
     let mut config = Vec::new();
@@ -1524,6 +1535,7 @@ mod tests {
                     data_hash: Some("data-1".into()),
                     manifest_hash: Some("manifest-1".into()),
                     bundle_hashes: BTreeMap::from([("xgb".to_string(), "bundle-1".to_string())]),
+                    scoring_engines: BTreeMap::from([("xgb".to_string(), "onnxruntime".to_string())]),
                 },
                 calibration: Some(CalibrationSection {
                     ensemble: Some(ensemble),
@@ -1644,6 +1656,11 @@ mod tests {
             .provenance
             .bundle_hashes
             .insert("xgb".into(), "bundle-2".into());
+        candidate
+            .metadata
+            .provenance
+            .scoring_engines
+            .insert("xgb".into(), "native".into());
         candidate.metadata.provenance.config =
             serde_json::json!({"risk": {"stop_loss_atr": 1.6}, "data": {"interval": "1d"}});
         let r = compare(&baseline, &candidate, &Tolerances::default());
@@ -1661,6 +1678,7 @@ mod tests {
                 ("symbols", Severity::Incomparable),
                 ("last_bar", Severity::Incomparable),
                 ("bundle_hashes.xgb", Severity::Info),
+                ("scoring_engines.xgb", Severity::Info),
                 ("config.risk.stop_loss_atr", Severity::Info),
             ]
         );
@@ -1668,8 +1686,8 @@ mod tests {
         assert_eq!(r.metadata[2].candidate, "1970-01-10T00:00:00Z");
         assert_eq!(
             (
-                r.metadata[4].baseline.as_str(),
-                r.metadata[4].candidate.as_str()
+                r.metadata[5].baseline.as_str(),
+                r.metadata[5].candidate.as_str()
             ),
             ("1.2", "1.6")
         );

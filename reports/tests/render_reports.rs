@@ -126,6 +126,7 @@ fn report_of(run: &RunResult, gates: &GateSpec) -> Report {
                 data_hash: Some("sha256:data".into()),
                 manifest_hash: Some("sha256:manifest".into()),
                 bundle_hashes: BTreeMap::from([("gru<1>".into(), "sha256:bundle".into())]),
+                scoring_engines: BTreeMap::from([("gru<1>".into(), "onnxruntime (<GRU>)".into())]),
             },
             annualization: Some(Annualization::CalendarDays),
             notices: Notices {
@@ -240,7 +241,7 @@ fn markdown_puts_the_verdict_then_the_notices_first() {
     let stats = md.find("## Key statistics").unwrap();
     assert!(failed_table < notice && notice < warning && warning < stats);
     assert!(md.contains("| min_win_rate |"));
-    assert!(md.contains("## Calibration") && md.contains("| gru<1> |"));
+    assert!(md.contains("## Calibration") && md.contains("| gru<1> | onnxruntime |"));
     assert!(md.contains("daily returns, 365 periods/year"));
     assert!(md.contains("1 still open at the end of the data"));
     assert!(md.contains("Risk rules fired: stop_loss ×1."));

@@ -156,11 +156,11 @@ pub fn run_to_dir(config_path: &Path, options: &RunOptions) -> anyhow::Result<Ou
         if let Some(predictions) = &prepared.predictions {
             for member in &predictions.members {
                 let source = if member.cached {
-                    "prediction cache"
+                    "from the prediction cache, scored"
                 } else {
                     "scored"
                 };
-                eprintln!("model {}: {source}", member.name);
+                eprintln!("model {}: {source} by {}", member.name, member.engine);
             }
         }
     }

@@ -100,6 +100,7 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let options = PreflightOptions {
         backtest_window: Some((args.from, args.to - 1)),
         allow_training_overlap: args.allow_training_overlap,
+        ..PreflightOptions::default()
     };
     let models: Vec<CheckedModel> = args
         .bundles
@@ -264,27 +265,27 @@ impl Target {
     }
 
     /// Writes the bundle (refusing an existing file) and, when the directory is not
-    /// the original's, a copy of the ONNX file (reusing an identical one).
+    /// the original's, a copy of the model file (reusing an identical one).
     fn write(&self, original: &ModelBundle, bundle: &Bundle) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
-        let onnx_target = self.dir.join(&bundle.onnx_file);
+        let model_target = self.dir.join(&bundle.model_file);
         let same_file = match (
-            onnx_target.canonicalize(),
-            original.onnx_path.canonicalize(),
+            model_target.canonicalize(),
+            original.model_path.canonicalize(),
         ) {
             (Ok(a), Ok(b)) => a == b,
             _ => false,
         };
         if !same_file {
-            match std::fs::read(&onnx_target) {
-                Ok(bytes) if sha256_hex(&bytes) == bundle.onnx_sha256 => {}
+            match std::fs::read(&model_target) {
+                Ok(bytes) if sha256_hex(&bytes) == bundle.model_sha256 => {}
                 Ok(_) => bail!(
                     "{} exists and is a different model; choose another --out-dir",
-                    onnx_target.display()
+                    model_target.display()
                 ),
-                Err(_) => std::fs::write(&onnx_target, &original.onnx_bytes)
-                    .with_context(|| format!("writing {}", onnx_target.display()))?,
+                Err(_) => std::fs::write(&model_target, &original.model_bytes)
+                    .with_context(|| format!("writing {}", model_target.display()))?,
             }
         }
         let mut file = OpenOptions::new()

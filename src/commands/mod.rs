@@ -17,6 +17,7 @@ pub mod gate;
 pub mod models_bundle;
 pub mod models_check;
 pub mod models_inspect;
+pub mod models_score;
 pub mod regress;
 pub mod sweep;
 
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(ModelsCommand::Bundle(args)) => models_bundle::run(*args),
         Command::Models(ModelsCommand::Inspect(args)) => models_inspect::run(args),
         Command::Models(ModelsCommand::Check(args)) => models_check::run(args),
+        Command::Models(ModelsCommand::Score(args)) => models_score::run(args),
         Command::Features(FeaturesCommand::List(args)) => features_list::run(args),
         Command::Features(FeaturesCommand::Export(args)) => features_export::run(*args),
         Command::Config(ConfigCommand::Check(args)) => config_check::run(args),

@@ -1,5 +1,6 @@
-//! `gauntlet models bundle`: write `NAME.bundle.json` next to an ONNX file from the
-//! feature manifest, the scaler and the training facts, so nobody hand-writes it.
+//! `gauntlet models bundle`: write `NAME.bundle.json` next to a model file (ONNX,
+//! XGBoost JSON or LightGBM text) from the feature manifest, the scaler and the training
+//! facts, so nobody hand-writes it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use gauntlet_strategies::models::{
-    read_feature_manifest, runtime, BundleSpec, InputLayout, InputSpec, LabelSpec, OutputKind,
-    OutputSpec, ReferenceRows, Scaler, TrainingWindow,
+    parse_onnx, read_feature_manifest, BundleSpec, InputLayout, InputSpec, LabelSpec, ModelFormat,
+    OutputKind, OutputSpec, ReferenceRows, Scaler, TrainingWindow,
 };
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -23,11 +24,22 @@ pub enum KindArg {
     Logits,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Onnx,
+    XgboostJson,
+    LightgbmText,
+}
+
 #[derive(Debug, Args)]
 pub struct BundleArgs {
-    /// The exported model.
-    #[arg(long)]
-    pub onnx: PathBuf,
+    /// The model file: an ONNX export, an XGBoost JSON model (`save_model("m.json")`) or
+    /// a LightGBM text model (`save_model("m.txt")`).
+    #[arg(long, visible_alias = "onnx")]
+    pub model: PathBuf,
+    /// The model file's format (default: told from its extension and content).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
     /// The feature manifest JSON the training data was exported with (written beside
     /// the table by `gauntlet features export`).
     #[arg(long)]
@@ -42,10 +54,10 @@ pub struct BundleArgs {
     /// native library's outputs for them.
     #[arg(long)]
     pub reference: Option<PathBuf>,
-    /// Model name (default: the ONNX file stem).
+    /// Model name (default: the model file's stem).
     #[arg(long)]
     pub name: Option<String>,
-    /// ONNX input name (default: the graph's first input).
+    /// ONNX input name (default: the graph's first input; unused by XGBoost / LightGBM).
     #[arg(long)]
     pub input_name: Option<String>,
     #[arg(long, value_enum, default_value = "rows")]
@@ -53,9 +65,11 @@ pub struct BundleArgs {
     /// Rows per window (sequence layout).
     #[arg(long, required_if_eq("layout", "sequence"))]
     pub window: Option<usize>,
-    /// ONNX output holding the class scores.
+    /// ONNX output holding the class scores (unused by XGBoost / LightGBM).
     #[arg(long, default_value = "probabilities")]
     pub output: String,
+    /// What the output holds. XGBoost / LightGBM: `probabilities` is the library's
+    /// predict_proba, `logits` its raw margins.
     #[arg(long, value_enum, default_value = "probabilities")]
     pub kind: KindArg,
     /// Class labels in output-column order.
@@ -75,7 +89,7 @@ pub struct BundleArgs {
     /// Last bar of the training data, label horizon included (RFC 3339).
     #[arg(long)]
     pub train_to: String,
-    /// Where to write (default: NAME.bundle.json next to the ONNX file).
+    /// Where to write (default: NAME.bundle.json next to the model file).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -90,30 +104,42 @@ pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
     let manifest = read_feature_manifest(&args.manifest)?;
     let scaler: Option<Scaler> = args.scaler.as_ref().map(read_json).transpose()?;
     let reference: Option<ReferenceRows> = args.reference.as_ref().map(read_json).transpose()?;
-    let input_name = match args.input_name {
-        Some(name) => name,
-        None => {
-            let bytes = std::fs::read(&args.onnx)
-                .with_context(|| format!("cannot read {}", args.onnx.display()))?;
-            let session = runtime()?.session(&bytes).map_err(|err| {
-                anyhow::anyhow!("{} is not a valid ONNX model: {err}", args.onnx.display())
+    let bytes = std::fs::read(&args.model)
+        .with_context(|| format!("cannot read {}", args.model.display()))?;
+    let format = match args.format {
+        Some(FormatArg::Onnx) => ModelFormat::Onnx,
+        Some(FormatArg::XgboostJson) => ModelFormat::XgboostJson,
+        Some(FormatArg::LightgbmText) => ModelFormat::LightgbmText,
+        None => ModelFormat::detect(&args.model, &bytes).with_context(|| {
+            format!(
+                "cannot tell the format of {}: pass --format onnx|xgboost-json|lightgbm-text",
+                args.model.display()
+            )
+        })?,
+    };
+    let input_name = match (args.input_name, format) {
+        (Some(name), _) => name,
+        (None, ModelFormat::Onnx) => {
+            let info = parse_onnx(&bytes).map_err(|err| {
+                anyhow::anyhow!("{} is not a valid ONNX model: {err}", args.model.display())
             })?;
-            session
-                .inputs()
+            info.inputs
                 .first()
-                .map(|input| input.name().to_string())
+                .map(|input| input.name.clone())
                 .context("the ONNX graph has no inputs")?
         }
+        (None, _) => "input".to_string(),
     };
     let name = args.name.unwrap_or_else(|| {
-        args.onnx
+        args.model
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
             .unwrap_or_default()
     });
     let spec = BundleSpec {
         name: name.clone(),
-        onnx_path: args.onnx.clone(),
+        model_path: args.model.clone(),
+        model_format: format,
         manifest,
         input: InputSpec {
             name: input_name,
@@ -150,7 +176,7 @@ pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
         .map_err(|message| anyhow::anyhow!(message))?;
     let out = args
         .out
-        .unwrap_or_else(|| args.onnx.with_file_name(format!("{name}.bundle.json")));
+        .unwrap_or_else(|| args.model.with_file_name(format!("{name}.bundle.json")));
     std::fs::write(&out, bundle.to_json())
         .with_context(|| format!("cannot write {}", out.display()))?;
     println!(

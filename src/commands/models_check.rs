@@ -1,15 +1,39 @@
 //! `gauntlet models check`: preflight only — compare bundles with the feature pipeline
-//! and their ONNX graphs, score nothing. Exit 0 all passed / 1 a bundle failed / 2 error.
+//! and their model files, say which engine would score each, score nothing. Exit 0 all
+//! passed / 1 a bundle failed / 2 error.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use gauntlet_strategies::features::{FeatureManifest, FeatureSet};
 use gauntlet_strategies::models::{
-    check_bundle, read_feature_manifest, ExpectedFeatures, PreflightError, PreflightOptions,
+    check_bundle, read_feature_manifest, EnginePreference, ExpectedFeatures, PreflightError,
+    PreflightOptions,
 };
+
+/// `--engine`: which engine scores ONNX models.
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum EngineArg {
+    /// Native for tree ensembles (and XGBoost / LightGBM files), ONNX Runtime otherwise.
+    #[default]
+    Auto,
+    /// The native tree-ensemble evaluator only.
+    Native,
+    /// ONNX Runtime for every ONNX file.
+    Onnxruntime,
+}
+
+impl From<EngineArg> for EnginePreference {
+    fn from(arg: EngineArg) -> Self {
+        match arg {
+            EngineArg::Auto => Self::Auto,
+            EngineArg::Native => Self::Native,
+            EngineArg::Onnxruntime => Self::Onnxruntime,
+        }
+    }
+}
 
 /// The feature pipeline bundles are compared with: a feature set, or the manifest JSON
 /// of one (as `gauntlet features export` writes it beside a training table).
@@ -52,6 +76,9 @@ pub struct CheckArgs {
     /// Accept a backtest window that overlaps the training window (leakage).
     #[arg(long)]
     pub allow_training_overlap: bool,
+    /// Which engine would score ONNX models.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub engine: EngineArg,
 }
 
 fn parse_time(flag: &str, value: &str) -> anyhow::Result<i64> {
@@ -77,11 +104,17 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let options = PreflightOptions {
         backtest_window,
         allow_training_overlap: args.allow_training_overlap,
+        engine: args.engine.into(),
     };
     let mut failed = 0;
     for path in &args.paths {
         match check_bundle(path, &expected, &options) {
-            Ok(model) => println!("ok      {} ({})", model.name(), path.display()),
+            Ok(model) => println!(
+                "ok      {} ({}), engine {}",
+                model.name(),
+                path.display(),
+                model.engine()
+            ),
             Err(PreflightError::Runtime(err)) => return Err(err.into()),
             Err(PreflightError::Failed(report)) => {
                 failed += 1;

@@ -1,26 +1,31 @@
-//! `gauntlet models inspect`: what an ONNX file / bundle declares — opsets, producer,
-//! inputs and outputs, the bundle summary, and (with --manifest) preflight against a
-//! feature pipeline.
+//! `gauntlet models inspect`: what a model file / bundle declares — format, opsets,
+//! producer, inputs and outputs of an ONNX graph, the bundle summary, the engine that
+//! would score it and why, and (with --manifest) preflight against a feature pipeline.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use gauntlet_strategies::models::{
-    bundle_json_path, check_bundle, parse_onnx, runtime, sha256_hex, ExpectedFeatures, ModelBundle,
-    PreflightError, PreflightOptions, Scaling,
+    bundle_json_path, check_bundle, engine_for, parse_onnx, sha256_hex, EnginePreference,
+    ExpectedFeatures, ModelBundle, ModelFormat, OutputKind, PreflightError, PreflightOptions,
+    Scaling, TreeModel,
 };
 
-use super::models_check::PipelineArgs;
+use super::models_check::{EngineArg, PipelineArgs};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// `NAME.bundle.json`, `NAME.onnx` (with or without a bundle next to it) or `NAME`.
+    /// `NAME.bundle.json`, a model file (`.onnx`, XGBoost `.json`, LightGBM `.txt`; with
+    /// or without a bundle next to it) or `NAME`.
     pub path: PathBuf,
     /// Also preflight the bundle against a feature pipeline (`--set NAME|FILE.toml` or
     /// `--manifest FILE`) and show whether it is compatible.
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+    /// The engine preference to show the choice for.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub engine: EngineArg,
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
@@ -30,49 +35,70 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let onnx_path = bundle
+    let model_path = bundle
         .as_ref()
-        .map(|b| b.onnx_path.clone())
+        .map(|b| b.model_path.clone())
         .unwrap_or_else(|| args.path.clone());
-    let bytes = std::fs::read(&onnx_path)
-        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", onnx_path.display()))?;
-    let info = parse_onnx(&bytes).map_err(|reason| {
-        anyhow::anyhow!(
-            "{} is not a valid ONNX model: {reason}",
-            onnx_path.display()
-        )
-    })?;
+    let bytes = std::fs::read(&model_path)
+        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", model_path.display()))?;
+    let format = match &bundle {
+        Some(bundle) => bundle.bundle.model_format,
+        None => ModelFormat::detect(&model_path, &bytes).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{} is neither an ONNX file (.onnx), an XGBoost JSON model nor a LightGBM text model",
+                model_path.display()
+            )
+        })?,
+    };
     println!(
         "file        {} ({} bytes, sha256 {})",
-        onnx_path.display(),
+        model_path.display(),
         bytes.len(),
         sha256_hex(&bytes)
     );
-    println!("ir_version  {}", info.ir_version);
-    println!(
-        "producer    {} {}",
-        info.producer_name, info.producer_version
-    );
-    let opsets: Vec<String> = info
-        .opsets
-        .iter()
-        .map(|(domain, version)| {
-            format!(
-                "{}={version}",
-                if domain.is_empty() { "ai.onnx" } else { domain }
+    println!("format      {}", format.as_str());
+    if format == ModelFormat::Onnx {
+        let info = parse_onnx(&bytes).map_err(|reason| {
+            anyhow::anyhow!(
+                "{} is not a valid ONNX model: {reason}",
+                model_path.display()
             )
-        })
-        .collect();
-    println!("opsets      {}", opsets.join(", "));
-
-    let session = runtime()?.session(&bytes).map_err(|err| {
-        anyhow::anyhow!("{} is not a valid ONNX model: {err}", onnx_path.display())
-    })?;
-    for input in session.inputs() {
-        println!("input       {}: {}", input.name(), input.dtype());
-    }
-    for output in session.outputs() {
-        println!("output      {}: {}", output.name(), output.dtype());
+        })?;
+        println!("ir_version  {}", info.ir_version);
+        println!(
+            "producer    {} {}",
+            info.producer_name, info.producer_version
+        );
+        let opsets: Vec<String> = info
+            .opsets
+            .iter()
+            .map(|(domain, version)| {
+                format!(
+                    "{}={version}",
+                    if domain.is_empty() { "ai.onnx" } else { domain }
+                )
+            })
+            .collect();
+        println!("opsets      {}", opsets.join(", "));
+        println!("operators   {}", info.operators.join(", "));
+        for input in &info.inputs {
+            println!("input       {input}");
+        }
+        for output in &info.outputs {
+            println!("output      {output}");
+        }
+    } else if bundle.is_none() {
+        let model = match format {
+            ModelFormat::XgboostJson => {
+                TreeModel::from_xgboost_json(&bytes, OutputKind::Probabilities)
+            }
+            _ => TreeModel::from_lightgbm_text(
+                &String::from_utf8_lossy(&bytes),
+                OutputKind::Probabilities,
+            ),
+        }
+        .map_err(|err| anyhow::anyhow!("{}: {err}", model_path.display()))?;
+        println!("trees       {}", model.describe());
     }
 
     let Some(bundle) = bundle else {
@@ -85,6 +111,11 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         bundle.bundle_path.display(),
         b.schema_version
     );
+    let preference = EnginePreference::from(args.engine);
+    match engine_for(&bundle, preference) {
+        Ok(choice) => println!("engine      {choice}"),
+        Err(reason) => println!("engine      NONE: {reason}"),
+    }
     println!("  name      {}", b.name);
     println!(
         "  features  {} v{} ({} features, manifest {})",
@@ -142,7 +173,11 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let expected = ExpectedFeatures::from(&manifest);
-    match check_bundle(&bundle.bundle_path, &expected, &PreflightOptions::default()) {
+    let options = PreflightOptions {
+        engine: preference,
+        ..PreflightOptions::default()
+    };
+    match check_bundle(&bundle.bundle_path, &expected, &options) {
         Ok(_) => {
             println!(
                 "compatible  yes, with feature set {} ({})",

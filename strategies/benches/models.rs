@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gauntlet_strategies::models::{
-    FeatureRows, InputDistribution, MemberScores, PredictionCache, PredictionKey,
+    Engine, FeatureRows, InputDistribution, MemberScores, PredictionCache, PredictionKey,
 };
 use scoring::{
     ensemble3, feature_matrix, load, pool, rows_per_symbol, BATCH_SIZES, N_FEATURES, WORKERS,
@@ -140,7 +140,12 @@ fn w1_scores() -> (Vec<String>, Vec<MemberScores>) {
 fn bench_cache(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let cache = PredictionCache::new(dir.path());
-    let key = PredictionKey::new("bench-bundle", "bench-manifest", "bench-data");
+    let key = PredictionKey::new(
+        "bench-bundle",
+        "bench-manifest",
+        "bench-data",
+        Engine::Native,
+    );
     let (symbols, scores) = w1_scores();
     cache.put(&key, &symbols, &scores).expect("cache put");
     drop(scores);

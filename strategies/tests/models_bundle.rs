@@ -5,17 +5,18 @@ mod models_support;
 
 use gauntlet_strategies::features::FeatureSet;
 use gauntlet_strategies::models::{
-    read_feature_manifest, Bundle, BundleSpec, InputLayout, InputSpec, ModelBundle,
+    read_feature_manifest, Bundle, BundleSpec, InputLayout, InputSpec, ModelBundle, ModelFormat,
 };
 use models_support::fixtures;
 
 #[test]
 fn bundle_spec_rebuilds_the_committed_bundle() {
-    for name in ["mlp3", "lstm3", "xgb2"] {
+    for name in ["mlp3", "lstm3", "xgb2", "xgb2_native", "lgbm3_native"] {
         let committed: Bundle = ModelBundle::load(&fixtures().join(name)).unwrap().bundle;
         let spec = BundleSpec {
             name: committed.name.clone(),
-            onnx_path: fixtures().join(format!("{name}.onnx")),
+            model_path: fixtures().join(&committed.model_file),
+            model_format: committed.model_format,
             manifest: read_feature_manifest(&fixtures().join("core31.manifest.json")).unwrap(),
             input: InputSpec {
                 name: "input".into(),
@@ -30,6 +31,9 @@ fn bundle_spec_rebuilds_the_committed_bundle() {
         };
         assert_eq!(spec.build().unwrap(), committed, "{name}");
     }
+    let native = ModelBundle::load(&fixtures().join("lgbm3_native")).unwrap();
+    assert_eq!(native.bundle.model_format, ModelFormat::LightgbmText);
+    assert!(native.onnx_info.is_none());
 }
 
 #[test]

@@ -167,7 +167,7 @@ fn input_name_absent() {
 #[test]
 fn files_that_are_not_onnx() {
     for (name, reason) in [
-        ("truncated", "truncated file?"),
+        ("truncated", "truncated or not protobuf"),
         (
             "pickle",
             "it looks like a Python pickle (protocol 4), not an ONNX protobuf",
@@ -192,14 +192,14 @@ fn files_that_are_not_onnx() {
 }
 
 #[test]
-fn replaced_onnx_file_is_caught_by_its_hash() {
+fn replaced_model_file_is_caught_by_its_hash() {
     let (_dir, path) = edited_bundle(&fixtures(), "mlp3", |bundle| {
-        bundle["onnx_sha256"] = json!("ab".repeat(32));
+        bundle["model_sha256"] = json!("ab".repeat(32));
     });
     let failures = failures_of(&path, &PreflightOptions::default());
     assert_eq!(failures.len(), 1);
     assert!(
-        failures[0].contains("the ONNX file was replaced or damaged after bundling"),
+        failures[0].contains("the model file was replaced or damaged after bundling"),
         "{}",
         failures[0]
     );
@@ -211,7 +211,7 @@ fn backtest_overlapping_the_training_window() {
     // 2024-01-04T12:00 .. 2024-01-07T23:55: overlaps training (2024-01-01 .. 2024-01-04T23:55).
     let overlapping = PreflightOptions {
         backtest_window: Some((1_704_369_600_000, 1_704_671_700_000)),
-        allow_training_overlap: false,
+        ..PreflightOptions::default()
     };
     assert_eq!(
         failures_of(&path, &overlapping),
@@ -229,13 +229,13 @@ fn backtest_overlapping_the_training_window() {
     // 2024-01-05 .. 2024-01-07T23:55: the rest of the synthetic universe, after training.
     let after = PreflightOptions {
         backtest_window: Some((1_704_412_800_000, 1_704_671_700_000)),
-        allow_training_overlap: false,
+        ..PreflightOptions::default()
     };
     assert!(check_bundle(&path, &expected(), &after).is_ok());
 }
 
 #[test]
-fn reference_rows_that_onnx_runtime_does_not_reproduce() {
+fn reference_rows_that_the_engine_does_not_reproduce() {
     let (_dir, path) = edited_bundle(&fixtures(), "lgbm3", |bundle| {
         let outputs = &mut bundle["reference"]["outputs"];
         let bump = |value: &serde_json::Value, by: f64| json!(value.as_f64().unwrap() + by);
@@ -248,7 +248,7 @@ fn reference_rows_that_onnx_runtime_does_not_reproduce() {
     let message = &failures[0];
     assert!(
         message.starts_with(
-            "reference rows re-scored through ONNX Runtime differ from the training library's outputs: \
+            "reference rows re-scored by the native engine differ from the training library's outputs: \
              2 of 200 rows beyond tolerance 1e-5; worst: row 7 class 2: reference "
         ),
         "{message}"

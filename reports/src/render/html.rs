@@ -156,6 +156,9 @@ fn metadata_section(html: &mut String, report: &Report) {
     for (member, hash) in &p.bundle_hashes {
         row(html, &[format!("bundle {member}"), hash.clone()]);
     }
+    for (member, engine) in &p.scoring_engines {
+        row(html, &[format!("engine {member}"), engine.clone()]);
+    }
     html.push_str("</table>");
     let config = serde_json::to_string_pretty(&p.config).unwrap_or_default();
     let _ = write!(

@@ -120,12 +120,18 @@ pub(super) fn top_and_bottom(report: &Report, n: usize) -> (RankedSymbols<'_>, R
 
 /// One line per calibration report: accuracy, ECE, Brier, log loss, overconfidence,
 /// average confidence, dominant class share, consensus.
-fn calibration_row(name: &str, c: &CalibrationReport) -> String {
+/// One calibration table row; `engine` is the member's scoring engine (its first word:
+/// `native` or `onnxruntime`; the whole choice is in report.json and report.html).
+fn calibration_row(name: &str, engine: Option<&str>, c: &CalibrationReport) -> String {
     let v = c.values();
     let get = |k: &str| v.get(k).copied().flatten();
+    let engine = engine
+        .and_then(|e| e.split_whitespace().next())
+        .unwrap_or("-");
     format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         cell(name),
+        cell(engine),
         c.rows,
         format_statistic("accuracy", get("accuracy")),
         format_statistic("ece", get("ece")),
@@ -305,13 +311,18 @@ pub fn render_markdown(report: &Report) -> String {
     }
     md.push('\n');
     if let Some(cal) = &report.calibration {
-        md.push_str("## Calibration\n\n| model | rows | accuracy | ECE | Brier | log loss | >0.99 conf. | avg conf. | consensus |\n|---|---|---|---|---|---|---|---|---|\n");
+        md.push_str("## Calibration\n\n| model | engine | rows | accuracy | ECE | Brier | log loss | >0.99 conf. | avg conf. | consensus |\n|---|---|---|---|---|---|---|---|---|---|\n");
         if let Some(e) = &cal.ensemble {
-            md.push_str(&calibration_row("ensemble", e));
+            md.push_str(&calibration_row("ensemble", None, e));
             md.push('\n');
         }
+        let engines = &report.metadata.provenance.scoring_engines;
         for (name, c) in &cal.members {
-            md.push_str(&calibration_row(name, c));
+            md.push_str(&calibration_row(
+                name,
+                engines.get(name).map(String::as_str),
+                c,
+            ));
             md.push('\n');
         }
         md.push('\n');

@@ -38,6 +38,10 @@ pub struct Provenance {
     pub manifest_hash: Option<String>,
     /// Content hash per model bundle, by member name.
     pub bundle_hashes: BTreeMap<String, String>,
+    /// The engine that scored each member and what it ran or why, by member name
+    /// (`native (…)` or `onnxruntime (…)`).
+    #[serde(default)]
+    pub scoring_engines: BTreeMap<String, String>,
 }
 
 /// Run metadata: who produced the report, from what.

@@ -1,20 +1,23 @@
-//! Model bundles: `NAME.onnx` + `NAME.bundle.json`, the JSON describing everything a
-//! backtest must reproduce from training (feature order, scaler, output semantics,
-//! labels, training window) plus optional reference rows to re-score.
+//! Model bundles: a model file (ONNX, XGBoost JSON or LightGBM text) +
+//! `NAME.bundle.json`, the JSON describing everything a backtest must reproduce from
+//! training (feature order, scaler, output semantics, labels, training window) plus
+//! optional reference rows to re-score.
 //!
 //! The JSON is written by `gauntlet models bundle` (see [`BundleSpec`]) so users never
 //! write it by hand. Schema version [`BUNDLE_SCHEMA_VERSION`]; unknown keys are errors.
+//! Version 1 bundles (ONNX only, `onnx_file` / `onnx_sha256`) are still read.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::onnx_file::{parse_onnx, OnnxFileInfo};
+use super::onnx_proto::{parse_onnx, OnnxFileInfo};
+use super::trees::TreeModel;
 use crate::features::FeatureManifest;
 
-/// Version of the `bundle.json` schema this build reads and writes.
-pub const BUNDLE_SCHEMA_VERSION: u32 = 1;
+/// Version of the `bundle.json` schema this build writes (it also reads version 1).
+pub const BUNDLE_SCHEMA_VERSION: u32 = 2;
 
 /// The contents of `NAME.bundle.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,10 +27,16 @@ pub struct Bundle {
     pub schema_version: u32,
     /// Model name (the member name in an ensemble by default).
     pub name: String,
-    /// The ONNX file, relative to the bundle.json's directory.
-    pub onnx_file: String,
-    /// Lower-case hex SHA-256 of the ONNX file, so a replaced or damaged file is caught.
-    pub onnx_sha256: String,
+    /// The model file, relative to the bundle.json's directory (`onnx_file` in version 1).
+    #[serde(alias = "onnx_file")]
+    pub model_file: String,
+    /// Lower-case hex SHA-256 of the model file, so a replaced or damaged file is caught
+    /// (`onnx_sha256` in version 1).
+    #[serde(alias = "onnx_sha256")]
+    pub model_sha256: String,
+    /// What the model file is (default `onnx`).
+    #[serde(default)]
+    pub model_format: ModelFormat,
     /// The feature pipeline the model was trained on.
     pub features: BundleFeatures,
     pub input: InputSpec,
@@ -75,11 +84,51 @@ pub struct BundleFeatures {
     pub names: Vec<String>,
 }
 
-/// The ONNX input the features are fed to and its layout.
+/// The format of a bundle's model file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelFormat {
+    /// An ONNX graph: tree ensembles run on the native evaluator, everything else on ONNX
+    /// Runtime.
+    #[default]
+    Onnx,
+    /// XGBoost's JSON model (`Booster.save_model("model.json")`), evaluated natively.
+    XgboostJson,
+    /// LightGBM's text model (`Booster.save_model("model.txt")`), evaluated natively.
+    LightgbmText,
+}
+
+impl ModelFormat {
+    /// The format of `bytes`, read from `path`: `.onnx` files are ONNX; a JSON document
+    /// with a `learner` object is XGBoost's; text starting with `tree` is LightGBM's.
+    pub fn detect(path: &Path, bytes: &[u8]) -> Option<Self> {
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+        if extension.eq_ignore_ascii_case("onnx") {
+            Some(Self::Onnx)
+        } else if text.trim_start().starts_with('{') && text.contains("\"learner\"") {
+            Some(Self::XgboostJson)
+        } else if text.starts_with("tree\n") || text.starts_with("tree\r\n") {
+            Some(Self::LightgbmText)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Onnx => "onnx",
+            Self::XgboostJson => "xgboost_json",
+            Self::LightgbmText => "lightgbm_text",
+        }
+    }
+}
+
+/// The input the features are fed to and its layout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
-    /// Name of the ONNX graph input.
+    /// Name of the ONNX graph input (not used for XGBoost and LightGBM files).
     pub name: String,
     pub layout: InputLayout,
     /// Rows per window for `sequence` models (L in [N, L, F]); absent for `rows`.
@@ -112,10 +161,12 @@ pub struct Scaler {
     pub std: Vec<f64>,
 }
 
-/// Which ONNX output holds the class scores and what they mean.
+/// Which output holds the class scores and what they mean.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
+    /// Name of the ONNX graph output (not used for XGBoost and LightGBM files, whose
+    /// output is what `kind` says: `predict_proba`, or the raw margins as logits).
     pub name: String,
     pub kind: OutputKind,
     /// Class labels in output-column order, e.g. `["down", "flat", "up"]`.
@@ -186,21 +237,22 @@ impl TrainingWindow {
 pub struct ReferenceRows {
     /// Where the outputs came from, e.g. `xgboost 3.1.1 XGBClassifier.predict_proba`.
     pub source: String,
-    /// Largest allowed |ORT − reference| per value.
+    /// Largest allowed |scored − reference| per value (0: every value equal).
     pub tolerance: f64,
     pub inputs: Vec<Vec<f32>>,
     pub outputs: Vec<Vec<f32>>,
 }
 
-/// A bundle read from disk with its ONNX bytes, validated as an ONNX file.
+/// A bundle read from disk with its model file's bytes (an ONNX file validated as one).
 #[derive(Debug, Clone)]
 pub struct ModelBundle {
     pub bundle: Bundle,
     /// The `NAME.bundle.json` path.
     pub bundle_path: PathBuf,
-    pub onnx_path: PathBuf,
-    pub onnx_bytes: Vec<u8>,
-    pub onnx_info: OnnxFileInfo,
+    pub model_path: PathBuf,
+    pub model_bytes: Vec<u8>,
+    /// The ONNX file's top level (ONNX bundles only).
+    pub onnx_info: Option<OnnxFileInfo>,
 }
 
 /// A bundle could not be read.
@@ -216,16 +268,18 @@ pub enum BundleError {
     )]
     Json { path: PathBuf, message: String },
     #[error(
-        "{path} has schema_version {found}; this gauntlet reads version {BUNDLE_SCHEMA_VERSION}"
+        "{path} has schema_version {found}; this gauntlet reads versions 1 to {BUNDLE_SCHEMA_VERSION}"
     )]
     SchemaVersion { path: PathBuf, found: u32 },
     #[error("{path} is not a valid ONNX model: {reason}")]
     NotOnnx { path: PathBuf, reason: String },
+    #[error("{path}: {reason}")]
+    ModelFile { path: PathBuf, reason: String },
     #[error(
         "{path} has SHA-256 {actual} but its bundle {bundle} records {expected}: \
-         the ONNX file was replaced or damaged after bundling"
+         the model file was replaced or damaged after bundling"
     )]
-    OnnxHash {
+    ModelHash {
         path: PathBuf,
         bundle: PathBuf,
         expected: String,
@@ -270,38 +324,156 @@ impl ModelBundle {
             },
         })?;
         let dir = bundle_path.parent().unwrap_or(Path::new("."));
-        let onnx_path = dir.join(&bundle.onnx_file);
-        let onnx_bytes = std::fs::read(&onnx_path).map_err(|source| BundleError::Io {
-            path: onnx_path.clone(),
+        let model_path = dir.join(&bundle.model_file);
+        let model_bytes = std::fs::read(&model_path).map_err(|source| BundleError::Io {
+            path: model_path.clone(),
             source,
         })?;
-        let onnx_info = parse_onnx(&onnx_bytes).map_err(|reason| BundleError::NotOnnx {
-            path: onnx_path.clone(),
-            reason,
-        })?;
-        let actual = sha256_hex(&onnx_bytes);
-        if actual != bundle.onnx_sha256 {
-            return Err(BundleError::OnnxHash {
-                path: onnx_path,
+        let onnx_info = match bundle.model_format {
+            ModelFormat::Onnx => {
+                Some(
+                    parse_onnx(&model_bytes).map_err(|err| BundleError::NotOnnx {
+                        path: model_path.clone(),
+                        reason: err.to_string(),
+                    })?,
+                )
+            }
+            ModelFormat::XgboostJson | ModelFormat::LightgbmText => None,
+        };
+        let actual = sha256_hex(&model_bytes);
+        if actual != bundle.model_sha256 {
+            return Err(BundleError::ModelHash {
+                path: model_path,
                 bundle: bundle_path,
-                expected: bundle.onnx_sha256,
+                expected: bundle.model_sha256,
                 actual,
             });
         }
         Ok(Self {
             bundle,
             bundle_path,
-            onnx_path,
-            onnx_bytes,
+            model_path,
+            model_bytes,
             onnx_info,
         })
     }
 
-    /// SHA-256 over the ONNX bytes and the bundle JSON as serialized here: the identity
-    /// of "this model with this preprocessing" (a prediction-cache key).
+    /// A bundle for a bare model file with no bundle.json, for scoring a table whose
+    /// columns `feature_names` are the model's inputs in order (`gauntlet models score`):
+    /// no scaling, no reference rows, classes `c0`, `c1`… as wide as the model's output
+    /// (the ONNX output `output_name`, or the library's `predict_proba`/margins).
+    pub fn bare(
+        model_path: &Path,
+        feature_names: Vec<String>,
+        output_name: &str,
+        kind: OutputKind,
+    ) -> Result<Self, BundleError> {
+        let model_bytes = std::fs::read(model_path).map_err(|source| BundleError::Io {
+            path: model_path.to_path_buf(),
+            source,
+        })?;
+        let file_error = |reason: String| BundleError::ModelFile {
+            path: model_path.to_path_buf(),
+            reason,
+        };
+        let format = ModelFormat::detect(model_path, &model_bytes).ok_or_else(|| {
+            file_error(
+                "neither an ONNX file (.onnx), an XGBoost JSON model nor a LightGBM text model"
+                    .into(),
+            )
+        })?;
+        let (input_name, width, onnx_info) = match format {
+            ModelFormat::Onnx => {
+                let info = parse_onnx(&model_bytes).map_err(|err| BundleError::NotOnnx {
+                    path: model_path.to_path_buf(),
+                    reason: err.to_string(),
+                })?;
+                let input = info
+                    .inputs
+                    .first()
+                    .map(|input| input.name.clone())
+                    .ok_or_else(|| file_error("the graph has no inputs".into()))?;
+                let width = info
+                    .outputs
+                    .iter()
+                    .find(|output| output.name == output_name)
+                    .and_then(|output| output.dims.as_ref()?.last().copied())
+                    .filter(|&width| width > 0)
+                    .ok_or_else(|| {
+                        file_error(format!(
+                            "the graph has no output {output_name:?} of a fixed width; bundle the \
+                             model (`gauntlet models bundle`) and score the bundle"
+                        ))
+                    })?;
+                (input, width as usize, Some(info))
+            }
+            _ => {
+                let model = match format {
+                    ModelFormat::XgboostJson => TreeModel::from_xgboost_json(&model_bytes, kind),
+                    _ => {
+                        TreeModel::from_lightgbm_text(&String::from_utf8_lossy(&model_bytes), kind)
+                    }
+                }
+                .map_err(|err| file_error(err.0))?;
+                ("input".to_string(), model.n_outputs(), None)
+            }
+        };
+        let bundle = Bundle {
+            schema_version: BUNDLE_SCHEMA_VERSION,
+            name: model_path
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            model_file: model_path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            model_sha256: sha256_hex(&model_bytes),
+            model_format: format,
+            features: BundleFeatures {
+                set_name: "table".into(),
+                set_version: None,
+                manifest_hash: "none".into(),
+                names: feature_names,
+            },
+            input: InputSpec {
+                name: input_name,
+                layout: InputLayout::Rows,
+                window: None,
+            },
+            scaling: Scaling::None,
+            scaler: None,
+            output: OutputSpec {
+                name: output_name.to_string(),
+                kind,
+                class_labels: (0..width).map(|class| format!("c{class}")).collect(),
+                temperature: 1.0,
+            },
+            labels: LabelSpec {
+                horizon_bars: 1,
+                flat_threshold: 0.0,
+            },
+            training_window: TrainingWindow {
+                from: "1970-01-01T00:00:00Z".into(),
+                to: "1970-01-01T00:00:00Z".into(),
+            },
+            reference: None,
+            calibration: None,
+        };
+        Ok(Self {
+            bundle,
+            bundle_path: model_path.to_path_buf(),
+            model_path: model_path.to_path_buf(),
+            model_bytes,
+            onnx_info,
+        })
+    }
+
+    /// SHA-256 over the model file's bytes and the bundle JSON as serialized here: the
+    /// identity of "this model with this preprocessing" (a prediction-cache key).
     pub fn content_hash(&self) -> String {
         let mut hasher = Sha256::new();
-        hasher.update(&self.onnx_bytes);
+        hasher.update(&self.model_bytes);
         hasher.update(self.bundle.to_json().as_bytes());
         hasher
             .finalize()
@@ -326,10 +498,19 @@ impl Bundle {
         }
         let version: Version =
             serde_json::from_str(text).map_err(|err| BundleJsonError::Json(err.to_string()))?;
-        if version.schema_version != BUNDLE_SCHEMA_VERSION {
+        if !(1..=BUNDLE_SCHEMA_VERSION).contains(&version.schema_version) {
             return Err(BundleJsonError::Version(version.schema_version));
         }
-        serde_json::from_str(text).map_err(|err| BundleJsonError::Json(err.to_string()))
+        let mut bundle: Self =
+            serde_json::from_str(text).map_err(|err| BundleJsonError::Json(err.to_string()))?;
+        if version.schema_version == 1 && bundle.model_format != ModelFormat::Onnx {
+            return Err(BundleJsonError::Json(
+                "model_format needs schema_version 2".into(),
+            ));
+        }
+        // Read in the current schema: written back, it is a version 2 bundle.
+        bundle.schema_version = BUNDLE_SCHEMA_VERSION;
+        Ok(bundle)
     }
 
     /// Pretty JSON with a trailing newline (deterministic: struct field order).
@@ -348,11 +529,12 @@ impl Bundle {
     }
 }
 
-/// Everything `gauntlet models bundle` needs to write a bundle.json next to an ONNX file.
+/// Everything `gauntlet models bundle` needs to write a bundle.json next to a model file.
 #[derive(Debug, Clone)]
 pub struct BundleSpec {
     pub name: String,
-    pub onnx_path: PathBuf,
+    pub model_path: PathBuf,
+    pub model_format: ModelFormat,
     pub manifest: FeatureManifest,
     pub input: InputSpec,
     pub scaler: Option<Scaler>,
@@ -363,27 +545,30 @@ pub struct BundleSpec {
 }
 
 impl BundleSpec {
-    /// Builds the bundle (hashing the ONNX file, which must parse as ONNX). The bundle
-    /// is not preflighted here; run `models check` on the result.
+    /// Builds the bundle (hashing the model file; an ONNX file must parse as ONNX). The
+    /// bundle is not preflighted here; run `models check` on the result.
     pub fn build(self) -> Result<Bundle, BundleError> {
-        let onnx_bytes = std::fs::read(&self.onnx_path).map_err(|source| BundleError::Io {
-            path: self.onnx_path.clone(),
+        let model_bytes = std::fs::read(&self.model_path).map_err(|source| BundleError::Io {
+            path: self.model_path.clone(),
             source,
         })?;
-        parse_onnx(&onnx_bytes).map_err(|reason| BundleError::NotOnnx {
-            path: self.onnx_path.clone(),
-            reason,
-        })?;
-        let onnx_file = self
-            .onnx_path
+        if self.model_format == ModelFormat::Onnx {
+            parse_onnx(&model_bytes).map_err(|err| BundleError::NotOnnx {
+                path: self.model_path.clone(),
+                reason: err.to_string(),
+            })?;
+        }
+        let model_file = self
+            .model_path
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         Ok(Bundle {
             schema_version: BUNDLE_SCHEMA_VERSION,
             name: self.name,
-            onnx_file,
-            onnx_sha256: sha256_hex(&onnx_bytes),
+            model_file,
+            model_sha256: sha256_hex(&model_bytes),
+            model_format: self.model_format,
             features: BundleFeatures {
                 names: self.manifest.features.into_iter().map(|f| f.name).collect(),
                 set_name: self.manifest.set,
@@ -489,6 +674,37 @@ mod tests {
             to: window.from.clone(),
         };
         assert!(reversed.millis().unwrap_err().contains("is after"));
+    }
+
+    #[test]
+    fn formats_are_told_apart_by_extension_and_content() {
+        let detect = |name: &str, bytes: &[u8]| ModelFormat::detect(Path::new(name), bytes);
+        assert_eq!(detect("m.onnx", b"\x08\x08"), Some(ModelFormat::Onnx));
+        assert_eq!(
+            detect("m.json", br#"{"learner": {"objective": {}}}"#),
+            Some(ModelFormat::XgboostJson)
+        );
+        assert_eq!(
+            detect("m.txt", b"tree\nversion=v4\n"),
+            Some(ModelFormat::LightgbmText)
+        );
+        assert_eq!(detect("m.pkl", b"\x80\x04"), None);
+    }
+
+    #[test]
+    fn version_1_bundles_read_as_onnx_bundles_of_version_2() {
+        let v1 = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models/mlp3.bundle.json"),
+        )
+        .unwrap()
+        .replace("\"schema_version\": 2", "\"schema_version\": 1")
+        .replace("\"model_file\"", "\"onnx_file\"")
+        .replace("\"model_sha256\"", "\"onnx_sha256\"")
+        .replace("  \"model_format\": \"onnx\",\n", "");
+        let bundle = Bundle::from_json(&v1).unwrap_or_else(|_| panic!("not read:\n{v1}"));
+        assert_eq!(bundle.schema_version, BUNDLE_SCHEMA_VERSION);
+        assert_eq!(bundle.model_format, ModelFormat::Onnx);
+        assert_eq!(bundle.model_file, "mlp3.onnx");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The prediction cache: one member's [`MemberScores`] for a whole universe, stored as
 //! Parquet so re-runs and sweeps never score the same rows twice.
 //!
-//! An entry is keyed by [`PredictionKey`] = (bundle hash, manifest hash, data hash) and
-//! lives in the cache directory as two files named after
+//! An entry is keyed by [`PredictionKey`] = (bundle hash, manifest hash, data hash,
+//! scoring engine) and lives in the cache directory as two files named after
 //! `stem = sha256("gauntlet-prediction-cache" ‖ CACHE_FORMAT_VERSION as u32 LE ‖ for each
 //! key part: len as u64 LE ‖ UTF-8 bytes)` (lower-case hex):
 //! - `stem.predictions.parquet`: one row per (symbol, row) in symbol order, then row
@@ -12,7 +12,7 @@
 //!   kind — stored bit-exact, NaN on unscored rows; the caller applies the temperature,
 //!   so a logits model's logits stay available for diagnostics) and `scored` (i64: 1 if
 //!   the row was scored, else 0);
-//! - `stem.predictions.json` (the sidecar): the format version, the three keys, the
+//! - `stem.predictions.json` (the sidecar): the format version, the four keys, the
 //!   class count, the Parquet file's byte length and, per symbol, its name, row count
 //!   and input-distribution counts.
 //!
@@ -37,10 +37,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::preflight::CheckedModel;
+use super::scoring::Engine;
 use super::scoring::{InputDistribution, MemberScores};
 
 /// Version of the cache layout above; part of the file name and of the sidecar.
-pub const CACHE_FORMAT_VERSION: u32 = 2;
+pub const CACHE_FORMAT_VERSION: u32 = 3;
 
 /// What a cached prediction depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +52,9 @@ pub struct PredictionKey {
     pub manifest_hash: String,
     /// `gauntlet_datasets::hash::data_hash` of the candles the features came from.
     pub data_hash: String,
+    /// The engine that scored them ([`Engine::as_str`]): the engines agree to ~1e-6,
+    /// not bit for bit, so a run never reuses the other engine's scores.
+    pub engine: String,
 }
 
 impl PredictionKey {
@@ -58,21 +62,25 @@ impl PredictionKey {
         bundle_hash: impl Into<String>,
         manifest_hash: impl Into<String>,
         data_hash: impl Into<String>,
+        engine: Engine,
     ) -> Self {
         Self {
             bundle_hash: bundle_hash.into(),
             manifest_hash: manifest_hash.into(),
             data_hash: data_hash.into(),
+            engine: engine.as_str().to_string(),
         }
     }
 
     /// The key of `model`'s predictions on the data hashed as `data_hash` (the manifest
-    /// hash is the bundle's, which preflight proved equal to the pipeline's).
+    /// hash is the bundle's, which preflight proved equal to the pipeline's), by the
+    /// engine preflight chose.
     pub fn for_model(model: &CheckedModel, data_hash: impl Into<String>) -> Self {
         Self::new(
             model.model_bundle().content_hash(),
             model.bundle().features.manifest_hash.clone(),
             data_hash,
+            model.engine().engine,
         )
     }
 
@@ -81,7 +89,12 @@ impl PredictionKey {
         let mut hasher = Sha256::new();
         hasher.update(b"gauntlet-prediction-cache");
         hasher.update(CACHE_FORMAT_VERSION.to_le_bytes());
-        for part in [&self.bundle_hash, &self.manifest_hash, &self.data_hash] {
+        for part in [
+            &self.bundle_hash,
+            &self.manifest_hash,
+            &self.data_hash,
+            &self.engine,
+        ] {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part.as_bytes());
         }
@@ -481,7 +494,7 @@ mod tests {
     use super::*;
 
     fn key(data: &str) -> PredictionKey {
-        PredictionKey::new("bundle", "manifest", data)
+        PredictionKey::new("bundle", "manifest", data, Engine::OnnxRuntime)
     }
 
     /// Scores with awkward values: NaN on unscored rows, subnormals, 1 - ulp, -0.0.
@@ -597,11 +610,12 @@ mod tests {
         let stored = key("d");
         cache.put(&stored, &symbols, &scores).unwrap();
         for other in [
-            PredictionKey::new("bundle2", "manifest", "d"),
-            PredictionKey::new("bundle", "manifest2", "d"),
+            PredictionKey::new("bundle2", "manifest", "d", Engine::OnnxRuntime),
+            PredictionKey::new("bundle", "manifest2", "d", Engine::OnnxRuntime),
+            PredictionKey::new("bundle", "manifest", "d", Engine::Native),
             key("d2"),
             // Length prefixes keep the parts apart.
-            PredictionKey::new("bundlem", "anifest", "d"),
+            PredictionKey::new("bundlem", "anifest", "d", Engine::OnnxRuntime),
         ] {
             assert_ne!(other.file_stem(), stored.file_stem());
             assert!(cache.get(&other, &symbols).unwrap().is_none(), "{other:?}");

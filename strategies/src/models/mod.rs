@@ -1,37 +1,40 @@
-//! Model bundles, ONNX inference and preflight checks.
+//! Model bundles, inference and preflight checks.
 //!
-//! A bundle is `NAME.onnx` + `NAME.bundle.json` ([`Bundle`]). [`check_bundle`] (or
-//! [`preflight`]) compares it with the feature pipeline ([`ExpectedFeatures`]) and its
-//! ONNX graph before any row is scored; only a passing bundle becomes a
-//! [`CheckedModel`], which scores symbols ([`FeatureRows`] → [`MemberScores`]) in
-//! batches, in parallel across symbols, with one ONNX Runtime session per worker.
-//! [`PredictionCache`] stores scores keyed by (bundle, manifest, data) hashes so they
-//! are computed once.
+//! A bundle is a model file (ONNX, XGBoost JSON or LightGBM text) + `NAME.bundle.json`
+//! ([`Bundle`]). [`check_bundle`] (or [`preflight`]) compares it with the feature
+//! pipeline ([`ExpectedFeatures`]) and its model file before any row is scored, and
+//! chooses the engine ([`EngineChoice`]): the native tree-ensemble evaluator
+//! ([`TreeModel`]) or ONNX Runtime. Only a passing bundle becomes a [`CheckedModel`],
+//! which scores symbols ([`FeatureRows`] → [`MemberScores`]) in batches, in parallel
+//! across symbols, one scorer per worker. [`PredictionCache`] stores scores keyed by
+//! (bundle, manifest, data, engine) so they are computed once.
 
 mod bundle;
 mod cache;
-mod onnx_file;
+mod onnx_proto;
 mod preflight;
 mod runtime;
 mod scoring;
+mod trees;
 
 pub use bundle::{
     bundle_json_path, read_feature_manifest, sha256_hex, Bundle, BundleError, BundleFeatures,
     BundleSpec, CalibrationRecord, ExpectedFeatures, InputLayout, InputSpec, LabelSpec,
-    ModelBundle, OutputKind, OutputSpec, ReferenceRows, Scaler, Scaling, TrainingWindow,
-    BUNDLE_SCHEMA_VERSION,
+    ModelBundle, ModelFormat, OutputKind, OutputSpec, ReferenceRows, Scaler, Scaling,
+    TrainingWindow, BUNDLE_SCHEMA_VERSION,
 };
 pub use cache::{CacheError, PredictionCache, PredictionKey, CACHE_FORMAT_VERSION};
-pub use onnx_file::{parse_onnx, OnnxFileInfo};
+pub use onnx_proto::{parse_onnx, OnnxError, OnnxFileInfo, TensorDecl};
 pub use preflight::{
-    check_bundle, preflight, CheckedModel, MovedName, PositionedName, PreflightError,
-    PreflightFailure, PreflightOptions, PreflightReport, ReferenceDiff,
-    DEFAULT_REFERENCE_TOLERANCE, WORST_ROWS_LISTED,
+    check_bundle, engine_for, preflight, CheckedModel, EnginePreference, MovedName, PositionedName,
+    PreflightError, PreflightFailure, PreflightOptions, PreflightReport, ReferenceDiff,
+    WORST_ROWS_LISTED,
 };
 pub use runtime::{
     locate_onnxruntime, runtime, OrtRuntime, RuntimeError, ONNXRUNTIME_LIBRARY, ONNXRUNTIME_VERSION,
 };
 pub use scoring::{
-    calibrate, FeatureRows, InputDistribution, MemberScores, ScoreError, ScoreOutput,
-    EXTREME_ROW_SHARE, EXTREME_Z,
+    calibrate, Engine, EngineChoice, FeatureRows, InputDistribution, MemberScores, ScoreError,
+    ScoreOutput, EXTREME_ROW_SHARE, EXTREME_Z,
 };
+pub use trees::{NotNative, TreeFileError, TreeModel, TreeScratch};

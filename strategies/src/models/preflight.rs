@@ -1,24 +1,30 @@
 //! Preflight: every check that can be made before a single row is scored, comparing a
-//! bundle with its ONNX graph and with the feature pipeline the backtest will feed it.
-//! All failures are collected (not just the first) so one run lists everything wrong.
-//! Only a model that passed becomes a [`CheckedModel`], the only type that can score.
+//! bundle with its model file and with the feature pipeline the backtest will feed it,
+//! and the choice of the engine that will score it. All failures are collected (not
+//! just the first) so one run lists everything wrong. Only a model that passed becomes
+//! a [`CheckedModel`], the only type that can score.
+//!
+//! The engine: XGBoost JSON and LightGBM text files are evaluated natively. An ONNX graph
+//! that is one tree ensemble (see [`super::trees`]) is evaluated natively too, unless
+//! the run asks for ONNX Runtime; any other graph runs on ONNX Runtime, and the
+//! [`EngineChoice`] says why.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use ort::value::{TensorElementType, ValueType};
+use serde::Deserialize;
 
-use super::bundle::{Bundle, BundleError, ExpectedFeatures, InputLayout, ModelBundle, Scaling};
-use super::runtime::{runtime, OrtRuntime, RuntimeError};
-use super::scoring::{
-    lock_worker, FeatureRows, MemberScores, Preprocess, ScoreError, ScoreOutput, ScoringPlan,
-    Worker,
+use super::bundle::{
+    Bundle, BundleError, ExpectedFeatures, InputLayout, ModelBundle, ModelFormat, Scaling,
 };
-
-/// Default largest |ORT − reference| allowed when a bundle's reference rows do not set
-/// a tolerance of their own.
-pub const DEFAULT_REFERENCE_TOLERANCE: f64 = 1e-4;
+use super::onnx_proto::{decode_model, GraphSignature};
+use super::runtime::{runtime, RuntimeError, ONNXRUNTIME_VERSION};
+use super::scoring::{
+    lock_worker, Engine, EngineChoice, FeatureRows, MemberScores, Preprocess, ScoreError,
+    ScoreOutput, Scorer, ScoringPlan, Worker,
+};
+use super::trees::TreeModel;
 
 /// How many of the worst reference rows a failure lists.
 pub const WORST_ROWS_LISTED: usize = 5;
@@ -30,6 +36,21 @@ pub struct PreflightOptions {
     pub backtest_window: Option<(i64, i64)>,
     /// Accept a backtest window overlapping the training window (leakage) anyway.
     pub allow_training_overlap: bool,
+    /// Which engine may score.
+    pub engine: EnginePreference,
+}
+
+/// Which engine scores ONNX models (`[models] engine` in a run config, `--engine`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnginePreference {
+    /// Native for tree ensembles (and XGBoost / LightGBM files), ONNX Runtime otherwise.
+    #[default]
+    Auto,
+    /// Native only: a graph it cannot reproduce fails preflight.
+    Native,
+    /// ONNX Runtime for every ONNX file (XGBoost / LightGBM files fail preflight).
+    Onnxruntime,
 }
 
 /// A feature name at a position (0-based).
@@ -47,13 +68,13 @@ pub struct MovedName {
     pub pipeline_position: usize,
 }
 
-/// One reference value that differs from ONNX Runtime's.
+/// One reference value that differs from the scoring engine's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReferenceDiff {
     pub row: usize,
     pub column: usize,
     pub reference: f32,
-    pub onnx_runtime: f32,
+    pub scored: f32,
     pub abs_diff: f64,
 }
 
@@ -63,6 +84,17 @@ pub enum PreflightFailure {
     /// The file is not an ONNX model (or ONNX Runtime refuses it).
     NotOnnx {
         path: PathBuf,
+        reason: String,
+    },
+    /// An XGBoost or LightGBM file that cannot be read or is not evaluated natively.
+    ModelFile {
+        path: PathBuf,
+        format: ModelFormat,
+        reason: String,
+    },
+    /// The run asked for an engine that cannot score this model.
+    EngineUnavailable {
+        engine: EnginePreference,
         reason: String,
     },
     /// The bundle could not be read (missing file, bad JSON, hash mismatch…).
@@ -149,6 +181,7 @@ pub enum PreflightFailure {
         message: String,
     },
     ReferenceMismatch {
+        engine: Engine,
         tolerance: f64,
         rows_over: usize,
         rows_total: usize,
@@ -173,6 +206,18 @@ impl fmt::Display for PreflightFailure {
             Self::NotOnnx { path, reason } => {
                 write!(f, "{} is not a valid ONNX model: {reason}", path.display())
             }
+            Self::ModelFile { path, format, reason } => {
+                write!(f, "{} ({}): {reason}", path.display(), format.as_str())
+            }
+            Self::EngineUnavailable { engine, reason } => write!(
+                f,
+                "engine {} cannot score this model: {reason}",
+                match engine {
+                    EnginePreference::Auto => "auto",
+                    EnginePreference::Native => "native",
+                    EnginePreference::Onnxruntime => "onnxruntime",
+                }
+            ),
             Self::Bundle { message } => write!(f, "{message}"),
             Self::InputMissing { name, available } => write!(
                 f,
@@ -285,15 +330,16 @@ impl fmt::Display for PreflightFailure {
                 )
             }
             Self::ReferenceShape { message } => write!(f, "reference rows: {message}"),
-            Self::ReferenceMismatch { tolerance, rows_over, rows_total, worst } => write!(
+            Self::ReferenceMismatch { engine, tolerance, rows_over, rows_total, worst } => write!(
                 f,
-                "reference rows re-scored through ONNX Runtime differ from the training library's outputs: \
+                "reference rows re-scored by the {} engine differ from the training library's outputs: \
                  {rows_over} of {rows_total} rows beyond tolerance {tolerance:e}; worst: {}",
+                engine.as_str(),
                 worst
                     .iter()
                     .map(|d| format!(
-                        "row {} class {}: reference {} vs onnxruntime {} (|diff| {:.3e})",
-                        d.row, d.column, d.reference, d.onnx_runtime, d.abs_diff
+                        "row {} class {}: reference {} vs {} {} (|diff| {:.3e})",
+                        d.row, d.column, d.reference, engine.as_str(), d.scored, d.abs_diff
                     ))
                     .collect::<Vec<_>>()
                     .join("; ")
@@ -351,6 +397,9 @@ impl PreflightError {
 pub struct CheckedModel {
     bundle: ModelBundle,
     plan: ScoringPlan,
+    engine: EngineChoice,
+    /// The native model (shared by the workers) when the engine is native.
+    native: Option<Arc<TreeModel>>,
     workers: Vec<Mutex<Worker>>,
 }
 
@@ -364,8 +413,8 @@ impl fmt::Debug for CheckedModel {
 }
 
 /// Loads the bundle at `path` (`NAME.bundle.json`, `NAME.onnx` or `NAME`) and runs
-/// [`preflight`] with the process-wide ONNX Runtime. A bundle that cannot be loaded is
-/// a failed preflight; a missing ONNX Runtime is [`PreflightError::Runtime`].
+/// [`preflight`]. A bundle that cannot be loaded is a failed preflight; a missing ONNX
+/// Runtime, when the model needs it, is [`PreflightError::Runtime`].
 pub fn check_bundle(
     path: &Path,
     expected: &ExpectedFeatures,
@@ -387,15 +436,15 @@ pub fn check_bundle(
             failures: vec![failure],
         })
     })?;
-    preflight(bundle, expected, options, runtime()?)
+    preflight(bundle, expected, options)
 }
 
-/// Runs every preflight check on a loaded bundle.
+/// Runs every preflight check on a loaded bundle and chooses its engine (see the
+/// module docs); ONNX Runtime is loaded only when the model needs it.
 pub fn preflight(
     bundle: ModelBundle,
     expected: &ExpectedFeatures,
     options: &PreflightOptions,
-    runtime: &OrtRuntime,
 ) -> Result<CheckedModel, PreflightError> {
     let mut failures = Vec::new();
     let spec = &bundle.bundle;
@@ -411,23 +460,18 @@ pub fn preflight(
         })
     };
 
-    let session = match runtime.session(&bundle.onnx_bytes) {
-        Ok(session) => session,
-        Err(err) => {
-            failures.push(PreflightFailure::NotOnnx {
-                path: bundle.onnx_path.clone(),
-                reason: err.to_string(),
-            });
-            return Err(fail(&bundle, failures));
-        }
-    };
-    let graph = check_graph(spec, expected, &session, &mut failures);
-    let Some(GraphFacts { fixed_batch }) = graph else {
+    let Some(prepared) = prepare_engine(&bundle, expected, options, &mut failures)? else {
         return Err(fail(&bundle, failures));
     };
     if !failures.is_empty() {
         return Err(fail(&bundle, failures));
     }
+    let Prepared {
+        engine,
+        scorer,
+        native,
+        fixed_batch,
+    } = prepared;
 
     let plan = ScoringPlan {
         model: spec.name.clone(),
@@ -443,9 +487,9 @@ pub fn preflight(
         preprocess: Preprocess::from_bundle(spec),
         fixed_batch,
     };
-    let mut worker = Worker::new(session);
+    let mut worker = Worker::new(scorer);
     if let Some(reference) = &spec.reference {
-        check_reference(&plan, &mut worker, reference, &mut failures);
+        check_reference(&plan, engine.engine, &mut worker, reference, &mut failures);
     }
     if !failures.is_empty() {
         return Err(fail(&bundle, failures));
@@ -453,7 +497,212 @@ pub fn preflight(
     Ok(CheckedModel {
         bundle,
         plan,
+        engine,
+        native,
         workers: vec![Mutex::new(worker)],
+    })
+}
+
+/// The engine chosen for a model and the first worker's scorer.
+struct Prepared {
+    engine: EngineChoice,
+    scorer: Scorer,
+    native: Option<Arc<TreeModel>>,
+    fixed_batch: Option<usize>,
+}
+
+/// Checks the model file against the bundle and the pipeline and prepares its engine;
+/// `Ok(None)` when a failure makes scoring impossible.
+fn prepare_engine(
+    bundle: &ModelBundle,
+    expected: &ExpectedFeatures,
+    options: &PreflightOptions,
+    failures: &mut Vec<PreflightFailure>,
+) -> Result<Option<Prepared>, PreflightError> {
+    let spec = &bundle.bundle;
+    if spec.model_format != ModelFormat::Onnx {
+        return Ok(prepare_native_file(bundle, expected, options, failures));
+    }
+    let proto = match decode_model(&bundle.model_bytes) {
+        Ok(proto) => proto,
+        Err(err) => {
+            failures.push(PreflightFailure::NotOnnx {
+                path: bundle.model_path.clone(),
+                reason: err.to_string(),
+            });
+            return Ok(None);
+        }
+    };
+    let Some(GraphFacts { fixed_batch }) =
+        check_graph(spec, expected, &GraphSignature::of(&proto), failures)
+    else {
+        return Ok(None);
+    };
+    let reason = match native_onnx(spec, &proto, options.engine) {
+        Ok(model) => {
+            let model = Arc::new(model);
+            return Ok(Some(Prepared {
+                engine: EngineChoice {
+                    engine: Engine::Native,
+                    detail: model.describe(),
+                },
+                scorer: Scorer::native(Arc::clone(&model)),
+                native: Some(model),
+                fixed_batch: None,
+            }));
+        }
+        Err(reason) => reason,
+    };
+    if options.engine == EnginePreference::Native {
+        failures.push(PreflightFailure::EngineUnavailable {
+            engine: EnginePreference::Native,
+            reason,
+        });
+        return Ok(None);
+    }
+    match runtime()?.session(&bundle.model_bytes) {
+        Ok(session) => Ok(Some(Prepared {
+            engine: EngineChoice {
+                engine: Engine::OnnxRuntime,
+                detail: format!("ONNX Runtime {ONNXRUNTIME_VERSION}: {reason}"),
+            },
+            scorer: Scorer::OnnxRuntime(session),
+            native: None,
+            fixed_batch,
+        })),
+        Err(err) => {
+            failures.push(PreflightFailure::NotOnnx {
+                path: bundle.model_path.clone(),
+                reason: err.to_string(),
+            });
+            Ok(None)
+        }
+    }
+}
+
+/// The native model of an ONNX bundle, or why its graph goes to ONNX Runtime.
+fn native_onnx(
+    spec: &Bundle,
+    proto: &super::onnx_proto::ModelProto,
+    preference: EnginePreference,
+) -> Result<TreeModel, String> {
+    match preference {
+        EnginePreference::Onnxruntime => Err("the run asks for ONNX Runtime".to_string()),
+        _ if spec.input.layout == InputLayout::Sequence => {
+            Err("a sequence model is not a tree ensemble".to_string())
+        }
+        _ => TreeModel::from_onnx(proto, &spec.input.name, &spec.output.name)
+            .map_err(|reason| reason.0),
+    }
+}
+
+/// The native model of an XGBoost JSON or LightGBM text bundle.
+fn native_file(bundle: &ModelBundle) -> Result<TreeModel, super::trees::TreeFileError> {
+    let output = bundle.bundle.output.kind;
+    match bundle.bundle.model_format {
+        ModelFormat::XgboostJson => TreeModel::from_xgboost_json(&bundle.model_bytes, output),
+        ModelFormat::LightgbmText => match std::str::from_utf8(&bundle.model_bytes) {
+            Ok(text) => TreeModel::from_lightgbm_text(text, output),
+            Err(_) => Err(super::trees::TreeFileError(
+                "the file is not UTF-8 text".into(),
+            )),
+        },
+        ModelFormat::Onnx => Err(super::trees::TreeFileError(
+            "an ONNX file is read as a graph".into(),
+        )),
+    }
+}
+
+/// The engine that would score `bundle` under `preference`, and what it runs or why
+/// the graph goes to ONNX Runtime, without comparing the bundle with a pipeline or
+/// loading ONNX Runtime (for `models inspect`); `Err` when no engine can score it.
+pub fn engine_for(
+    bundle: &ModelBundle,
+    preference: EnginePreference,
+) -> Result<EngineChoice, String> {
+    let spec = &bundle.bundle;
+    if spec.model_format != ModelFormat::Onnx {
+        if preference == EnginePreference::Onnxruntime {
+            return Err(format!(
+                "a {} file has no ONNX graph; it is evaluated natively",
+                spec.model_format.as_str()
+            ));
+        }
+        let model = native_file(bundle).map_err(|err| err.0)?;
+        return Ok(EngineChoice {
+            engine: Engine::Native,
+            detail: model.describe(),
+        });
+    }
+    let proto = decode_model(&bundle.model_bytes).map_err(|err| err.to_string())?;
+    match native_onnx(spec, &proto, preference) {
+        Ok(model) => Ok(EngineChoice {
+            engine: Engine::Native,
+            detail: model.describe(),
+        }),
+        Err(reason) if preference == EnginePreference::Native => Err(reason),
+        Err(reason) => Ok(EngineChoice {
+            engine: Engine::OnnxRuntime,
+            detail: format!("ONNX Runtime {ONNXRUNTIME_VERSION}: {reason}"),
+        }),
+    }
+}
+
+/// An XGBoost JSON or LightGBM text model: always native.
+fn prepare_native_file(
+    bundle: &ModelBundle,
+    expected: &ExpectedFeatures,
+    options: &PreflightOptions,
+    failures: &mut Vec<PreflightFailure>,
+) -> Option<Prepared> {
+    let spec = &bundle.bundle;
+    let format = spec.model_format;
+    if options.engine == EnginePreference::Onnxruntime {
+        failures.push(PreflightFailure::EngineUnavailable {
+            engine: EnginePreference::Onnxruntime,
+            reason: format!(
+                "a {} file has no ONNX graph; it is evaluated natively",
+                format.as_str()
+            ),
+        });
+        return None;
+    }
+    if spec.input.layout == InputLayout::Sequence {
+        failures.push(PreflightFailure::InputRank {
+            name: spec.input.name.clone(),
+            layout: InputLayout::Sequence,
+            shape: vec![-1, -1],
+        });
+        return None;
+    }
+    let model = native_file(bundle);
+    let model = match model {
+        Ok(model) => model,
+        Err(err) => {
+            failures.push(PreflightFailure::ModelFile {
+                path: bundle.model_path.clone(),
+                format,
+                reason: err.0,
+            });
+            return None;
+        }
+    };
+    check_width(spec, expected, model.n_features() as i64, failures);
+    if model.n_outputs() != spec.output.class_labels.len() {
+        failures.push(PreflightFailure::ClassCount {
+            labels: spec.output.class_labels.clone(),
+            output_width: model.n_outputs() as i64,
+        });
+    }
+    let model = Arc::new(model);
+    Some(Prepared {
+        engine: EngineChoice {
+            engine: Engine::Native,
+            detail: model.describe(),
+        },
+        scorer: Scorer::native(Arc::clone(&model)),
+        native: Some(model),
+        fixed_batch: None,
     })
 }
 
@@ -581,36 +830,20 @@ struct GraphFacts {
 fn check_graph(
     spec: &Bundle,
     expected: &ExpectedFeatures,
-    session: &ort::session::Session,
+    graph: &GraphSignature,
     failures: &mut Vec<PreflightFailure>,
 ) -> Option<GraphFacts> {
     let mut facts = GraphFacts { fixed_batch: None };
-    let input_names: Vec<String> = session
-        .inputs()
-        .iter()
-        .map(|i| i.name().to_string())
-        .collect();
-    let output_names: Vec<String> = session
-        .outputs()
-        .iter()
-        .map(|o| o.name().to_string())
-        .collect();
-
-    match session
-        .outputs()
-        .iter()
-        .find(|o| o.name() == spec.output.name)
-    {
+    let names = |list: &[super::onnx_proto::TensorDecl]| -> Vec<String> {
+        list.iter().map(|v| v.name.clone()).collect()
+    };
+    match graph.outputs.iter().find(|o| o.name == spec.output.name) {
         None => failures.push(PreflightFailure::OutputMissing {
             name: spec.output.name.clone(),
-            available: output_names,
+            available: names(&graph.outputs),
         }),
         Some(output) => {
-            if let Some(width) = output
-                .dtype()
-                .tensor_shape()
-                .and_then(|shape| shape.last().copied())
-            {
+            if let Some(&width) = output.dims.as_ref().and_then(|dims| dims.last()) {
                 if width >= 0 && width as usize != spec.output.class_labels.len() {
                     failures.push(PreflightFailure::ClassCount {
                         labels: spec.output.class_labels.clone(),
@@ -621,31 +854,23 @@ fn check_graph(
         }
     }
 
-    let Some(input) = session
-        .inputs()
-        .iter()
-        .find(|i| i.name() == spec.input.name)
-    else {
+    let Some(input) = graph.inputs.iter().find(|i| i.name == spec.input.name) else {
         failures.push(PreflightFailure::InputMissing {
             name: spec.input.name.clone(),
-            available: input_names,
+            available: names(&graph.inputs),
         });
         return None;
     };
-    let ValueType::Tensor { ty, shape, .. } = input.dtype() else {
+    if !input.is_float_tensor() {
         failures.push(PreflightFailure::InputType {
             name: spec.input.name.clone(),
-            found: input.dtype().to_string(),
-        });
-        return None;
-    };
-    if *ty != TensorElementType::Float32 {
-        failures.push(PreflightFailure::InputType {
-            name: spec.input.name.clone(),
-            found: format!("{ty:?}"),
+            found: input.element.clone(),
         });
     }
-    let dims: Vec<i64> = shape.iter().copied().collect();
+    let Some(dims) = input.dims.clone() else {
+        // No declared shape: the first batch tells (ONNX Runtime checks it).
+        return Some(facts);
+    };
     let rank = if spec.input.layout == InputLayout::Rows {
         2
     } else {
@@ -678,27 +903,38 @@ fn check_graph(
             });
         }
     }
-    let width = dims[rank - 1];
-    if width >= 0 {
-        if width as usize != expected.names.len() {
-            failures.push(PreflightFailure::ModelWidth {
-                model_width: width,
-                set_name: expected.set_name.clone(),
-                pipeline_width: expected.names.len(),
-            });
-        }
-        if width as usize != spec.features.names.len() {
-            failures.push(PreflightFailure::BundleWidth {
-                model_width: width,
-                bundle_width: spec.features.names.len(),
-            });
-        }
-    }
+    check_width(spec, expected, dims[rank - 1], failures);
     Some(facts)
+}
+
+/// The model's input width (−1: not declared) against the pipeline and the bundle.
+fn check_width(
+    spec: &Bundle,
+    expected: &ExpectedFeatures,
+    width: i64,
+    failures: &mut Vec<PreflightFailure>,
+) {
+    if width < 0 {
+        return;
+    }
+    if width as usize != expected.names.len() {
+        failures.push(PreflightFailure::ModelWidth {
+            model_width: width,
+            set_name: expected.set_name.clone(),
+            pipeline_width: expected.names.len(),
+        });
+    }
+    if width as usize != spec.features.names.len() {
+        failures.push(PreflightFailure::BundleWidth {
+            model_width: width,
+            bundle_width: spec.features.names.len(),
+        });
+    }
 }
 
 fn check_reference(
     plan: &ScoringPlan,
+    engine: Engine,
     worker: &mut Worker,
     reference: &super::bundle::ReferenceRows,
     failures: &mut Vec<PreflightFailure>,
@@ -728,7 +964,7 @@ fn check_reference(
         });
         return;
     }
-    let ort_outputs = match plan.raw_outputs(worker, &reference.inputs) {
+    let scored = match plan.raw_outputs(worker, &reference.inputs) {
         Ok(outputs) => outputs,
         Err(err) => {
             failures.push(PreflightFailure::ReferenceRun {
@@ -737,15 +973,17 @@ fn check_reference(
             return;
         }
     };
-    let tolerance = if reference.tolerance > 0.0 {
-        reference.tolerance
-    } else {
-        DEFAULT_REFERENCE_TOLERANCE
-    };
+    let tolerance = reference.tolerance;
+    if tolerance.is_nan() || tolerance < 0.0 {
+        failures.push(PreflightFailure::ReferenceShape {
+            message: format!("tolerance {tolerance} is not a number ≥ 0"),
+        });
+        return;
+    }
     // Per row, its largest difference; rows beyond tolerance sorted worst first
     // (ties by row index, so the report is deterministic).
     let mut over: Vec<ReferenceDiff> = Vec::new();
-    for (row, (ours, theirs)) in ort_outputs.iter().zip(&reference.outputs).enumerate() {
+    for (row, (ours, theirs)) in scored.iter().zip(&reference.outputs).enumerate() {
         let worst = ours
             .iter()
             .zip(theirs)
@@ -754,7 +992,7 @@ fn check_reference(
                 row,
                 column,
                 reference: r,
-                onnx_runtime: o,
+                scored: o,
                 abs_diff: if o.is_nan() || r.is_nan() {
                     f64::INFINITY
                 } else {
@@ -771,6 +1009,7 @@ fn check_reference(
         over.sort_by(|a, b| b.abs_diff.total_cmp(&a.abs_diff).then(a.row.cmp(&b.row)));
         over.truncate(WORST_ROWS_LISTED);
         failures.push(PreflightFailure::ReferenceMismatch {
+            engine,
             tolerance,
             rows_over,
             rows_total: reference.inputs.len(),
@@ -801,26 +1040,35 @@ impl CheckedModel {
         self.plan.n_classes
     }
 
-    /// Number of sessions (one per worker thread).
+    /// Which engine scores this model, and why.
+    pub fn engine(&self) -> &EngineChoice {
+        &self.engine
+    }
+
+    /// Number of workers (one per scoring thread).
     pub fn workers(&self) -> usize {
         self.workers.len()
     }
 
-    /// Creates sessions until there are `workers` of them (one per scoring thread).
+    /// Creates workers until there are `workers` of them (one per scoring thread): an
+    /// ONNX Runtime session each, or buffers around the shared native model.
     pub fn ensure_workers(&mut self, workers: usize) -> Result<(), ScoreError> {
-        let runtime = runtime().map_err(|err| ScoreError::Runtime {
-            model: self.plan.model.clone(),
-            message: err.to_string(),
-        })?;
         while self.workers.len() < workers {
-            let session =
-                runtime
-                    .session(&self.bundle.onnx_bytes)
-                    .map_err(|err| ScoreError::Runtime {
+            let scorer = match &self.native {
+                Some(model) => Scorer::native(Arc::clone(model)),
+                None => {
+                    let runtime_error = |message: String| ScoreError::Runtime {
                         model: self.plan.model.clone(),
-                        message: err.to_string(),
-                    })?;
-            self.workers.push(Mutex::new(Worker::new(session)));
+                        message,
+                    };
+                    let runtime = runtime().map_err(|err| runtime_error(err.to_string()))?;
+                    let session = runtime
+                        .session(&self.bundle.model_bytes)
+                        .map_err(|err| runtime_error(err.to_string()))?;
+                    Scorer::OnnxRuntime(session)
+                }
+            };
+            self.workers.push(Mutex::new(Worker::new(scorer)));
         }
         Ok(())
     }
@@ -870,12 +1118,6 @@ impl CheckedModel {
                 })
                 .collect()
         })
-    }
-
-    /// The ONNX Runtime session of worker 0 (for inspection).
-    pub fn with_session<T>(&self, f: impl FnOnce(&ort::session::Session) -> T) -> T {
-        let guard = lock_worker(&self.workers, 0);
-        f(guard.session())
     }
 
     /// The loud input-distribution warning for `scores`' merged counts, if any.

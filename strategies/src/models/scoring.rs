@@ -1,4 +1,5 @@
-//! Batched ONNX inference over a symbol's feature matrix.
+//! Batched inference over a symbol's feature matrix, by one of two engines: the native
+//! tree-ensemble evaluator ([`super::trees`]) or ONNX Runtime.
 //!
 //! Rows models get batches `[B, F]` of scaled features gathered from the ready rows of
 //! the f32 row-major matrix into one reusable buffer; sequence models get `[B, L, F]`
@@ -7,12 +8,13 @@
 //! ready too. Buffers live in the per-worker state and are reused across batches and
 //! symbols: no per-row allocation.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ort::session::Session;
 use ort::value::TensorRef;
 
 use super::bundle::{Bundle, InputLayout, OutputKind, Scaling};
+use super::trees::{TreeModel, TreeScratch};
 
 /// |z| above which a scaled input counts as extreme.
 pub const EXTREME_Z: f32 = 20.0;
@@ -87,6 +89,8 @@ pub enum ScoreError {
     },
     #[error("model {model}: ONNX Runtime failed: {message}")]
     Runtime { model: String, message: String },
+    #[error("model {model}: {message}")]
+    Engine { model: String, message: String },
     #[error("model {model}: output {output} has shape {shape:?}, expected [{rows}, {classes}]")]
     OutputShape {
         model: String,
@@ -287,25 +291,74 @@ impl Preprocess {
     }
 }
 
-/// Per-worker state: the session (ONNX Runtime's `run` needs `&mut`) and the reused
+/// The engine that scores a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Engine {
+    /// gauntlet's own tree-ensemble evaluator.
+    Native,
+    /// ONNX Runtime (everything the native evaluator does not reproduce).
+    OnnxRuntime,
+}
+
+impl Engine {
+    /// `native` or `onnxruntime`, as in configs and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::OnnxRuntime => "onnxruntime",
+        }
+    }
+}
+
+/// Which engine scores a model, and why: what the native evaluator runs, or why the
+/// graph is left to ONNX Runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineChoice {
+    pub engine: Engine,
+    pub detail: String,
+}
+
+impl std::fmt::Display for EngineChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.engine.as_str(), self.detail)
+    }
+}
+
+/// What a worker scores with.
+pub(crate) enum Scorer {
+    OnnxRuntime(Session),
+    Native {
+        model: Arc<TreeModel>,
+        scratch: TreeScratch,
+        out: Vec<f32>,
+    },
+}
+
+impl Scorer {
+    pub(crate) fn native(model: Arc<TreeModel>) -> Self {
+        Self::Native {
+            model,
+            scratch: TreeScratch::default(),
+            out: Vec::new(),
+        }
+    }
+}
+
+/// Per-worker state: the scorer (ONNX Runtime's `run` needs `&mut`) and the reused
 /// batch buffers.
 pub(crate) struct Worker {
-    session: Session,
+    scorer: Scorer,
     batch: Vec<f32>,
     targets: Vec<usize>,
 }
 
 impl Worker {
-    pub(crate) fn new(session: Session) -> Self {
+    pub(crate) fn new(scorer: Scorer) -> Self {
         Self {
-            session,
+            scorer,
             batch: Vec::new(),
             targets: Vec::new(),
         }
-    }
-
-    pub(crate) fn session(&self) -> &Session {
-        &self.session
     }
 }
 
@@ -347,36 +400,51 @@ impl ScoringPlan {
         mut each: impl FnMut(usize, &[f32]) -> Result<(), ScoreError>,
     ) -> Result<(), ScoreError> {
         let data = &worker.batch[..n * self.item_len()];
-        let tensor = match self.layout {
-            InputLayout::Rows => TensorRef::from_array_view(([n, self.n_features], data)),
-            InputLayout::Sequence => {
-                TensorRef::from_array_view(([n, self.window, self.n_features], data))
+        match &mut worker.scorer {
+            Scorer::Native {
+                model,
+                scratch,
+                out,
+            } => {
+                out.resize(n * self.n_classes, 0.0);
+                model.score(data, out, scratch);
+                for (item, row) in out.chunks_exact(self.n_classes).enumerate() {
+                    each(item, row)?;
+                }
+                Ok(())
+            }
+            Scorer::OnnxRuntime(session) => {
+                let tensor = match self.layout {
+                    InputLayout::Rows => TensorRef::from_array_view(([n, self.n_features], data)),
+                    InputLayout::Sequence => {
+                        TensorRef::from_array_view(([n, self.window, self.n_features], data))
+                    }
+                }
+                .map_err(|err| self.runtime_error(err))?;
+                let outputs = session
+                    .run(ort::inputs![self.input_name.as_str() => tensor])
+                    .map_err(|err| self.runtime_error(err))?;
+                let value = outputs.get(&self.output_name).ok_or_else(|| {
+                    self.runtime_error(format!("no output named {}", self.output_name))
+                })?;
+                let (shape, raw) = value
+                    .try_extract_tensor::<f32>()
+                    .map_err(|err| self.runtime_error(err))?;
+                if raw.len() != n * self.n_classes {
+                    return Err(ScoreError::OutputShape {
+                        model: self.model.clone(),
+                        output: self.output_name.clone(),
+                        shape: shape.iter().copied().collect(),
+                        rows: n,
+                        classes: self.n_classes,
+                    });
+                }
+                for (item, row) in raw.chunks_exact(self.n_classes).enumerate() {
+                    each(item, row)?;
+                }
+                Ok(())
             }
         }
-        .map_err(|err| self.runtime_error(err))?;
-        let outputs = worker
-            .session
-            .run(ort::inputs![self.input_name.as_str() => tensor])
-            .map_err(|err| self.runtime_error(err))?;
-        let value = outputs
-            .get(&self.output_name)
-            .ok_or_else(|| self.runtime_error(format!("no output named {}", self.output_name)))?;
-        let (shape, raw) = value
-            .try_extract_tensor::<f32>()
-            .map_err(|err| self.runtime_error(err))?;
-        if raw.len() != n * self.n_classes {
-            return Err(ScoreError::OutputShape {
-                model: self.model.clone(),
-                output: self.output_name.clone(),
-                shape: shape.iter().copied().collect(),
-                rows: n,
-                classes: self.n_classes,
-            });
-        }
-        for (item, row) in raw.chunks_exact(self.n_classes).enumerate() {
-            each(item, row)?;
-        }
-        Ok(())
     }
 
     /// Fills batch item `item` from raw feature values (`window` rows, oldest first).

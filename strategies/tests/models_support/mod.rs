@@ -17,7 +17,7 @@ pub fn expected() -> ExpectedFeatures {
     )
 }
 
-/// Copies bundle `name` (json + onnx) from `from` into a temp dir, letting `edit`
+/// Copies bundle `name` (json + model file) from `from` into a temp dir, letting `edit`
 /// change the JSON; returns the dir (keep it alive) and the new bundle.json path.
 pub fn edited_bundle(
     from: &Path,
@@ -28,8 +28,8 @@ pub fn edited_bundle(
     let json_path = from.join(format!("{name}.bundle.json"));
     let mut bundle: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(json_path).unwrap()).unwrap();
-    let onnx = bundle["onnx_file"].as_str().unwrap().to_string();
-    std::fs::copy(from.join(&onnx), dir.path().join(&onnx)).unwrap();
+    let model = bundle["model_file"].as_str().unwrap().to_string();
+    std::fs::copy(from.join(&model), dir.path().join(&model)).unwrap();
     edit(&mut bundle);
     let out = dir.path().join(format!("{name}.bundle.json"));
     std::fs::write(&out, serde_json::to_string(&bundle).unwrap()).unwrap();
