@@ -1,7 +1,11 @@
 //! Inference throughput (rows/s) of the fixture models and the 3-member ensemble at
-//! batch sizes 1/256/4096/65536 with 1 and 2 workers, and the cached path: re-reading
-//! one member's predictions for a W1-sized universe (100 symbols × 129,600 rows × 3
-//! classes) from the prediction cache.
+//! batch sizes 1/256/4096/65536 with 1 and 2 workers (each member on the engine `auto`
+//! picks); the tree models on the native evaluator and on ONNX Runtime side by side, one
+//! thread (`trees/MODEL/native` against `trees/MODEL/onnxruntime`: the fixtures on their
+//! real feature rows, the 450-tree bench models on standard normal rows, also from the
+//! libraries' own files); and the cached path: re-reading one member's predictions for
+//! a W1-sized universe (100 symbols × 129,600 rows × 3 classes) from the prediction
+//! cache.
 //!
 //! Run: `cargo bench -p gauntlet-strategies --bench models` (needs ONNX Runtime: `make
 //! venv`). Sample sizes are small so the whole bench stays under 3 minutes. Scoring
@@ -22,10 +26,12 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gauntlet_strategies::models::{
-    Engine, FeatureRows, InputDistribution, MemberScores, PredictionCache, PredictionKey,
+    CheckedModel, Engine, EnginePreference, FeatureRows, InputDistribution, MemberScores,
+    PredictionCache, PredictionKey,
 };
 use scoring::{
-    ensemble3, feature_matrix, load, pool, rows_per_symbol, BATCH_SIZES, N_FEATURES, WORKERS,
+    ensemble3, feature_matrix, load, load_file, load_on, normal_rows, pool, rows_per_symbol,
+    BATCH_SIZES, N_FEATURES, WORKERS,
 };
 
 fn configure<'c>(
@@ -66,6 +72,62 @@ fn bench_members(c: &mut Criterion) {
                     },
                 );
             }
+        }
+        group.finish();
+    }
+}
+
+/// One thread scores `rows` with each model, a group per model so the engines'
+/// rows/s sit side by side.
+fn bench_engines(c: &mut Criterion) {
+    const ENGINES: [(&str, EnginePreference); 2] = [
+        ("native", EnginePreference::Native),
+        ("onnxruntime", EnginePreference::Onnxruntime),
+    ];
+    let fixture_rows = feature_matrix(65_536);
+    let bench_rows = normal_rows(16_384);
+    /// A model's name, its rows, and the model on each engine.
+    type Case<'r> = (&'static str, &'r [f32], Vec<(&'static str, CheckedModel)>);
+    let mut cases: Vec<Case> = Vec::new();
+    for name in ["xgb3", "lgbm3"] {
+        let models = ENGINES
+            .iter()
+            .map(|&(engine, preference)| (engine, load_on(name, 1, preference)))
+            .collect();
+        cases.push((name, &fixture_rows, models));
+    }
+    for (name, onnx, native) in [
+        (
+            "bench_xgboost",
+            "bench/xgb_model.onnx",
+            "bench/xgb_model.json",
+        ),
+        (
+            "bench_lightgbm",
+            "bench/lgb_model.onnx",
+            "bench/lgb_model.txt",
+        ),
+    ] {
+        let mut models: Vec<(&str, CheckedModel)> = ENGINES
+            .iter()
+            .map(|&(engine, preference)| (engine, load_file(onnx, preference)))
+            .collect();
+        models.push((
+            "native_library_file",
+            load_file(native, EnginePreference::Auto),
+        ));
+        cases.push((name, &bench_rows, models));
+    }
+    for (name, features, models) in &cases {
+        let n_rows = features.len() / N_FEATURES;
+        let ready = vec![true; n_rows];
+        let rows = FeatureRows::new(features, N_FEATURES, &ready).expect("feature rows");
+        let mut group = configure(c, &format!("trees/{name}"));
+        group.throughput(Throughput::Elements(n_rows as u64));
+        for (engine, model) in models {
+            group.bench_function(*engine, |b| {
+                b.iter(|| model.score(0, &rows, 65_536).expect("scores"))
+            });
         }
         group.finish();
     }
@@ -162,7 +224,13 @@ fn bench_cache(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_members, bench_ensemble, bench_cache);
+criterion_group!(
+    benches,
+    bench_engines,
+    bench_members,
+    bench_ensemble,
+    bench_cache
+);
 /// The `gauntlet` binary's allocator (src/main.rs), so the bench measures what it runs.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

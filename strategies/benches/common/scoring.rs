@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use gauntlet_strategies::ensemble::{CombineMethod, Ensemble, EnsembleMember};
 use gauntlet_strategies::models::{
-    check_bundle, read_feature_manifest, CheckedModel, ExpectedFeatures, PreflightOptions,
+    check_bundle, preflight, read_feature_manifest, CheckedModel, EnginePreference,
+    ExpectedFeatures, ModelBundle, OutputKind, PreflightOptions,
 };
 
 pub const BATCH_SIZES: [usize; 4] = [1, 256, 4096, 65536];
@@ -29,18 +30,64 @@ fn expected_features() -> ExpectedFeatures {
     )
 }
 
-/// The fixture bundle `name`, checked, with one ONNX Runtime session per worker.
+/// The fixture bundle `name`, checked (engine `auto`), with a scorer per worker.
 pub fn load(name: &str, workers: usize) -> CheckedModel {
-    let mut model = check_bundle(
-        &fixtures().join(name),
-        &expected_features(),
-        &PreflightOptions::default(),
-    )
-    .unwrap_or_else(|err| panic!("{name}: {err}"));
+    load_on(name, workers, EnginePreference::Auto)
+}
+
+/// The fixture bundle `name` on `engine`, with a scorer per worker.
+pub fn load_on(name: &str, workers: usize, engine: EnginePreference) -> CheckedModel {
+    let options = PreflightOptions {
+        engine,
+        ..PreflightOptions::default()
+    };
+    let mut model = check_bundle(&fixtures().join(name), &expected_features(), &options)
+        .unwrap_or_else(|err| panic!("{name}: {err}"));
     model
         .ensure_workers(workers)
         .expect("ONNX Runtime sessions");
     model
+}
+
+/// A bare model file of 31 inputs (`tests/fixtures/models/FILE`, e.g. the 450-tree bench
+/// models) on `engine`, with one scorer: its output is what `models score` writes.
+pub fn load_file(file: &str, engine: EnginePreference) -> CheckedModel {
+    let names: Vec<String> = (0..N_FEATURES).map(|i| format!("f{i}")).collect();
+    let bundle = ModelBundle::bare(
+        &fixtures().join(file),
+        names.clone(),
+        "probabilities",
+        OutputKind::Probabilities,
+    )
+    .unwrap_or_else(|err| panic!("{file}: {err}"));
+    let expected = ExpectedFeatures {
+        set_name: bundle.bundle.features.set_name.clone(),
+        manifest_hash: bundle.bundle.features.manifest_hash.clone(),
+        names,
+    };
+    let options = PreflightOptions {
+        engine,
+        ..PreflightOptions::default()
+    };
+    preflight(bundle, &expected, &options).unwrap_or_else(|err| panic!("{file}: {err}"))
+}
+
+/// `n_rows` rows of independent standard normal values (xorshift64 and Box–Muller:
+/// deterministic, dependency-free), the rows of `../shared/bench-models`' timings.
+pub fn normal_rows(n_rows: usize) -> Vec<f32> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    (0..n_rows * N_FEATURES)
+        .map(|_| {
+            let (u, v) = (uniform(), uniform());
+            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+        })
+        .collect()
 }
 
 /// The [`ENSEMBLE_MEMBERS`] combined by their mean, with sessions for `workers`.

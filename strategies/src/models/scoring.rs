@@ -168,16 +168,17 @@ impl InputDistribution {
 
     fn observe_row(&mut self, scaled: &[f32]) {
         self.rows_checked += 1;
-        let mut extreme = false;
-        for (feature, &z) in scaled.iter().enumerate() {
-            let magnitude = z.abs();
-            extreme |= magnitude > EXTREME_Z;
-            if magnitude > self.max_abs_z {
-                self.max_abs_z = magnitude;
-                self.max_abs_z_feature = Some(feature);
-            }
+        // The row's largest |z| first (a loop without branches), the feature only when
+        // it is a new maximum: the first feature of the row that reaches it.
+        let largest = scaled.iter().fold(
+            0f32,
+            |largest, z| if z.abs() > largest { z.abs() } else { largest },
+        );
+        self.rows_extreme += usize::from(largest > EXTREME_Z);
+        if largest > self.max_abs_z {
+            self.max_abs_z = largest;
+            self.max_abs_z_feature = scaled.iter().position(|z| z.abs() == largest);
         }
-        self.rows_extreme += usize::from(extreme);
     }
 }
 
@@ -275,8 +276,9 @@ impl Preprocess {
     /// Scales `raw` into `out`; `Err(feature)` for the first non-finite raw value.
     #[inline]
     fn apply(&self, raw: &[f32], out: &mut [f32]) -> Result<(), usize> {
-        if let Some(bad) = raw.iter().position(|value| !value.is_finite()) {
-            return Err(bad);
+        // All rows are checked, few fail: a branch-free pass, then the culprit's search.
+        if !raw.iter().fold(true, |finite, x| finite & x.is_finite()) {
+            return Err(raw.iter().position(|x| !x.is_finite()).unwrap_or(0));
         }
         if self.mean.is_empty() {
             out.copy_from_slice(raw);

@@ -1,8 +1,8 @@
 //! A forest laid out for evaluation over blocks of rows: every split rewritten as
-//! `x ≤ t` on an f32 threshold, each tree walked for a block of rows at a time (the
-//! tree stays in cache, the rows stay in cache, several rows walk side by side), and
-//! leaf values added in the forest's precision in tree order, so the sums are bit for
-//! bit those of [`Forest::reference_scores`].
+//! `x ≤ t` on an f32 threshold, the block's rows transposed so each feature's values
+//! are contiguous, each tree evaluated for the whole block at a time (the tree stays in
+//! cache, the rows stay in cache), and leaf values added in the forest's precision in
+//! tree order, so the sums are bit for bit those of [`Forest::reference_scores`].
 //!
 //! Rewriting the tests: for a float32 `x` that is not NaN,
 //! - `x ≤ t` ⇔ `x ≤ t'` with `t'` the largest f32 ≤ `t`;
@@ -11,51 +11,91 @@
 //!
 //! Blocks holding NaN, and forests with tests that cannot be rewritten (`==`, `!=`,
 //! LightGBM's zero-as-missing), leaves that add to several outputs (or to different
-//! outputs within one tree) or the min/max aggregates, are evaluated by the reference
-//! walk instead.
+//! outputs within one tree), the min/max aggregates or outputs some rows leave unscored
+//! (see [`Forest::unscored_is_zero`]), are evaluated by the reference walk instead.
 //!
-//! Trees whose depth is at most [`MAX_HEAP_DEPTH`] are stored as complete binary trees
-//! in heap order (node `i` has children `2i + 1` (yes) and `2i + 2`); a leaf above the
-//! bottom becomes a chain of always-yes splits, so every row takes exactly `depth` steps
-//! with no branch. Deeper trees keep their own shape, with leaves that point to
-//! themselves, and a block's rows step together until all of them rest on leaves.
+//! Three shapes ([`super::kernel`] evaluates them):
+//! - trees of depth ≤ [`MAX_SELECT_DEPTH`]: complete binary trees in heap order (node
+//!   `i` has children `2i + 1` (yes) and `2i + 2`, a leaf above the bottom becomes a
+//!   chain of always-yes splits); every split is compared for eight rows at once and
+//!   the leaf value chosen by selects from the bottom up, with no branch and no
+//!   per-row addressing;
+//! - deeper trees up to [`MAX_HEAP_DEPTH`]: the same heap order, walked by several rows
+//!   side by side, each exactly `depth` steps;
+//! - deeper trees still: their own nodes, leaves pointing to themselves, walked by
+//!   several rows side by side until all of them rest on leaves.
 
 use super::forest::{Accumulator, Aggregate, BaseAt, Forest, Node, Precision, Test, Tree};
+use super::kernel::Kernel;
+
+/// Deepest tree whose leaf is chosen by selects (eight leaves: they fit in registers).
+pub(crate) const MAX_SELECT_DEPTH: usize = 3;
 
 /// Deepest tree stored in heap order (2^8 leaves: 4 KB of splits and leaves per tree).
 pub(crate) const MAX_HEAP_DEPTH: usize = 8;
 
+/// Most leaves of a deep tree evaluated by leaf masks (two 32-bit words).
+pub(crate) const MAX_MASK_LEAVES: usize = 64;
+
 /// Rows evaluated together: their features (31 × 4 B each) and sums stay in L1.
 pub(crate) const BLOCK_ROWS: usize = 64;
 
-/// Rows that walk a tree side by side (independent chains of loads for the CPU).
-const LANES: usize = 8;
-
-/// An `x ≤ threshold` split: yes = `2i + 1` in a heap tree, `yes` in a deep one.
+/// An `x ≤ threshold` split in heap order.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct HeapSplit {
-    feature: u32,
-    threshold: f32,
+pub(crate) struct HeapSplit {
+    pub feature: u32,
+    pub threshold: f32,
 }
 
+/// A split of a deep tree evaluated by masks: `x > threshold` clears the leaves of its
+/// yes side (bits `clear` of the tree's leaf words; leaves numbered left to right).
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct DeepNode {
-    feature: u32,
-    threshold: f32,
-    yes: u32,
-    no: u32,
+pub(crate) struct MaskSplit {
+    /// The feature's offset in a transposed block (feature × BLOCK_ROWS).
+    pub feature: u32,
+    pub threshold: f32,
+    /// The two 32-bit words of the tree's leaf mask this split clears when false.
+    pub clear: [u32; 2],
+}
+
+/// How a masked tree's splits are ordered: first `both` splits that clear leaves in
+/// both words, then `low` that clear only low-word leaves, then the rest (high word
+/// only). The order of the splits does not change the result (the clears commute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MaskWords {
+    pub both: usize,
+    pub low: usize,
+}
+
+/// A split of a deep tree: to `children[0]` when `x ≤ threshold`, else to
+/// `children[1]`; a leaf points to itself with an infinite threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct DeepNode {
+    /// The feature's offset in a transposed block (feature × BLOCK_ROWS).
+    pub feature: u32,
+    pub threshold: f32,
+    pub children: [u32; 2],
 }
 
 #[derive(Debug, Clone, PartialEq)]
 enum Shape {
-    /// `splits[first..first + 2^depth − 1]`, leaves `values[first_leaf..+2^depth]`.
+    /// `heap_splits[first..first + 2^depth − 1]`, leaves
+    /// `heap_values[first_leaf..first_leaf + 2^depth]`.
     Heap {
-        depth: u32,
+        depth: usize,
         first: usize,
         first_leaf: usize,
     },
-    /// Nodes `nodes[root..]`; a node index ≥ `first_leaf` is a leaf (its value at
-    /// `values[index]`, offset by `leaf_offset`).
+    /// Splits `mask_splits[first..first + splits]` (see [`MaskWords`]), leaf values
+    /// (left to right) `mask_values[first_leaf..first_leaf + 64]`.
+    Masks {
+        first: usize,
+        splits: usize,
+        words: MaskWords,
+        first_leaf: usize,
+    },
+    /// Nodes from `deep_nodes[root]`; an index ≥ `first_leaf` is a leaf, its value at
+    /// `deep_values[index]`.
     Deep { root: u32, first_leaf: u32 },
 }
 
@@ -71,13 +111,15 @@ pub(crate) struct Laid<A> {
     trees: Vec<FastTree>,
     heap_splits: Vec<HeapSplit>,
     heap_values: Vec<A>,
+    mask_splits: Vec<MaskSplit>,
+    mask_values: Vec<A>,
     deep_nodes: Vec<DeepNode>,
     /// Indexed like `deep_nodes` (0 for inner nodes).
     deep_values: Vec<A>,
 }
 
-/// The layout of a forest, in its precision; `None` when only the reference walk can
-/// evaluate it (see the module docs).
+/// The layout of a forest in its precision, or `Reference` when only the reference walk
+/// can evaluate it (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Layout {
     F32(Laid<f32>),
@@ -119,29 +161,34 @@ impl Layout {
 }
 
 /// `(threshold', swap)`: the split `x TEST t` as `x ≤ threshold'`, with yes and no
-/// swapped when `swap` (see the module docs). A NaN threshold' is never true.
+/// swapped when `swap` (see the module docs). A test no float32 satisfies (`x < −∞`)
+/// becomes `x ≤ +∞` with the sides swapped: always the other side.
 fn as_less_equal(test: Test, threshold: f64) -> (f32, bool) {
+    // The largest f32 t' with x ≤ t' ⇔ x ≤ t (or x < t when strict); None if no f32 x
+    // satisfies it.
     let below = |strict: bool| {
-        let mut t = threshold as f32;
+        let t = threshold as f32;
         let too_high = if strict {
             f64::from(t) >= threshold
         } else {
             f64::from(t) > threshold
         };
-        if too_high {
-            if t == f32::NEG_INFINITY {
-                return f32::NAN;
-            }
-            t = next_down(t);
+        match (too_high, t == f32::NEG_INFINITY) {
+            (false, _) => Some(t),
+            (true, true) => None,
+            (true, false) => Some(next_down(t)),
         }
-        t
     };
-    match test {
+    let (bound, swap) = match test {
         Test::Le => (below(false), false),
         Test::Lt => (below(true), false),
         Test::Gt => (below(false), true),
         Test::Ge => (below(true), true),
         Test::Eq | Test::Ne => unreachable!("Layout::new keeps ==/!= on the reference walk"),
+    };
+    match bound {
+        Some(t) => (t, swap),
+        None => (f32::INFINITY, !swap),
     }
 }
 
@@ -179,13 +226,22 @@ impl<A: Accumulator> Laid<A> {
             trees: Vec::with_capacity(forest.trees.len()),
             heap_splits: Vec::new(),
             heap_values: Vec::new(),
+            mask_splits: Vec::new(),
+            mask_values: Vec::new(),
             deep_nodes: Vec::new(),
             deep_values: Vec::new(),
         };
         for tree in &forest.trees {
             let depth = depth(tree, 0);
+            let leaves = tree
+                .nodes
+                .iter()
+                .filter(|n| matches!(n, Node::Leaf(_)))
+                .count();
             let fast = if depth <= MAX_HEAP_DEPTH {
                 laid.push_heap(tree, depth)
+            } else if leaves <= MAX_MASK_LEAVES {
+                laid.push_masks(tree)
             } else {
                 laid.push_deep(tree)
             };
@@ -213,7 +269,7 @@ impl<A: Accumulator> Laid<A> {
                 Node::Split(split) => {
                     let (threshold, swap) = as_less_equal(split.test, split.threshold);
                     self.heap_splits[first + position] = HeapSplit {
-                        feature: split.feature,
+                        feature: split.feature * BLOCK_ROWS as u32,
                         threshold,
                     };
                     let (yes, no) = if swap {
@@ -237,8 +293,75 @@ impl<A: Accumulator> Laid<A> {
         }
         FastTree {
             shape: Shape::Heap {
-                depth: depth as u32,
+                depth,
                 first,
+                first_leaf,
+            },
+            output,
+        }
+    }
+
+    fn push_masks(&mut self, tree: &Tree) -> FastTree {
+        let first = self.mask_splits.len();
+        let first_leaf = self.mask_values.len();
+        self.mask_values
+            .resize(first_leaf + MAX_MASK_LEAVES, A::ZERO);
+        let mut output = 0;
+        // Depth first, yes side first: leaves get their left-to-right numbers; a split
+        // learns its yes side's leaf range once that side is done.
+        let mut next_leaf = 0usize;
+        let mut pending = vec![(0usize, false)];
+        let mut opened: Vec<(usize, usize)> = Vec::new();
+        while let Some((node, yes_done)) = pending.pop() {
+            match &tree.nodes[node] {
+                Node::Split(split) if !yes_done => {
+                    let (threshold, swap) = as_less_equal(split.test, split.threshold);
+                    let (yes, no) = if swap {
+                        (split.no, split.yes)
+                    } else {
+                        (split.yes, split.no)
+                    };
+                    self.mask_splits.push(MaskSplit {
+                        feature: split.feature * BLOCK_ROWS as u32,
+                        threshold,
+                        clear: [0; 2],
+                    });
+                    opened.push((self.mask_splits.len() - 1, next_leaf));
+                    pending.push((no as usize, false));
+                    pending.push((node, true));
+                    pending.push((yes as usize, false));
+                }
+                Node::Split(_) => {
+                    // Its yes side is finished: leaves [start, next_leaf) are cleared
+                    // when the split is false.
+                    let (index, start) = opened.pop().expect("a split was opened");
+                    let bits = (start..next_leaf).fold(0u64, |bits, leaf| bits | 1 << leaf);
+                    self.mask_splits[index].clear = [bits as u32, (bits >> 32) as u32];
+                }
+                leaf => {
+                    let (leaf_output, value) = leaf_value(leaf);
+                    output = leaf_output;
+                    self.mask_values[first_leaf + next_leaf] = A::from_f64(value);
+                    next_leaf += 1;
+                }
+            }
+        }
+        let splits = &mut self.mask_splits[first..];
+        let word_use = |split: &MaskSplit| match split.clear {
+            [_, 0] => 1,
+            [0, _] => 2,
+            _ => 0,
+        };
+        splits.sort_by_key(word_use);
+        let words = MaskWords {
+            both: splits.iter().filter(|s| word_use(s) == 0).count(),
+            low: splits.iter().filter(|s| word_use(s) == 1).count(),
+        };
+        FastTree {
+            shape: Shape::Masks {
+                first,
+                splits: splits.len(),
+                words,
                 first_leaf,
             },
             output,
@@ -268,10 +391,9 @@ impl<A: Accumulator> Laid<A> {
                     let (yes, no) = (position[split.yes as usize], position[split.no as usize]);
                     let (yes, no) = if swap { (no, yes) } else { (yes, no) };
                     self.deep_nodes.push(DeepNode {
-                        feature: split.feature,
+                        feature: split.feature * BLOCK_ROWS as u32,
                         threshold,
-                        yes,
-                        no,
+                        children: [yes, no],
                     });
                     self.deep_values.push(A::ZERO);
                 }
@@ -281,8 +403,7 @@ impl<A: Accumulator> Laid<A> {
                     self.deep_nodes.push(DeepNode {
                         feature: 0,
                         threshold: f32::INFINITY,
-                        yes: at,
-                        no: at,
+                        children: [at, at],
                     });
                     self.deep_values.push(A::from_f64(value));
                 }
@@ -297,17 +418,12 @@ impl<A: Accumulator> Laid<A> {
         }
     }
 
-    /// Adds every tree's leaf value to `sums` (`[rows, n_outputs]`, already holding the
-    /// base when it comes first) for the rows of `block` (`[rows, n_features]`, no NaN).
-    pub(crate) fn add_trees(
-        &self,
-        block: &[f32],
-        n_features: usize,
-        sums: &mut [A],
-        n_outputs: usize,
-    ) {
-        let rows = block.len() / n_features;
+    /// Adds every tree's leaf value to `sums` (`[n_outputs][BLOCK_ROWS]`, already
+    /// holding the base when it comes first) for the rows of `columns`
+    /// (`[n_features][BLOCK_ROWS]`, no NaN).
+    fn add_trees(&self, kernel: Kernel, columns: &[f32], sums: &mut [A]) {
         for tree in &self.trees {
+            let sums = &mut sums[tree.output * BLOCK_ROWS..(tree.output + 1) * BLOCK_ROWS];
             match tree.shape {
                 Shape::Heap {
                     depth,
@@ -317,136 +433,82 @@ impl<A: Accumulator> Laid<A> {
                     let inner = (1usize << depth) - 1;
                     let splits = &self.heap_splits[first..first + inner];
                     let values = &self.heap_values[first_leaf..first_leaf + inner + 1];
-                    walk_heap(
-                        splits,
-                        values,
-                        depth,
-                        block,
-                        n_features,
-                        rows,
-                        |row, value| {
-                            let sum = &mut sums[row * n_outputs + tree.output];
-                            *sum = *sum + value;
-                        },
-                    );
+                    if depth <= MAX_SELECT_DEPTH {
+                        kernel.select_tree(depth, splits, values, columns, sums);
+                    } else {
+                        kernel.walk_heap(depth, splits, values, columns, sums);
+                    }
                 }
-                Shape::Deep { root, first_leaf } => {
-                    walk_deep(
-                        &self.deep_nodes,
-                        root,
-                        first_leaf,
-                        block,
-                        n_features,
-                        rows,
-                        |row, leaf| {
-                            let sum = &mut sums[row * n_outputs + tree.output];
-                            *sum = *sum + self.deep_values[leaf as usize];
-                        },
-                    );
-                }
+                Shape::Masks {
+                    first,
+                    splits,
+                    words,
+                    first_leaf,
+                } => kernel.mask_tree(
+                    &self.mask_splits[first..first + splits],
+                    words,
+                    &self.mask_values[first_leaf..first_leaf + MAX_MASK_LEAVES],
+                    columns,
+                    sums,
+                ),
+                Shape::Deep { root, first_leaf } => kernel.walk_deep(
+                    &self.deep_nodes,
+                    &self.deep_values,
+                    root,
+                    first_leaf,
+                    columns,
+                    sums,
+                ),
             }
         }
     }
 }
 
-#[inline]
-fn walk_heap<A: Copy>(
-    splits: &[HeapSplit],
-    values: &[A],
-    depth: u32,
-    block: &[f32],
-    n_features: usize,
-    rows: usize,
-    mut add: impl FnMut(usize, A),
-) {
-    let inner = splits.len();
-    let mut row = 0;
-    while row + LANES <= rows {
-        let mut at = [0usize; LANES];
-        for _ in 0..depth {
-            for (lane, at) in at.iter_mut().enumerate() {
-                let split = splits[*at];
-                let x = block[(row + lane) * n_features + split.feature as usize];
-                *at = 2 * *at + 1 + usize::from(x > split.threshold);
-            }
-        }
-        for (lane, at) in at.iter().enumerate() {
-            add(row + lane, values[at - inner]);
-        }
-        row += LANES;
-    }
-    for row in row..rows {
-        let mut at = 0usize;
-        for _ in 0..depth {
-            let split = splits[at];
-            let x = block[row * n_features + split.feature as usize];
-            at = 2 * at + 1 + usize::from(x > split.threshold);
-        }
-        add(row, values[at - inner]);
-    }
+/// Reusable buffers of one evaluating thread.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    columns: Vec<f32>,
+    f32_sums: Vec<f32>,
+    f64_sums: Vec<f64>,
 }
 
-#[inline]
-fn walk_deep(
-    nodes: &[DeepNode],
-    root: u32,
-    first_leaf: u32,
-    block: &[f32],
-    n_features: usize,
-    rows: usize,
-    mut add: impl FnMut(usize, u32),
-) {
-    let step = |at: u32, row: usize| {
-        let node = nodes[at as usize];
-        let x = block[row * n_features + node.feature as usize];
-        if x <= node.threshold {
-            node.yes
-        } else {
-            node.no
-        }
-    };
-    let mut row = 0;
-    while row + LANES <= rows {
-        let mut at = [root; LANES];
-        while at.iter().any(|&a| a < first_leaf) {
-            for (lane, at) in at.iter_mut().enumerate() {
-                *at = step(*at, row + lane);
-            }
-        }
-        for (lane, &at) in at.iter().enumerate() {
-            add(row + lane, at);
-        }
-        row += LANES;
-    }
-    for row in row..rows {
-        let mut at = root;
-        while at < first_leaf {
-            at = step(at, row);
-        }
-        add(row, at);
-    }
-}
-
-/// The raw scores (widened to f64) of `block`'s rows into `scores` (`[rows, n_outputs]`):
-/// the fast walk when `layout` has one and the block holds no NaN, else the reference.
-/// `sums` is scratch space.
+/// The raw scores (widened to f64) of `block`'s rows (row-major, at most
+/// [`BLOCK_ROWS`]) into `scores` (`[rows, n_outputs]`): the fast walk when `layout` has
+/// one and the block holds no NaN, else the reference.
 pub(crate) fn block_scores(
     forest: &Forest,
     layout: &Layout,
+    kernel: Kernel,
     block: &[f32],
     scores: &mut [f64],
     scratch: &mut Scratch,
 ) {
     let n = forest.n_outputs;
     let f = forest.n_features;
-    let clean = !block.iter().any(|x| x.is_nan());
+    // Every block is checked, few hold NaN: a branch-free pass.
+    let clean = !block.iter().fold(false, |nan, x| nan | x.is_nan());
+    if clean && layout.is_fast() {
+        transpose(block, f, &mut scratch.columns);
+    }
     match layout {
-        Layout::F32(laid) if clean => {
-            fast_scores(forest, laid, block, scores, &mut scratch.f32_sums)
-        }
-        Layout::F64(laid) if clean => {
-            fast_scores(forest, laid, block, scores, &mut scratch.f64_sums)
-        }
+        Layout::F32(laid) if clean => fast_scores(
+            forest,
+            laid,
+            kernel,
+            &scratch.columns,
+            block.len() / f,
+            scores,
+            &mut scratch.f32_sums,
+        ),
+        Layout::F64(laid) if clean => fast_scores(
+            forest,
+            laid,
+            kernel,
+            &scratch.columns,
+            block.len() / f,
+            scores,
+            &mut scratch.f64_sums,
+        ),
         _ => {
             for (row, out) in block.chunks_exact(f).zip(scores.chunks_exact_mut(n)) {
                 forest.reference_scores(row, out);
@@ -455,26 +517,46 @@ pub(crate) fn block_scores(
     }
 }
 
+/// `block` (row-major, `n_features` per row, at most [`BLOCK_ROWS`] rows) as
+/// `[n_features][BLOCK_ROWS]`, rows past its end 0.
+fn transpose(block: &[f32], n_features: usize, columns: &mut Vec<f32>) {
+    columns.clear();
+    columns.resize(n_features * BLOCK_ROWS, 0.0);
+    // Column by column: strided reads, contiguous writes (writes 256 bytes apart alias
+    // in the store buffer).
+    for (feature, column) in columns.chunks_exact_mut(BLOCK_ROWS).enumerate() {
+        for (slot, row) in column.iter_mut().zip(block.chunks_exact(n_features)) {
+            *slot = row[feature];
+        }
+    }
+}
+
 fn fast_scores<A: Accumulator>(
     forest: &Forest,
     laid: &Laid<A>,
-    block: &[f32],
+    kernel: Kernel,
+    columns: &[f32],
+    rows: usize,
     scores: &mut [f64],
     sums: &mut Vec<A>,
 ) {
     let n = forest.n_outputs;
     sums.clear();
-    let rows = block.len() / forest.n_features;
-    match forest.base_at {
-        BaseAt::Start => {
-            for _ in 0..rows {
-                sums.extend(forest.base.iter().map(|&b| A::from_f64(b)));
-            }
-        }
-        BaseAt::End => sums.resize(rows * n, A::ZERO),
+    for output in 0..n {
+        let start = match forest.base_at {
+            BaseAt::Start => A::from_f64(forest.base[output]),
+            BaseAt::End => A::ZERO,
+        };
+        sums.extend(std::iter::repeat_n(start, BLOCK_ROWS));
     }
-    laid.add_trees(block, forest.n_features, sums, n);
-    for (row_sums, out) in sums.chunks_exact_mut(n).zip(scores.chunks_exact_mut(n)) {
+    // The last n values hold one row's sums at a time.
+    sums.resize(n * BLOCK_ROWS + n, A::ZERO);
+    let (sums, row_sums) = sums.split_at_mut(n * BLOCK_ROWS);
+    laid.add_trees(kernel, columns, sums);
+    for (row, out) in scores.chunks_exact_mut(n).take(rows).enumerate() {
+        for (output, sum) in row_sums.iter_mut().enumerate() {
+            *sum = sums[output * BLOCK_ROWS + row];
+        }
         forest.finish(row_sums);
         for (slot, sum) in out.iter_mut().zip(row_sums.iter()) {
             *slot = sum.to_f64();
@@ -482,9 +564,65 @@ fn fast_scores<A: Accumulator>(
     }
 }
 
-/// Reusable buffers of one evaluating thread.
-#[derive(Debug, Default)]
-pub(crate) struct Scratch {
-    f32_sums: Vec<f32>,
-    f64_sums: Vec<f64>,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every rewritten test sends every float32 (the edges of the range, signed zeros,
+    /// subnormals, and the neighbours of each threshold) where the original test does.
+    #[test]
+    fn rewritten_tests_agree_with_the_originals() {
+        let thresholds = [
+            f64::NEG_INFINITY,
+            -1e300,
+            f64::from(f32::MIN),
+            -1.5,
+            -0.1,
+            -1e-40,
+            -0.0,
+            0.0,
+            1e-45,
+            1.000_000_018_002_509_5e-35,
+            0.1,
+            0.3,
+            1.0,
+            f64::from(f32::MAX),
+            1e300,
+            f64::INFINITY,
+        ];
+        for &t in &thresholds {
+            let near = t as f32;
+            let mut xs = vec![
+                f32::NEG_INFINITY,
+                f32::MIN,
+                -1.0,
+                -0.0,
+                0.0,
+                f32::from_bits(1),
+                -f32::from_bits(1),
+                1.0,
+                f32::MAX,
+                f32::INFINITY,
+                near,
+            ];
+            if near.is_finite() {
+                xs.extend([next_down(near), -next_down(-near)]);
+            }
+            for test in [Test::Le, Test::Lt, Test::Ge, Test::Gt] {
+                let (bound, swap) = as_less_equal(test, t);
+                for &x in &xs {
+                    let original = match test {
+                        Test::Le => f64::from(x) <= t,
+                        Test::Lt => f64::from(x) < t,
+                        Test::Ge => f64::from(x) >= t,
+                        Test::Gt => f64::from(x) > t,
+                        Test::Eq | Test::Ne => unreachable!(),
+                    };
+                    // The kernels take the (swapped) no side when x > bound.
+                    let rewritten = (x > bound) == swap;
+                    assert_eq!(rewritten, original, "{test:?} {t:e}, x = {x:e}");
+                }
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@
 //! input row, no allocation per row.
 
 mod forest;
+mod kernel;
 mod layout;
 mod lightgbm;
 mod onnx;
@@ -24,6 +25,7 @@ use std::fmt;
 pub use onnx::NotNative;
 
 use forest::{Forest, Node, Precision};
+use kernel::Kernel;
 use layout::{block_scores, Layout, Scratch as LayoutScratch, BLOCK_ROWS};
 use transform::{Elementwise, Transform};
 
@@ -47,6 +49,7 @@ impl std::error::Error for TreeFileError {}
 pub struct TreeModel {
     forest: Forest,
     layout: Layout,
+    kernel: Kernel,
     transform: Transform,
     elementwise: Vec<Elementwise>,
     width: usize,
@@ -74,6 +77,7 @@ impl TreeModel {
         Self {
             forest,
             layout,
+            kernel: Kernel::detect(),
             transform,
             elementwise,
             width,
@@ -194,6 +198,7 @@ impl TreeModel {
             block_scores(
                 &self.forest,
                 &self.layout,
+                self.kernel,
                 block,
                 &mut scratch.scores,
                 &mut scratch.layout,

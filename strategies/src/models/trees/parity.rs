@@ -197,3 +197,78 @@ fn lightgbm_text_equals_lightgbm_leaf_for_leaf() {
         assert_matches_library(file, 1e-12);
     }
 }
+
+/// The AVX2 compilation of the kernels gives the portable one's bits, on every layout:
+/// select trees (xgb3, lgbm3), heap walks (bench XGBoost), leaf masks (bench LightGBM),
+/// and the node walk (a 100-leaf LightGBM tree made by widening the bench model).
+#[test]
+fn kernels_agree_bit_for_bit() {
+    let mut models: Vec<(String, TreeModel)> = Vec::new();
+    for file in ["xgb3.json", "bench/xgb_model.json"] {
+        let bytes = std::fs::read(fixture(file)).unwrap();
+        models.push((
+            file.into(),
+            TreeModel::from_xgboost_json(&bytes, OutputKind::Probabilities).unwrap(),
+        ));
+    }
+    for file in ["lgbm3.txt", "bench/lgb_model.txt"] {
+        let text = std::fs::read_to_string(fixture(file)).unwrap();
+        models.push((
+            file.into(),
+            TreeModel::from_lightgbm_text(&text, OutputKind::Logits).unwrap(),
+        ));
+    }
+    let mut deep = models.last().unwrap().1.clone();
+    deep.forest.trees.truncate(3);
+    deep.forest.trees[0] = widened(&deep.forest.trees[0], 100);
+    deep.layout = super::layout::Layout::new(&deep.forest);
+    models.push(("100-leaf tree".into(), deep));
+    for (name, mut model) in models {
+        let rows = random_rows(&model, 4096, 7);
+        let mut portable = vec![0f64; 4096 * model.n_outputs()];
+        let mut detected = portable.clone();
+        model.kernel = super::kernel::Kernel::portable();
+        model.score_f64(&rows, &mut portable, &mut TreeScratch::default());
+        model.kernel = super::kernel::Kernel::detect();
+        model.score_f64(&rows, &mut detected, &mut TreeScratch::default());
+        let same = portable
+            .iter()
+            .zip(&detected)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "{name}: the kernels differ");
+    }
+}
+
+/// `tree` with its first leaf replaced by a chain of splits, so it has `leaves` leaves
+/// (more than the leaf masks hold).
+fn widened(tree: &super::forest::Tree, leaves: usize) -> super::forest::Tree {
+    use super::forest::{Split, Test};
+    let mut nodes = tree.nodes.clone();
+    let first_leaf = nodes
+        .iter()
+        .position(|n| matches!(n, Node::Leaf(_)))
+        .unwrap();
+    let Node::Leaf(weights) = nodes[first_leaf].clone() else {
+        unreachable!()
+    };
+    let mut count = nodes.iter().filter(|n| matches!(n, Node::Leaf(_))).count();
+    let mut at = first_leaf;
+    while count < leaves {
+        let (yes, no) = (nodes.len() as u32, nodes.len() as u32 + 1);
+        nodes[at] = Node::Split(Split {
+            feature: (count % 31) as u32,
+            test: Test::Le,
+            threshold: (count as f64 / leaves as f64) - 0.5,
+            yes,
+            no,
+            nan_yes: false,
+            zero_is_missing: false,
+        });
+        let weight = weights[0].1 + count as f64;
+        nodes.push(Node::Leaf(vec![(weights[0].0, weight)]));
+        nodes.push(Node::Leaf(vec![(weights[0].0, -weight)]));
+        at = yes as usize;
+        count += 1;
+    }
+    super::forest::Tree { nodes }
+}

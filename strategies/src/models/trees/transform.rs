@@ -78,11 +78,13 @@ impl Transform {
                 out[1] = f64::from(pair[1]);
             }
             Self::XgboostSoftmax => {
-                let values: Vec<f32> = scores.iter().map(|&s| s as f32).collect();
-                let max = values.iter().copied().fold(values[0], f32::max);
+                let max = scores
+                    .iter()
+                    .map(|&s| s as f32)
+                    .fold(scores[0] as f32, f32::max);
                 let mut sum = 0f64;
-                for (slot, value) in out.iter_mut().zip(&values) {
-                    let e = (value - max).exp();
+                for (slot, &score) in out.iter_mut().zip(scores) {
+                    let e = (score as f32 - max).exp();
                     sum += f64::from(e);
                     *slot = f64::from(e);
                 }
