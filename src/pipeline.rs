@@ -1,5 +1,7 @@
-//! One backtest, stage by stage: load and validate the candles, compute the features,
-//! score the ensemble (or read its cached predictions), simulate, build the report.
+//! One backtest, stage by stage: load and validate the candles, compute the features
+//! chunk by chunk of symbols while the ensemble scores them (or read its cached
+//! predictions, which needs no features; no strategy reads them otherwise), simulate,
+//! build the report.
 //!
 //! [`prepare`] does everything that does not depend on fills, risk or strategy
 //! parameters, so a sweep prepares once and simulates many times.
@@ -16,19 +18,17 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use gauntlet_datasets::hash::data_hash;
 use gauntlet_datasets::{load, validate_universe, CandleSeries, LoadRequest, SymbolFilter};
-use gauntlet_engine::{simulate, EngineConfig, FeatureRows as EngineRows, RunResult, SymbolInput};
-use gauntlet_reports::calibration::{CalibrationReport, PredictionSet};
+use gauntlet_engine::{simulate, EngineConfig, RunResult, SymbolInput};
+use gauntlet_reports::calibration::{calibration_report, CalibrationReport, ReportRow, ReportRows};
 use gauntlet_reports::gates::{GateSpec, RunValues};
 use gauntlet_reports::render::{
     build_report, CalibrationSection, Notices, Provenance, Report, ReportOptions,
 };
 use gauntlet_reports::stats::StatisticsConfig;
 use gauntlet_strategies::ensemble::{combine, Ensemble, EnsembleScores};
-use gauntlet_strategies::features::{
-    compute_universe, forward_return_labels, FeatureMatrix, Label,
-};
+use gauntlet_strategies::features::{compute_universe, forward_return_labels, FeatureSet, Label};
 use gauntlet_strategies::models::{
-    calibrate, EngineChoice, ExpectedFeatures, FeatureRows, MemberScores, OutputKind,
+    calibrate, CacheError, EngineChoice, ExpectedFeatures, FeatureRows, MemberScores, OutputKind,
     PredictionCache, PredictionKey, PreflightOptions,
 };
 use gauntlet_strategies::strategy::{BuyAndHold, EnsembleThreshold, ModelOutputs, SmaCross};
@@ -54,6 +54,7 @@ impl StageTimings {
         }
     }
 
+    /// Runs `work` as (part of) `stage`: a stage timed several times shows its total.
     pub fn time<T>(&mut self, stage: &'static str, work: impl FnOnce() -> T) -> T {
         let spinner = self.progress.then(|| {
             let spinner = indicatif::ProgressBar::new_spinner();
@@ -66,7 +67,11 @@ impl StageTimings {
         if let Some(spinner) = spinner {
             spinner.finish_and_clear();
         }
-        self.stages.push((stage, start.elapsed()));
+        let elapsed = start.elapsed();
+        match self.stages.iter_mut().find(|(name, _)| *name == stage) {
+            Some((_, total)) => *total += elapsed,
+            None => self.stages.push((stage, elapsed)),
+        }
         out
     }
 
@@ -115,9 +120,8 @@ pub struct Prepared {
     pub candles: Vec<CandleSeries>,
     /// Finer candles of the window, for `drill_down`.
     pub detail: Option<Vec<CandleSeries>>,
-    /// Per symbol: the first row of the window in `features` and the predictions.
+    /// Per symbol: the first row of the window in the predictions.
     pub window_start: Vec<usize>,
-    pub features: Vec<FeatureMatrix>,
     pub predictions: Option<Predictions>,
     pub provenance: Provenance,
     pub notices: Notices,
@@ -181,9 +185,6 @@ pub fn prepare(
         None => None,
     };
     let data_hash = data_hash(&series);
-    let features = timings.time("features", || {
-        pool.install(|| compute_universe(&config.features, &series))
-    })?;
     let window_start: Vec<usize> = series
         .iter()
         .map(|s| s.ts().partition_point(|&t| t < from))
@@ -204,17 +205,17 @@ pub fn prepare(
     let (predictions, calibration) = match &config.models {
         Some(models) => {
             let expected = ExpectedFeatures::from(&manifest);
-            let predictions = timings.time("inference", || {
-                predict(
-                    models,
-                    &expected,
-                    data.window,
-                    &features,
-                    &data_hash,
-                    pool,
-                    &mut notices,
-                )
-            })?;
+            let predictions = predict(
+                models,
+                &config.features,
+                &expected,
+                data.window,
+                &series,
+                &data_hash,
+                pool,
+                &mut notices,
+                timings,
+            )?;
             for member in &predictions.members {
                 provenance
                     .bundle_hashes
@@ -241,7 +242,6 @@ pub fn prepare(
         candles,
         detail,
         window_start,
-        features,
         predictions,
         provenance,
         notices,
@@ -269,16 +269,27 @@ fn check_clean(reports: &[gauntlet_datasets::ValidationReport]) -> anyhow::Resul
     )
 }
 
-/// Preflights the members, then scores (or reads from the cache) each member on every
-/// symbol in parallel, and combines them per symbol.
+/// Symbols whose features are computed at a time: the feature matrices of a chunk live
+/// only while its predictions are scored (16 of W1's symbols: 258 MB; a multiple of the
+/// four series the features compute together).
+const SYMBOLS_PER_CHUNK: usize = 16;
+
+/// Preflights the members, reads their cached predictions, scores the others chunk by
+/// chunk of symbols (features, then every member in parallel across the chunk's
+/// symbols), and combines them per symbol. No strategy reads the features themselves,
+/// so they are dropped with their chunk; with every member cached they are never
+/// computed.
+#[allow(clippy::too_many_arguments)]
 fn predict(
     models: &ModelsConfig,
+    feature_set: &FeatureSet,
     expected: &ExpectedFeatures,
     window: Option<(i64, i64)>,
-    features: &[FeatureMatrix],
+    series: &[CandleSeries],
     data_hash: &str,
     pool: &rayon::ThreadPool,
     notices: &mut Notices,
+    timings: &mut StageTimings,
 ) -> anyhow::Result<Predictions> {
     let options = PreflightOptions {
         // Preflight takes an inclusive span; the config's window is [from, to).
@@ -286,8 +297,11 @@ fn predict(
         allow_training_overlap: models.allow_training_overlap,
         engine: models.engine,
     };
-    let mut ensemble = Ensemble::load(&models.ensemble, expected, &options)?;
-    ensemble.ensure_workers(pool.current_num_threads())?;
+    let ensemble = timings.time("inference", || -> anyhow::Result<Ensemble> {
+        let mut ensemble = Ensemble::load(&models.ensemble, expected, &options)?;
+        ensemble.ensure_workers(pool.current_num_threads())?;
+        Ok(ensemble)
+    })?;
     notices.dropped_members_notice = ensemble.dropped_notice();
     notices.dropped_members = ensemble.dropped().iter().map(|d| d.name.clone()).collect();
     let class_labels = ensemble.class_labels().to_vec();
@@ -301,51 +315,92 @@ fn predict(
             "the ensemble's class labels {class_labels:?} need an \"up\" and a \"down\" class for the strategy"
         );
     };
-    let rows: Vec<FeatureRows<'_>> = features
-        .iter()
-        .map(|m| {
-            let values = m
-                .values
-                .as_slice()
-                .context("feature matrix is not contiguous")?;
-            Ok(FeatureRows::new(values, m.names.len(), &m.ready)?)
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let symbols: Vec<&str> = features.iter().map(|m| m.symbol.as_str()).collect();
+    let symbols: Vec<&str> = series.iter().map(CandleSeries::symbol).collect();
     let cache = models.cache.as_ref().map(PredictionCache::new);
-    let mut members = Vec::new();
-    for member in ensemble.members() {
-        let key = PredictionKey::for_model(&member.model, data_hash);
+    let keys: Vec<PredictionKey> = ensemble
+        .members()
+        .iter()
+        .map(|member| PredictionKey::for_model(&member.model, data_hash))
+        .collect();
+    let mut raw_outputs = Vec::with_capacity(keys.len());
+    for key in &keys {
         let cached = match &cache {
-            Some(cache) => cache.get(&key, &symbols)?,
+            Some(cache) => match timings.time("inference", || cache.get(key, &symbols)) {
+                Ok(cached) => cached,
+                // A damaged or foreign entry is scored again and rewritten.
+                Err(err @ CacheError::Unusable { .. }) => {
+                    eprintln!("WARNING: {err}");
+                    None
+                }
+                Err(err) => return Err(err.into()),
+            },
             None => None,
         };
-        let (raw, was_cached) = match cached {
-            Some(raw) => (raw, true),
-            None => {
-                let raw = pool
-                    .install(|| {
-                        rows.par_iter()
-                            .map(|rows| {
-                                let worker = rayon::current_thread_index().unwrap_or(0);
-                                member.model.score_raw(worker, rows, models.batch_size)
-                            })
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .with_context(|| format!("scoring with {}", member.name))?;
-                if let Some(cache) = &cache {
-                    cache.put(&key, &symbols, &raw)?;
-                }
-                (raw, false)
-            }
-        };
-        let output = &member.model.bundle().output;
-        let scores = raw
+        raw_outputs.push(cached);
+    }
+    let cached: Vec<bool> = raw_outputs.iter().map(Option::is_some).collect();
+    let to_score: Vec<usize> = (0..keys.len()).filter(|&m| !cached[m]).collect();
+    if !to_score.is_empty() {
+        let mut scored: Vec<Vec<MemberScores>> = to_score
             .iter()
+            .map(|_| Vec::with_capacity(series.len()))
+            .collect();
+        for chunk in series.chunks(SYMBOLS_PER_CHUNK) {
+            let features = timings.time("features", || {
+                pool.install(|| compute_universe(feature_set, chunk))
+            })?;
+            timings.time("inference", || -> anyhow::Result<()> {
+                let rows: Vec<FeatureRows<'_>> = features
+                    .iter()
+                    .map(|m| {
+                        let values = m
+                            .values
+                            .as_slice()
+                            .context("feature matrix is not contiguous")?;
+                        Ok(FeatureRows::new(values, m.names.len(), &m.ready)?)
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+                for (scores, &m) in scored.iter_mut().zip(&to_score) {
+                    let member = &ensemble.members()[m];
+                    let chunk_scores = pool
+                        .install(|| {
+                            rows.par_iter()
+                                .map(|rows| {
+                                    let worker = rayon::current_thread_index().unwrap_or(0);
+                                    member.model.score_raw(worker, rows, models.batch_size)
+                                })
+                                .collect::<Result<Vec<_>, _>>()
+                        })
+                        .with_context(|| format!("scoring with {}", member.name))?;
+                    scores.extend(chunk_scores);
+                }
+                Ok(())
+            })?;
+        }
+        for (scores, &m) in scored.into_iter().zip(&to_score) {
+            if let Some(cache) = &cache {
+                timings.time("inference", || cache.put(&keys[m], &symbols, &scores))?;
+            }
+            raw_outputs[m] = Some(scores);
+        }
+    }
+    let mut members = Vec::new();
+    for ((member, key), (raw, was_cached)) in ensemble
+        .members()
+        .iter()
+        .zip(&keys)
+        .zip(raw_outputs.into_iter().zip(cached))
+    {
+        let raw = raw.context("every member was read from the cache or scored")?;
+        let output = &member.model.bundle().output;
+        // A logits member keeps its raw outputs for the logit range; a probabilities
+        // member's become its probabilities in place.
+        let logits = (output.kind == OutputKind::Logits).then(|| raw.clone());
+        let scores = raw
+            .into_iter()
             .map(|raw| apply_temperature(raw, output.kind, output.temperature))
             .collect::<anyhow::Result<Vec<_>>>()
             .with_context(|| format!("{}: cached raw outputs", member.name))?;
-        let logits = (output.kind == OutputKind::Logits).then_some(raw);
         let mut distribution = Default::default();
         for s in &scores {
             gauntlet_strategies::models::InputDistribution::merge(
@@ -371,7 +426,7 @@ fn predict(
     }
     let weights: Vec<f64> = ensemble.members().iter().map(|m| m.weight).collect();
     let ensemble_scores = pool.install(|| {
-        (0..features.len())
+        (0..series.len())
             .into_par_iter()
             .map(|symbol| {
                 let refs: Vec<&MemberScores> = members.iter().map(|m| &m.scores[symbol]).collect();
@@ -389,28 +444,29 @@ fn predict(
 }
 
 /// Class probabilities from one symbol's raw outputs (see
-/// `gauntlet_strategies::models::calibrate`); unscored rows stay NaN.
+/// `gauntlet_strategies::models::calibrate`), in place; unscored rows stay NaN.
 fn apply_temperature(
-    raw: &MemberScores,
+    mut scores: MemberScores,
     kind: OutputKind,
     temperature: f64,
 ) -> anyhow::Result<MemberScores> {
-    let k = raw.n_classes;
-    let mut probabilities = vec![f32::NAN; raw.probabilities.len()];
-    for (row, out) in probabilities.chunks_exact_mut(k).enumerate() {
-        if raw.scored[row] && !calibrate(kind, temperature, raw.row(row), out) {
-            bail!("row {row} holds invalid {kind:?} output {:?}", raw.row(row));
+    let k = scores.n_classes;
+    let mut raw = vec![0f32; k];
+    for (row, out) in scores.probabilities.chunks_exact_mut(k).enumerate() {
+        if !scores.scored[row] {
+            continue;
+        }
+        raw.copy_from_slice(out);
+        if !calibrate(kind, temperature, &raw, out) {
+            bail!("row {row} holds invalid {kind:?} output {raw:?}");
         }
     }
-    Ok(MemberScores {
-        probabilities,
-        ..raw.clone()
-    })
+    Ok(scores)
 }
 
-/// Realized class of each row in `[start, end)` from the label horizon and flat band,
-/// as an index into `class_labels`; rows whose realized label is not a class (e.g.
-/// `flat` for a down/up model) or is unknown (the last `horizon` rows) are `None`.
+/// Realized class of each row of `series` from the label horizon and flat band, as an
+/// index into `class_labels`; rows whose realized label is not a class (e.g. `flat` for
+/// a down/up model) or is unknown (the last `horizon` rows) are `None`.
 fn realized_classes(
     series: &CandleSeries,
     horizon: usize,
@@ -436,7 +492,9 @@ fn realized_classes(
 }
 
 /// Calibration of the ensemble and of each member over the window's scored, labelled
-/// rows. The ensemble is judged against the first member's label definition.
+/// rows. The ensemble is judged against the first member's label definition. Each
+/// report reads the predictions where they are ([`ReportRows`]); the realized classes
+/// are computed once per label definition.
 fn calibration_section(
     predictions: &Predictions,
     series: &[CandleSeries],
@@ -446,16 +504,15 @@ fn calibration_section(
     let n_classes = predictions.class_labels.len();
     // The realized classes of each label definition, once (members usually share one);
     // `definition_of[m]` indexes member m's in `labelled`.
-    let mut labelled: Vec<((usize, u64), LabelledRows)> = Vec::new();
+    let mut labelled: Vec<((usize, u64), WindowClasses)> = Vec::new();
     let mut definition_of = Vec::with_capacity(predictions.members.len());
     for member in &predictions.members {
         let definition = (member.label_horizon, member.flat_threshold.to_bits());
         let index = match labelled.iter().position(|(d, _)| *d == definition) {
             Some(index) => index,
             None => {
-                // On `pool`, in parallel across symbols.
-                let rows = pool.install(|| {
-                    LabelledRows::collect(
+                let classes = pool.install(|| {
+                    WindowClasses::collect(
                         predictions,
                         series,
                         window,
@@ -463,7 +520,7 @@ fn calibration_section(
                         member.flat_threshold,
                     )
                 })?;
-                labelled.push((definition, rows));
+                labelled.push((definition, classes));
                 labelled.len() - 1
             }
         };
@@ -471,36 +528,28 @@ fn calibration_section(
     }
     type MemberReport = anyhow::Result<Option<(String, CalibrationReport)>>;
     let member_report = |(member, &definition): (&MemberPredictions, &usize)| -> MemberReport {
-        let probabilities = |symbol: usize, row: usize| {
-            let s = &member.scores[symbol];
-            s.scored[row].then(|| s.row(row))
-        };
-        let logits = member
-            .logits
-            .as_ref()
-            .map(|raw| move |symbol: usize, row: usize| raw[symbol].row(row));
-        let report = labelled[definition].1.report(
+        let rows = ScoredRows {
+            classes: &labelled[definition].1,
             n_classes,
-            probabilities,
-            logits,
-            None::<fn(usize, usize) -> f32>,
-        )?;
+            probabilities: &member.scores,
+            logits: member.logits.as_deref(),
+            consensus: None,
+        };
+        let report = rows.report()?;
         Ok(report.map(|r| (member.name.clone(), r)))
     };
     let ensemble_report = || -> anyhow::Result<Option<CalibrationReport>> {
-        let probabilities = |symbol: usize, row: usize| {
-            let e = &predictions.ensemble[symbol];
-            e.scored[row].then(|| &e.probabilities[row * n_classes..(row + 1) * n_classes])
-        };
-        let consensus = |symbol: usize, row: usize| predictions.ensemble[symbol].consensus[row];
-        labelled[definition_of[0]].1.report(
+        let ensemble = &predictions.ensemble;
+        ScoredRows {
+            classes: &labelled[definition_of[0]].1,
             n_classes,
-            probabilities,
-            None::<fn(usize, usize) -> &'static [f32]>,
-            Some(consensus),
-        )
+            probabilities: ensemble,
+            logits: None,
+            consensus: Some(ensemble),
+        }
+        .report()
     };
-    // Each report sorts every row a few times: build them in parallel.
+    // The reports are independent: build them in parallel.
     let (members, ensemble) = pool.install(|| {
         rayon::join(
             || {
@@ -520,10 +569,14 @@ fn calibration_section(
     })
 }
 
-/// The window rows with a realized class: `(symbol, row, class)`.
-struct LabelledRows(Vec<(usize, usize, usize)>);
+/// Marks a window row without a realized class in [`WindowClasses`].
+const NO_CLASS: u8 = u8::MAX;
 
-impl LabelledRows {
+/// The realized class of every window row for one label definition: per symbol, the
+/// window's first row and one class index per window row ([`NO_CLASS`] when none).
+struct WindowClasses(Vec<(usize, Vec<u8>)>);
+
+impl WindowClasses {
     fn collect(
         predictions: &Predictions,
         series: &[CandleSeries],
@@ -533,73 +586,129 @@ impl LabelledRows {
     ) -> anyhow::Result<Self> {
         let per_symbol = series
             .par_iter()
-            .enumerate()
-            .map(|(symbol, candles)| {
+            .zip(window)
+            .map(|(candles, &(start, end))| {
                 let realized =
                     realized_classes(candles, horizon, flat_threshold, &predictions.class_labels)?;
-                let (start, end) = window[symbol];
-                Ok(realized
+                let classes = realized[start..end]
                     .iter()
-                    .enumerate()
-                    .take(end)
-                    .skip(start)
-                    .filter_map(|(row, class)| class.map(|class| (symbol, row, class)))
-                    .collect::<Vec<_>>())
+                    .map(|class| class.and_then(|c| u8::try_from(c).ok()).unwrap_or(NO_CLASS))
+                    .collect();
+                Ok((start, classes))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Self(per_symbol.concat()))
-    }
-
-    /// The calibration report of the rows that `probabilities` scored, with the raw
-    /// logits of those rows when given.
-    fn report<'a, 'b>(
-        &self,
-        n_classes: usize,
-        probabilities: impl Fn(usize, usize) -> Option<&'a [f32]>,
-        logits: Option<impl Fn(usize, usize) -> &'b [f32]>,
-        consensus: Option<impl Fn(usize, usize) -> f32>,
-    ) -> anyhow::Result<Option<CalibrationReport>> {
-        let mut probs = Vec::new();
-        let mut labels = Vec::new();
-        let mut agree = Vec::new();
-        let mut raw = Vec::new();
-        for &(symbol, row, class) in &self.0 {
-            let Some(p) = probabilities(symbol, row) else {
-                continue;
-            };
-            probs.extend(p.iter().map(|&v| f64::from(v)));
-            labels.push(class);
-            if let Some(logits) = &logits {
-                raw.extend(logits(symbol, row).iter().map(|&z| f64::from(z)));
-            }
-            if let Some(consensus) = &consensus {
-                agree.push(f64::from(consensus(symbol, row)));
-            }
-        }
-        if labels.is_empty() {
-            return Ok(None);
-        }
-        let mut set = PredictionSet::new(n_classes, renormalized(probs, n_classes), labels)?;
-        if consensus.is_some() {
-            set = set.with_consensus(agree)?;
-        }
-        if logits.is_some() {
-            set = set.with_logits(raw)?;
-        }
-        Ok(Some(set.report()))
+        Ok(Self(per_symbol))
     }
 }
 
-/// f32 probabilities widened to f64 sum to 1 only within f32 rounding; rescale each row
-/// so the calibration checks (|Σp − 1| small) judge the model, not the cast.
-fn renormalized(mut probabilities: Vec<f64>, n_classes: usize) -> Vec<f64> {
-    for row in probabilities.chunks_mut(n_classes) {
-        let sum: f64 = row.iter().sum();
-        if sum > 0.0 {
-            row.iter_mut().for_each(|p| *p /= sum);
+/// Scored rows of one symbol: `probabilities` (row-major f32, `n_classes` per row) and
+/// which rows were scored; the ensemble's add its consensus.
+trait ScoredSymbol: Sync {
+    fn probabilities(&self) -> &[f32];
+    fn scored(&self, row: usize) -> bool;
+    fn consensus(&self, _row: usize) -> Option<f64> {
+        None
+    }
+}
+
+impl ScoredSymbol for MemberScores {
+    fn probabilities(&self) -> &[f32] {
+        &self.probabilities
+    }
+    fn scored(&self, row: usize) -> bool {
+        self.scored[row]
+    }
+}
+
+impl ScoredSymbol for EnsembleScores {
+    fn probabilities(&self) -> &[f32] {
+        &self.probabilities
+    }
+    fn scored(&self, row: usize) -> bool {
+        self.scored[row]
+    }
+    fn consensus(&self, row: usize) -> Option<f64> {
+        Some(f64::from(self.consensus[row]))
+    }
+}
+
+/// The window rows that have a realized class and were scored, read in place: symbol
+/// by symbol, row by row, the f32 probabilities widened to f64 and rescaled to sum to 1
+/// (f32 rows summed in f64 are 1 only within f32 rounding; the calibration checks judge
+/// the model, not the cast).
+struct ScoredRows<'a, S> {
+    classes: &'a WindowClasses,
+    n_classes: usize,
+    probabilities: &'a [S],
+    logits: Option<&'a [MemberScores]>,
+    consensus: Option<&'a [S]>,
+}
+
+impl<S: ScoredSymbol> ScoredRows<'_, S> {
+    /// The report of these rows; `None` when there are none.
+    fn report(&self) -> anyhow::Result<Option<CalibrationReport>> {
+        let report = calibration_report(self)?;
+        Ok((report.rows > 0).then_some(report))
+    }
+}
+
+impl<S: ScoredSymbol> ReportRows for ScoredRows<'_, S> {
+    fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    fn len(&self) -> usize {
+        self.classes
+            .0
+            .iter()
+            .zip(self.probabilities)
+            .map(|((start, classes), scores)| {
+                classes
+                    .iter()
+                    .enumerate()
+                    .filter(|&(offset, &class)| class != NO_CLASS && scores.scored(start + offset))
+                    .count()
+            })
+            .sum()
+    }
+
+    fn visit<F: FnMut(ReportRow<'_>)>(&self, mut visit: F) {
+        let k = self.n_classes;
+        let mut probabilities = vec![0f64; k];
+        let mut logits = vec![0f64; k];
+        for (symbol, (start, classes)) in self.classes.0.iter().enumerate() {
+            let scores = &self.probabilities[symbol];
+            for (offset, &class) in classes.iter().enumerate() {
+                let row = start + offset;
+                if class == NO_CLASS || !scores.scored(row) {
+                    continue;
+                }
+                let raw = &scores.probabilities()[row * k..(row + 1) * k];
+                for (p, &value) in probabilities.iter_mut().zip(raw) {
+                    *p = f64::from(value);
+                }
+                let sum: f64 = probabilities.iter().sum();
+                if sum > 0.0 {
+                    probabilities.iter_mut().for_each(|p| *p /= sum);
+                }
+                let logits = self.logits.map(|all| {
+                    let raw = all[symbol].row(row);
+                    for (z, &value) in logits.iter_mut().zip(raw) {
+                        *z = f64::from(value);
+                    }
+                    logits.as_slice()
+                });
+                visit(ReportRow {
+                    probabilities: &probabilities,
+                    label: usize::from(class),
+                    logits,
+                    consensus: self
+                        .consensus
+                        .and_then(|consensus| consensus[symbol].consensus(row)),
+                });
+            }
         }
     }
-    probabilities
 }
 
 /// Simulates `strategy` with `engine` over the prepared window, or over the part of it
@@ -624,12 +733,6 @@ pub fn simulate_prepared(
         });
         let start = prepared.window_start[symbol] + offset;
         let end = start + candles.len();
-        let matrix = &prepared.features[symbol];
-        let columns = matrix.names.len();
-        let values = matrix
-            .values
-            .as_slice()
-            .context("feature matrix is not contiguous")?;
         let model = match &prepared.predictions {
             Some(p) => {
                 let e = &p.ensemble[symbol];
@@ -644,12 +747,10 @@ pub fn simulate_prepared(
             }
             None => None,
         };
+        // No built-in strategy reads feature rows: they are not kept (see `predict`).
         inputs.push(SymbolInput {
             candles,
-            features: Some(EngineRows {
-                values: &values[start * columns..end * columns],
-                n_columns: columns,
-            }),
+            features: None,
             model,
             detail: detail_all.map(|d| &d[symbol]),
         });

@@ -1,11 +1,13 @@
-//! The diagnostics computed from a [`PredictionSet`].
+//! The diagnostics of a set of predictions ([`CalibrationReport`]), computed from rows
+//! read in place ([`ReportRows`]; a [`super::PredictionSet`] is one).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::reliability::{Binning, ReliabilityTable};
-use super::PredictionSet;
+use super::reliability::{edges, BinSums, Binning, ReliabilityTable};
+use super::ROW_SUM_TOLERANCE;
+use crate::error::ReportsError;
 
 /// A prediction is overconfident when its top-label confidence is strictly above this.
 pub const OVERCONFIDENCE_THRESHOLD: f64 = 0.99;
@@ -149,34 +151,36 @@ fn share(count: usize, total: usize) -> Option<f64> {
     (total > 0).then(|| count as f64 / total as f64)
 }
 
-fn mean(xs: impl Iterator<Item = f64>, n: usize) -> Option<f64> {
-    (n > 0).then(|| xs.sum::<f64>() / n as f64)
-}
-
 /// ROC AUC of `scores` for `positive` outcomes: `(R₊ − n₊(n₊ + 1)/2) / (n₊ n₋)` with R₊ the
 /// sum of the positives' ranks (ascending, ties get their average rank). Computed as the
 /// equal Mann–Whitney count `U = #{(p, n): p > n} + ½ #{(p, n): p = n}` over
 /// positive/negative pairs, by merging the two sides' sorted scores (integers below
 /// 2⁵³, so exact).
+#[cfg(test)]
 pub(crate) fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
-    // Integer keys per side sort much faster than (score, outcome) pairs with a float
-    // comparator. Either side may hold every score: capacity never touched costs no
-    // memory, growing by copies would.
-    let mut positives = Vec::with_capacity(scores.len());
-    let mut negatives = Vec::with_capacity(scores.len());
-    for (&score, &is_positive) in scores.iter().zip(positive) {
-        let key = total_order_key(score);
-        if is_positive {
-            positives.push(key);
-        } else {
-            negatives.push(key);
-        }
-    }
+    let (positives, negatives): (Vec<_>, Vec<_>) = scores
+        .iter()
+        .zip(positive)
+        .partition(|(_, &is_positive)| is_positive);
+    let keys = |side: Vec<(&f64, &bool)>| -> Vec<u64> {
+        side.into_iter().map(|(&s, _)| total_order_key(s)).collect()
+    };
+    auc_of_keys(&mut keys(positives), &mut keys(negatives), &mut Vec::new())
+}
+
+/// [`roc_auc`] of the positives' and negatives' [`total_order_key`]s (sorted in place,
+/// with `scratch` reused between calls): integer keys per side sort much faster than
+/// (score, outcome) pairs with a float comparator.
+fn auc_of_keys(
+    positives: &mut [u64],
+    negatives: &mut [u64],
+    scratch: &mut Vec<u64>,
+) -> Option<f64> {
     if positives.is_empty() || negatives.is_empty() {
         return None;
     }
-    sort_keys(&mut positives);
-    sort_keys(&mut negatives);
+    sort_keys(positives, scratch);
+    sort_keys(negatives, scratch);
     // Twice U, so that half-counted ties stay integers.
     let mut twice_u: u64 = 0;
     // One linear merge: `below` negatives score under the current positive run, `equal`
@@ -206,7 +210,7 @@ pub(crate) fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
 /// bits above the smallest key, then each bucket, small enough to stay in cache, is
 /// sorted on its own. Sorting millions of scores as one array, by comparisons or by
 /// radix passes, is memory-bound and was the costliest step of a calibration report.
-fn sort_keys(keys: &mut Vec<u64>) {
+fn sort_keys(keys: &mut [u64], scratch: &mut Vec<u64>) {
     const BUCKET_BITS: u32 = 16;
     const SMALL: usize = 1 << 12;
     if keys.len() <= SMALL {
@@ -227,16 +231,17 @@ fn sort_keys(keys: &mut Vec<u64>) {
         starts[b] += starts[b - 1];
     }
     let mut next = starts.clone();
-    let mut bucketed = vec![0u64; keys.len()];
+    scratch.clear();
+    scratch.resize(keys.len(), 0);
     for &key in keys.iter() {
         let slot = &mut next[bucket(key)];
-        bucketed[*slot] = key;
+        scratch[*slot] = key;
         *slot += 1;
     }
     for range in starts.windows(2) {
-        bucketed[range[0]..range[1]].sort_unstable();
+        scratch[range[0]..range[1]].sort_unstable();
     }
-    *keys = bucketed;
+    keys.copy_from_slice(scratch);
 }
 
 /// A key whose unsigned order is `f64::total_cmp`'s, with −0 taken as +0 (they compare
@@ -250,149 +255,328 @@ fn total_order_key(x: f64) -> u64 {
     }
 }
 
-pub(super) fn build_report(set: &PredictionSet) -> CalibrationReport {
-    let n = set.len();
-    let k = set.n_classes();
-    let labels = set.labels();
-    let (predicted, confidence) = set.top_label();
-    let correct: Vec<bool> = predicted.iter().zip(labels).map(|(p, l)| p == l).collect();
+/// One row of predictions, read in place: class probabilities (summing to 1 within
+/// [`ROW_SUM_TOLERANCE`]), the realized class, and optionally the raw logits and the
+/// ensemble consensus.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportRow<'a> {
+    pub probabilities: &'a [f64],
+    pub label: usize,
+    pub logits: Option<&'a [f64]>,
+    pub consensus: Option<f64>,
+}
 
-    let mut confusion_matrix = vec![vec![0usize; k]; k];
-    for (&p, &l) in predicted.iter().zip(labels) {
-        confusion_matrix[l][p] += 1;
+/// Predictions a report reads where they are, row by row and in a fixed order (the sums
+/// depend on it), so no copy of them is made.
+pub trait ReportRows {
+    fn n_classes(&self) -> usize;
+    /// How many rows [`ReportRows::visit`] visits.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
     }
-    let precision = (0..k)
-        .map(|c| {
-            share(
-                confusion_matrix[c][c],
-                (0..k).map(|a| confusion_matrix[a][c]).sum(),
-            )
-        })
-        .collect();
-    let recall = (0..k)
-        .map(|c| share(confusion_matrix[c][c], confusion_matrix[c].iter().sum()))
-        .collect();
+    /// Calls `visit` for every row, in order.
+    fn visit<F: FnMut(ReportRow<'_>)>(&self, visit: F);
+}
 
-    // Tables are built from validated confidences and equal-length outcomes with ≥ 1 bin,
-    // so construction cannot fail; the fallback keeps this function total anyway.
-    let table = |conf: &[f64], out: &[bool], binning: Binning| {
-        ReliabilityTable::new(conf, out, binning).unwrap_or(ReliabilityTable {
-            binning,
-            bins: Vec::new(),
-            ece: None,
-            mce: None,
-        })
+/// A row's argmax (ties to the lowest class) and its probability.
+#[inline]
+fn top_label(row: &[f64]) -> (usize, f64) {
+    row.iter().enumerate().fold(
+        (0, row[0]),
+        |(bi, bp), (i, &p)| if p > bp { (i, p) } else { (bi, bp) },
+    )
+}
+
+/// The checks of [`PredictionSet::new`], `with_logits` and `with_consensus` on one row.
+fn check_row(row: &ReportRow<'_>, index: usize, k: usize) -> Result<(), ReportsError> {
+    for (c, &p) in row.probabilities.iter().enumerate() {
+        if !p.is_finite() {
+            return Err(ReportsError::NonFinite {
+                what: "probability",
+                index: index * k + c,
+                value: p,
+            });
+        }
+        if !(0.0..=1.0).contains(&p) {
+            return Err(ReportsError::OutOfRange {
+                what: "probability",
+                index: index * k + c,
+                value: p,
+                expected: "[0, 1]",
+            });
+        }
+    }
+    let sum: f64 = row.probabilities.iter().sum();
+    if (sum - 1.0).abs() > ROW_SUM_TOLERANCE {
+        return Err(ReportsError::ProbabilitiesDoNotSumToOne {
+            row: index,
+            sum,
+            tolerance: ROW_SUM_TOLERANCE,
+        });
+    }
+    if row.label >= k {
+        return Err(ReportsError::LabelOutOfRange {
+            row: index,
+            label: row.label,
+            n_classes: k,
+        });
+    }
+    if let Some((c, &value)) = row
+        .logits
+        .and_then(|logits| logits.iter().enumerate().find(|(_, v)| !v.is_finite()))
+    {
+        return Err(ReportsError::NonFinite {
+            what: "logit",
+            index: index * k + c,
+            value,
+        });
+    }
+    if let Some(value) = row.consensus.filter(|v| !(0.0..=1.0).contains(v)) {
+        return Err(ReportsError::OutOfRange {
+            what: "consensus",
+            index,
+            value,
+            expected: "[0, 1]",
+        });
+    }
+    Ok(())
+}
+
+/// Everything of the report that one pass over the rows accumulates, in row order.
+struct Sums {
+    rows: usize,
+    confusion_matrix: Vec<Vec<usize>>,
+    top_label_uniform: BinSums,
+    per_class: Vec<BinSums>,
+    brier_per_class: Vec<f64>,
+    brier: f64,
+    log_loss: f64,
+    overconfident: usize,
+    confidence: f64,
+    logit_range: Option<(f64, f64)>,
+    consensus: Option<f64>,
+    /// Top-label confidence and correctness per row, for the quantile table.
+    confidences: Vec<f64>,
+    correct: Vec<bool>,
+    /// Per class, the [`total_order_key`] of its probability in every row: the class's
+    /// rows from the front, the others from the back (`positives[c]` of the former).
+    keys: Vec<Vec<u64>>,
+    positives: Vec<usize>,
+}
+
+/// Builds every diagnostic of [`CalibrationReport`] from `rows` (see [`ReportRows`]) in
+/// one pass, then, in parallel (rayon), the quantile table of the top-label confidences
+/// and the sorts behind each class's ROC AUC.
+pub fn calibration_report<R: ReportRows>(rows: &R) -> Result<CalibrationReport, ReportsError> {
+    let k = rows.n_classes();
+    if k < 2 {
+        return Err(ReportsError::TooFew {
+            what: "classes",
+            needed: 2,
+            actual: k,
+        });
+    }
+    let n = rows.len();
+    let mut sums = Sums {
+        rows: 0,
+        confusion_matrix: vec![vec![0usize; k]; k],
+        top_label_uniform: BinSums::uniform(Binning::ECE_DEFAULT),
+        per_class: vec![BinSums::uniform(Binning::ECE_DEFAULT); k],
+        brier_per_class: vec![0.0; k],
+        brier: 0.0,
+        log_loss: 0.0,
+        overconfident: 0,
+        confidence: 0.0,
+        logit_range: None,
+        consensus: None,
+        confidences: Vec::with_capacity(n),
+        correct: Vec::with_capacity(n),
+        keys: vec![vec![0; n]; k],
+        positives: vec![0; k],
     };
-    let top_label_uniform = table(&confidence, &correct, Binning::ECE_DEFAULT);
-    let top_label_quantile = table(&confidence, &correct, Binning::Quantile { bins: 10 });
-    let mut per_class = Vec::with_capacity(k);
-    let mut brier_per_class = Vec::with_capacity(k);
-    let mut roc_auc_per_class = Vec::with_capacity(k);
-    for c in 0..k {
-        let p_c: Vec<f64> = (0..n).map(|i| set.row(i)[c]).collect();
-        let is_c: Vec<bool> = labels.iter().map(|&l| l == c).collect();
-        per_class.push(table(&p_c, &is_c, Binning::ECE_DEFAULT));
-        brier_per_class.push(mean(
-            p_c.iter()
-                .zip(&is_c)
-                .map(|(&p, &y)| (p - f64::from(u8::from(y))).powi(2)),
-            n,
-        ));
-        roc_auc_per_class.push(roc_auc(&p_c, &is_c));
+    let mut error = None;
+    rows.visit(|row| {
+        if error.is_some() {
+            return;
+        }
+        if let Err(err) = check_row(&row, sums.rows, k) {
+            error = Some(err);
+            return;
+        }
+        if sums.rows == n {
+            error = Some(ReportsError::LengthMismatch {
+                what: "visited rows",
+                per: "report",
+                expected: n,
+                actual: n + 1,
+            });
+            return;
+        }
+        sums.add(&row);
+    });
+    if let Some(err) = error {
+        return Err(err);
     }
-    let brier = mean(
-        (0..n).map(|i| {
-            set.row(i)
-                .iter()
-                .enumerate()
-                .map(|(c, &p)| (p - if c == labels[i] { 1.0 } else { 0.0 }).powi(2))
-                .sum::<f64>()
-        }),
-        n,
-    );
-    let log_loss = mean(
-        (0..n).map(|i| {
-            -set.row(i)[labels[i]]
-                .clamp(LOG_LOSS_EPSILON, 1.0 - LOG_LOSS_EPSILON)
-                .ln()
-        }),
-        n,
-    );
-    let class_balance = (n > 0).then(|| {
-        let mut predicted_count = vec![0usize; k];
-        let mut realized_count = vec![0usize; k];
-        for (&p, &l) in predicted.iter().zip(labels) {
-            predicted_count[p] += 1;
-            realized_count[l] += 1;
-        }
-        let predicted_share: Vec<f64> = predicted_count
-            .iter()
-            .map(|&c| c as f64 / n as f64)
-            .collect();
-        let realized_share: Vec<f64> = realized_count
-            .iter()
-            .map(|&c| c as f64 / n as f64)
-            .collect();
-        let max_abs_difference = predicted_share
-            .iter()
-            .zip(&realized_share)
-            .map(|(p, r)| (p - r).abs())
-            .fold(0.0, f64::max);
-        let dominant_predicted_share = predicted_share.iter().copied().fold(0.0, f64::max);
-        ClassBalance {
-            predicted_share,
-            realized_share,
-            max_abs_difference,
-            dominant_predicted_share,
-        }
-    });
-    let logit_range = set.logits().filter(|l| !l.is_empty()).map(|logits| {
-        let min = logits.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        LogitRange {
-            min,
-            max,
-            max_abs: min.abs().max(max.abs()),
-        }
-    });
-    let consensus_rate = set
-        .consensus()
-        .and_then(|c| mean(c.iter().copied(), c.len()));
+    if sums.rows != n {
+        return Err(ReportsError::LengthMismatch {
+            what: "visited rows",
+            per: "report",
+            expected: n,
+            actual: sums.rows,
+        });
+    }
+    Ok(sums.report())
+}
 
-    CalibrationReport {
-        rows: n,
-        n_classes: k,
-        accuracy: share(correct.iter().filter(|&&c| c).count(), n),
-        confusion_matrix,
-        precision,
-        recall,
-        ece: top_label_uniform.ece,
-        mce: top_label_uniform.mce,
-        ece_per_class: per_class.iter().map(|t| t.ece).collect(),
-        confidence_histogram: top_label_uniform.counts(),
-        top_label_uniform,
-        top_label_quantile,
-        per_class,
-        brier,
-        brier_per_class,
-        log_loss,
-        roc_auc_per_class,
-        overconfident_share: share(
-            confidence
+impl Sums {
+    #[inline]
+    fn add(&mut self, row: &ReportRow<'_>) {
+        let (predicted, confidence) = top_label(row.probabilities);
+        let label = row.label;
+        let correct = predicted == label;
+        self.rows += 1;
+        self.confusion_matrix[label][predicted] += 1;
+        self.top_label_uniform.add(confidence, correct);
+        let (row_index, n) = (self.rows - 1, self.correct.capacity());
+        for (c, &p) in row.probabilities.iter().enumerate() {
+            let is_c = c == label;
+            self.per_class[c].add(p, is_c);
+            self.brier_per_class[c] += (p - f64::from(u8::from(is_c))).powi(2);
+            // The class's rows fill from the front, the others from the back.
+            let negatives = row_index - self.positives[c];
+            let slot = if is_c {
+                self.positives[c]
+            } else {
+                n - 1 - negatives
+            };
+            self.keys[c][slot] = total_order_key(p);
+            self.positives[c] += usize::from(is_c);
+        }
+        self.brier += row
+            .probabilities
+            .iter()
+            .enumerate()
+            .map(|(c, &p)| (p - if c == label { 1.0 } else { 0.0 }).powi(2))
+            .sum::<f64>();
+        self.log_loss += -row.probabilities[label]
+            .clamp(LOG_LOSS_EPSILON, 1.0 - LOG_LOSS_EPSILON)
+            .ln();
+        self.overconfident += usize::from(confidence > OVERCONFIDENCE_THRESHOLD);
+        self.confidence += confidence;
+        if let Some(logits) = row.logits {
+            let (min, max) = self
+                .logit_range
+                .get_or_insert((f64::INFINITY, f64::NEG_INFINITY));
+            for &z in logits {
+                *min = min.min(z);
+                *max = max.max(z);
+            }
+        }
+        if let Some(consensus) = row.consensus {
+            *self.consensus.get_or_insert(0.0) += consensus;
+        }
+        self.confidences.push(confidence);
+        self.correct.push(correct);
+    }
+
+    fn report(self) -> CalibrationReport {
+        let n = self.rows;
+        let k = self.confusion_matrix.len();
+        let confusion_matrix = self.confusion_matrix;
+        let precision = (0..k)
+            .map(|c| {
+                share(
+                    confusion_matrix[c][c],
+                    (0..k).map(|a| confusion_matrix[a][c]).sum(),
+                )
+            })
+            .collect();
+        let recall = (0..k)
+            .map(|c| share(confusion_matrix[c][c], confusion_matrix[c].iter().sum()))
+            .collect();
+        let correct = (0..k).map(|c| confusion_matrix[c][c]).sum();
+        let top_label_uniform = self.top_label_uniform.table();
+        let (confidences, outcomes) = (&self.confidences, &self.correct);
+        let (top_label_quantile, roc_auc_per_class) = rayon::join(
+            || {
+                let binning = Binning::Quantile { bins: 10 };
+                let mut sums = BinSums::new(binning, edges(confidences, binning));
+                for (&c, &o) in confidences.iter().zip(outcomes) {
+                    sums.add(c, o);
+                }
+                sums.table()
+            },
+            || {
+                let mut scratch = Vec::new();
+                self.keys
+                    .into_iter()
+                    .zip(&self.positives)
+                    .map(|(mut keys, &positives)| {
+                        let (positives, negatives) = keys.split_at_mut(positives);
+                        auc_of_keys(positives, negatives, &mut scratch)
+                    })
+                    .collect::<Vec<_>>()
+            },
+        );
+        let per_class: Vec<ReliabilityTable> =
+            self.per_class.into_iter().map(BinSums::table).collect();
+        let average = |sum: f64| (n > 0).then(|| sum / n as f64);
+        let class_balance = (n > 0).then(|| {
+            let predicted_share: Vec<f64> = (0..k)
+                .map(|p| (0..k).map(|l| confusion_matrix[l][p]).sum::<usize>() as f64 / n as f64)
+                .collect();
+            let realized_share: Vec<f64> = confusion_matrix
                 .iter()
-                .filter(|&&c| c > OVERCONFIDENCE_THRESHOLD)
-                .count(),
-            n,
-        ),
-        average_confidence: mean(confidence.iter().copied(), n),
-        class_balance,
-        logit_range,
-        consensus_rate,
+                .map(|row| row.iter().sum::<usize>() as f64 / n as f64)
+                .collect();
+            let max_abs_difference = predicted_share
+                .iter()
+                .zip(&realized_share)
+                .map(|(p, r)| (p - r).abs())
+                .fold(0.0, f64::max);
+            let dominant_predicted_share = predicted_share.iter().copied().fold(0.0, f64::max);
+            ClassBalance {
+                predicted_share,
+                realized_share,
+                max_abs_difference,
+                dominant_predicted_share,
+            }
+        });
+        CalibrationReport {
+            rows: n,
+            n_classes: k,
+            accuracy: share(correct, n),
+            ece: top_label_uniform.ece,
+            mce: top_label_uniform.mce,
+            ece_per_class: per_class.iter().map(|t| t.ece).collect(),
+            confidence_histogram: top_label_uniform.counts(),
+            confusion_matrix,
+            precision,
+            recall,
+            top_label_uniform,
+            top_label_quantile,
+            per_class,
+            brier: average(self.brier),
+            brier_per_class: self.brier_per_class.into_iter().map(average).collect(),
+            log_loss: average(self.log_loss),
+            roc_auc_per_class,
+            overconfident_share: share(self.overconfident, n),
+            average_confidence: average(self.confidence),
+            class_balance,
+            logit_range: self.logit_range.map(|(min, max)| LogitRange {
+                min,
+                max,
+                max_abs: min.abs().max(max.abs()),
+            }),
+            consensus_rate: self.consensus.and_then(average),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::PredictionSet;
     use super::*;
     use proptest::strategy::Strategy as _;
 
@@ -507,7 +691,7 @@ mod tests {
         ) {
             let mut expected = keys.clone();
             expected.sort_unstable();
-            sort_keys(&mut keys);
+            sort_keys(&mut keys, &mut Vec::new());
             proptest::prop_assert_eq!(keys, expected);
         }
 

@@ -10,7 +10,8 @@ mod temperature;
 use serde::{Deserialize, Serialize};
 
 pub use metrics::{
-    CalibrationReport, ClassBalance, LogitRange, LOG_LOSS_EPSILON, OVERCONFIDENCE_THRESHOLD,
+    calibration_report, CalibrationReport, ClassBalance, LogitRange, ReportRow, ReportRows,
+    LOG_LOSS_EPSILON, OVERCONFIDENCE_THRESHOLD,
 };
 pub use reliability::{Binning, EdgeRule, ReliabilityBin, ReliabilityTable};
 pub use temperature::{
@@ -217,6 +218,29 @@ impl PredictionSet {
 
     /// Builds the full diagnostics; see [`CalibrationReport`].
     pub fn report(&self) -> CalibrationReport {
-        metrics::build_report(self)
+        // Construction checked every row the way `calibration_report` checks them.
+        calibration_report(self).expect("a PredictionSet is validated when built")
+    }
+}
+
+impl ReportRows for PredictionSet {
+    fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn visit<F: FnMut(ReportRow<'_>)>(&self, mut visit: F) {
+        let k = self.n_classes;
+        for (i, &label) in self.labels.iter().enumerate() {
+            visit(ReportRow {
+                probabilities: self.row(i),
+                label,
+                logits: self.logits.as_ref().map(|l| &l[i * k..(i + 1) * k]),
+                consensus: self.consensus.as_ref().map(|c| c[i]),
+            });
+        }
     }
 }

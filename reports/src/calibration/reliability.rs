@@ -107,47 +107,11 @@ impl ReliabilityTable {
                 actual: outcome.len(),
             });
         }
-        let edges = edges(confidence, binning);
-        let mut count = vec![0usize; n_bins];
-        let mut sum_conf = vec![0.0; n_bins];
-        let mut sum_pos = vec![0.0; n_bins];
+        let mut sums = BinSums::new(binning, edges(confidence, binning));
         for (&c, &o) in confidence.iter().zip(outcome) {
-            let b = bin_index(c, binning, &edges);
-            count[b] += 1;
-            sum_conf[b] += c;
-            sum_pos[b] += if o { 1.0 } else { 0.0 };
+            sums.add(c, o);
         }
-        let total = confidence.len();
-        let mut bins = Vec::with_capacity(n_bins);
-        let mut ece = 0.0;
-        let mut mce: Option<f64> = None;
-        for b in 0..n_bins {
-            let (mean_confidence, observed_frequency, gap) = if count[b] == 0 {
-                (None, None, None)
-            } else {
-                let n = count[b] as f64;
-                let conf = sum_conf[b] / n;
-                let freq = sum_pos[b] / n;
-                let gap = (freq - conf).abs();
-                ece += n / total as f64 * gap;
-                mce = Some(mce.map_or(gap, |m| m.max(gap)));
-                (Some(conf), Some(freq), Some(gap))
-            };
-            bins.push(ReliabilityBin {
-                lo: edges[b],
-                hi: edges[b + 1],
-                count: count[b],
-                mean_confidence,
-                observed_frequency,
-                gap,
-            });
-        }
-        Ok(Self {
-            binning,
-            bins,
-            ece: (total > 0).then_some(ece),
-            mce,
-        })
+        Ok(sums.table())
     }
 
     /// Counts per bin (a confidence histogram when built from top-label confidences).
@@ -156,9 +120,83 @@ impl ReliabilityTable {
     }
 }
 
+/// A reliability table's bins filled one `(confidence, outcome)` pair at a time, in
+/// the order the pairs come (the sums depend on it).
+#[derive(Debug, Clone)]
+pub(crate) struct BinSums {
+    binning: Binning,
+    edges: Vec<f64>,
+    count: Vec<usize>,
+    sum_conf: Vec<f64>,
+    sum_pos: Vec<f64>,
+}
+
+impl BinSums {
+    /// Empty bins between `edges` (n + 1 of them for n ≥ 1 bins).
+    pub(crate) fn new(binning: Binning, edges: Vec<f64>) -> Self {
+        let n_bins = edges.len().saturating_sub(1).max(1);
+        Self {
+            binning,
+            edges,
+            count: vec![0; n_bins],
+            sum_conf: vec![0.0; n_bins],
+            sum_pos: vec![0.0; n_bins],
+        }
+    }
+
+    /// Equal-width bins (see [`Binning::Uniform`]); they need no data for their edges.
+    pub(crate) fn uniform(binning: Binning) -> Self {
+        Self::new(binning, edges(&[], binning))
+    }
+
+    #[inline]
+    pub(crate) fn add(&mut self, confidence: f64, outcome: bool) {
+        let b = bin_index(confidence, self.binning, &self.edges);
+        self.count[b] += 1;
+        self.sum_conf[b] += confidence;
+        self.sum_pos[b] += if outcome { 1.0 } else { 0.0 };
+    }
+
+    /// The table: per bin its count, mean confidence, observed frequency and gap; ECE and
+    /// MCE over the non-empty bins.
+    pub(crate) fn table(self) -> ReliabilityTable {
+        let total: usize = self.count.iter().sum();
+        let mut bins = Vec::with_capacity(self.count.len());
+        let mut ece = 0.0;
+        let mut mce: Option<f64> = None;
+        for b in 0..self.count.len() {
+            let (mean_confidence, observed_frequency, gap) = if self.count[b] == 0 {
+                (None, None, None)
+            } else {
+                let n = self.count[b] as f64;
+                let conf = self.sum_conf[b] / n;
+                let freq = self.sum_pos[b] / n;
+                let gap = (freq - conf).abs();
+                ece += n / total as f64 * gap;
+                mce = Some(mce.map_or(gap, |m| m.max(gap)));
+                (Some(conf), Some(freq), Some(gap))
+            };
+            bins.push(ReliabilityBin {
+                lo: self.edges[b],
+                hi: self.edges[b + 1],
+                count: self.count[b],
+                mean_confidence,
+                observed_frequency,
+                gap,
+            });
+        }
+        ReliabilityTable {
+            binning: self.binning,
+            bins,
+            ece: (total > 0).then_some(ece),
+            mce,
+        }
+    }
+}
+
 /// The n + 1 bin edges. Uniform: `k · (1/n)` with the last edge exactly 1 (numpy
 /// `linspace`). Quantile: the `k/n` quantiles of the confidences (all edges 0 if empty).
-fn edges(confidence: &[f64], binning: Binning) -> Vec<f64> {
+pub(crate) fn edges(confidence: &[f64], binning: Binning) -> Vec<f64> {
     match binning {
         Binning::Uniform { bins, .. } => {
             let step = 1.0 / bins as f64;
@@ -230,13 +268,15 @@ fn percentile_linear(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
+#[inline]
 fn bin_index(c: f64, binning: Binning, edges: &[f64]) -> usize {
     let n = edges.len() - 1;
     match binning {
+        // `c · n ≥ 0` (c ∈ [0, 1]): truncation is ⌊c · n⌋, without a call to floor.
         Binning::Uniform {
             edge_rule: EdgeRule::LowerInclusive,
             ..
-        } => ((c * n as f64).floor() as usize).min(n - 1),
+        } => ((c * n as f64) as usize).min(n - 1),
         Binning::Uniform {
             edge_rule: EdgeRule::UpperInclusive,
             ..

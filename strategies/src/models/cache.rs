@@ -1,38 +1,55 @@
 //! The prediction cache: one member's [`MemberScores`] for a whole universe, stored as
-//! Parquet so re-runs and sweeps never score the same rows twice.
+//! raw little-endian binary so re-runs and sweeps never score the same rows twice.
 //!
 //! An entry is keyed by [`PredictionKey`] = (bundle hash, manifest hash, data hash,
 //! scoring engine) and lives in the cache directory as two files named after
 //! `stem = sha256("gauntlet-prediction-cache" ‖ CACHE_FORMAT_VERSION as u32 LE ‖ for each
 //! key part: len as u64 LE ‖ UTF-8 bytes)` (lower-case hex):
-//! - `stem.predictions.parquet`: one row per (symbol, row) in symbol order, then row
-//!   order, with columns `symbol` (i64: the symbol's position in the sidecar's list),
-//!   `row` (i64: row index within the symbol), `p0` … `p{C-1}` (f32: the member's raw
-//!   outputs before temperature — logits or probabilities, per the bundle's output
-//!   kind — stored bit-exact, NaN on unscored rows; the caller applies the temperature,
-//!   so a logits model's logits stay available for diagnostics) and `scored` (i64: 1 if
-//!   the row was scored, else 0);
-//! - `stem.predictions.json` (the sidecar): the format version, the four keys, the
-//!   class count, the Parquet file's byte length and, per symbol, its name, row count
-//!   and input-distribution counts.
+//! - `stem.predictions.bin` (the data file), with no header: for each symbol in the
+//!   sidecar's order, its `rows × C` outputs as f32 little-endian, row-major (row 0's
+//!   classes 0 … C-1, then row 1's, …), then its `rows` scored flags, one byte each (1 if
+//!   the row was scored, else 0); `Σ rows × (4·C + 1)` bytes in all. The outputs are the
+//!   member's raw outputs before temperature — logits or probabilities, per the bundle's
+//!   output kind — stored bit-exact, NaN on unscored rows; the caller applies the
+//!   temperature, so a logits model's logits stay available for diagnostics;
+//! - `stem.predictions.json` (the sidecar): the format version (`format_version`), the
+//!   four keys (`key`), the class count C (`n_classes`), the data file's byte length
+//!   (`data_bytes`) and lower-case hex SHA-256 (`data_sha256`) and, per symbol
+//!   (`symbols`), its name, row count and input-distribution counts.
 //!
-//! Writes are atomic per file (temp file + rename) and ordered so no half-written entry
-//! is ever read: [`PredictionCache::put`] first removes the old sidecar, then writes the
-//! Parquet file, then the sidecar. The sidecar is the commit marker: an entry without
-//! one (an interrupted write) is a miss.
+//! Writes are atomic per file and ordered so no half-written entry is ever read:
+//! [`PredictionCache::put`] first removes the old sidecar, then writes the data file,
+//! then the sidecar, each to a temporary file `{final name}.{process id}.{n}.tmp` (`n`
+//! counts the process's writes, so writers filling the cache at once never share one)
+//! that is renamed into place once complete; a failed write removes its temporary file.
+//! The sidecar is the commit marker: an entry without one (an interrupted write) is a
+//! miss. A writer killed before its rename leaves its temporary file behind: nothing
+//! reads it, and it can be deleted. Files are not synced to disk, so after a machine
+//! crash either file may be lost or truncated; `get` reports that like any corruption.
 //!
 //! Lookups never use an entry silently: [`PredictionCache::get`] returns `Ok(None)` when
-//! there is no entry, and [`CacheError::Unusable`] when an entry exists but cannot be
-//! trusted (unreadable or corrupt files, another format version, recorded keys or
-//! symbols that differ from the request, a Parquet file whose size or contents disagree
-//! with the sidecar). The caller prints that error as a warning, scores again and
-//! `put`s, which overwrites the entry.
+//! there is no sidecar, [`CacheError::Read`] when the sidecar exists but cannot be read,
+//! and [`CacheError::Unusable`] when an entry exists but cannot be trusted:
+//! - a sidecar that is not JSON of this layout (a missing or unknown field included),
+//!   or that records another format version, another key, other symbols (names or
+//!   order) than requested, 0 classes, or a `data_bytes` other than its row counts and
+//!   C imply;
+//! - a data file that is missing or unreadable, whose length is not `data_bytes`, whose
+//!   SHA-256 is not `data_sha256`, or that holds a scored flag other than 0 or 1.
+//!
+//! The hash binds the data file to its sidecar, so a reader never pairs a sidecar with
+//! another write's data file: one that reads the sidecar just before a `put` replaces
+//! the entry with other contents, and the data file just after, refuses the pair (two
+//! processes filling the same entry at once normally write the same bytes anyway).
+//!
+//! A caller should show the error as a warning, score again and `put`, which overwrites
+//! the entry.
 
-use std::io::ErrorKind;
+use std::fs::File;
+use std::io::{BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use gauntlet_datasets::table::{ColumnValues, Table};
-use gauntlet_datasets::FileFormat;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -41,7 +58,16 @@ use super::scoring::Engine;
 use super::scoring::{InputDistribution, MemberScores};
 
 /// Version of the cache layout above; part of the file name and of the sidecar.
-pub const CACHE_FORMAT_VERSION: u32 = 3;
+pub const CACHE_FORMAT_VERSION: u32 = 4;
+
+/// Buffer of the writer [`PredictionCache::put`] writes the data file through.
+const DATA_WRITE_BUFFER: usize = 1 << 20;
+
+/// Outputs (or scored flags) converted to bytes, hashed and written at a time.
+const CHUNK_VALUES: usize = 1 << 16;
+
+/// Numbers this process's temporary files, so no two writes share one.
+static TEMP_FILES: AtomicU64 = AtomicU64::new(0);
 
 /// What a cached prediction depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,11 +124,7 @@ impl PredictionKey {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part.as_bytes());
         }
-        hasher
-            .finalize()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        hex(&hasher.finalize())
     }
 }
 
@@ -140,7 +162,10 @@ struct Sidecar {
     format_version: u32,
     key: PredictionKey,
     n_classes: usize,
-    parquet_bytes: u64,
+    /// The data file's length in bytes.
+    data_bytes: u64,
+    /// The data file's SHA-256, lower-case hex.
+    data_sha256: String,
     symbols: Vec<SymbolEntry>,
 }
 
@@ -165,10 +190,10 @@ impl PredictionCache {
         &self.dir
     }
 
-    /// The entry's Parquet file.
-    pub fn parquet_path(&self, key: &PredictionKey) -> PathBuf {
+    /// The entry's data file (raw outputs and scored flags).
+    pub fn data_path(&self, key: &PredictionKey) -> PathBuf {
         self.dir
-            .join(format!("{}.predictions.parquet", key.file_stem()))
+            .join(format!("{}.predictions.bin", key.file_stem()))
     }
 
     /// The entry's sidecar JSON (its commit marker).
@@ -178,8 +203,9 @@ impl PredictionCache {
     }
 
     /// The cached predictions for `key`, one [`MemberScores`] per symbol in `symbols`
-    /// order: `Ok(None)` if there is no entry, [`CacheError::Unusable`] if there is one
-    /// that cannot be trusted (see the module docs).
+    /// order: `Ok(None)` if there is no entry, [`CacheError::Read`] if its sidecar
+    /// cannot be read, [`CacheError::Unusable`] if there is an entry that cannot be
+    /// trusted (see the module docs).
     pub fn get<S: AsRef<str>>(
         &self,
         key: &PredictionKey,
@@ -203,29 +229,18 @@ impl PredictionCache {
         let sidecar: Sidecar = serde_json::from_str(&text)
             .map_err(|err| unusable(&sidecar_path, format!("the sidecar is not valid: {err}")))?;
         check_sidecar(&sidecar, key, symbols).map_err(|reason| unusable(&sidecar_path, reason))?;
-        let parquet_path = self.parquet_path(key);
-        let bytes = std::fs::metadata(&parquet_path)
-            .map_err(|err| unusable(&parquet_path, format!("the Parquet file: {err}")))?
-            .len();
-        if bytes != sidecar.parquet_bytes {
-            return Err(unusable(
-                &parquet_path,
-                format!(
-                    "the Parquet file has {bytes} bytes but the sidecar recorded {}",
-                    sidecar.parquet_bytes
-                ),
-            ));
-        }
-        let table = Table::read_parquet(&parquet_path)
-            .map_err(|err| unusable(&parquet_path, err.to_string()))?;
-        let scores = scores_from_table(&table, &sidecar)
-            .map_err(|reason| unusable(&parquet_path, reason))?;
+        let data_path = self.data_path(key);
+        let data = std::fs::read(&data_path)
+            .map_err(|err| unusable(&data_path, format!("cannot read the data file: {err}")))?;
+        let scores =
+            scores_from_data(&data, &sidecar).map_err(|reason| unusable(&data_path, reason))?;
         Ok(Some(scores))
     }
 
     /// Stores one member's predictions for `symbols` (same order and length as
     /// `scores`) under `key`, replacing any entry there. Atomic: a reader sees the old
-    /// entry, no entry, or the new entry, never a partial one.
+    /// entry, no entry, or the new entry, never a partial one; several processes (or
+    /// threads) may `put` the same entry at once.
     pub fn put<S: AsRef<str>>(
         &self,
         key: &PredictionKey,
@@ -234,7 +249,7 @@ impl PredictionCache {
     ) -> Result<(), CacheError> {
         let n_classes = check_input(symbols, scores).map_err(CacheError::Input)?;
         let sidecar_path = self.sidecar_path(key);
-        let parquet_path = self.parquet_path(key);
+        let data_path = self.data_path(key);
         let write_err = |path: &Path, reason: String| CacheError::Write {
             path: path.to_path_buf(),
             reason,
@@ -252,17 +267,15 @@ impl PredictionCache {
             Err(err) if err.kind() == ErrorKind::NotFound => {}
             Err(err) => return Err(write_err(&sidecar_path, err.to_string())),
         }
-        table_from_scores(scores, n_classes)
-            .and_then(|table| table.write(&parquet_path, FileFormat::Parquet))
-            .map_err(|err| write_err(&parquet_path, err.to_string()))?;
-        let parquet_bytes = std::fs::metadata(&parquet_path)
-            .map_err(|err| write_err(&parquet_path, err.to_string()))?
-            .len();
+        let (data_bytes, data_sha256) =
+            write_atomically(&data_path, DATA_WRITE_BUFFER, |out| write_data(out, scores))
+                .map_err(|reason| write_err(&data_path, reason))?;
         let sidecar = Sidecar {
             format_version: CACHE_FORMAT_VERSION,
             key: key.clone(),
             n_classes,
-            parquet_bytes,
+            data_bytes,
+            data_sha256,
             symbols: symbols
                 .iter()
                 .zip(scores)
@@ -279,15 +292,88 @@ impl PredictionCache {
                 })
                 .collect(),
         };
-        let json = serde_json::to_string_pretty(&sidecar)
+        debug_assert_eq!(expected_data_bytes(&sidecar), Some(data_bytes));
+        let json = serde_json::to_vec_pretty(&sidecar)
             .map_err(|err| write_err(&sidecar_path, err.to_string()))?;
-        let mut tmp_name = sidecar_path.as_os_str().to_owned();
-        tmp_name.push(".tmp");
-        let tmp = PathBuf::from(tmp_name);
-        std::fs::write(&tmp, json)
-            .and_then(|()| std::fs::rename(&tmp, &sidecar_path))
-            .map_err(|err| write_err(&sidecar_path, err.to_string()))
+        write_atomically(&sidecar_path, json.len(), |out| out.write_all(&json))
+            .map_err(|reason| write_err(&sidecar_path, reason))
     }
+}
+
+/// Writes `path` through a temporary file unique to this write (see the module docs),
+/// buffered by `buffer` bytes: `write` fills it, and once it is flushed it is renamed
+/// to `path`. On failure, removes the temporary file and returns what went wrong.
+fn write_atomically<T>(
+    path: &Path,
+    buffer: usize,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<T>,
+) -> Result<T, String> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        TEMP_FILES.fetch_add(1, Ordering::Relaxed)
+    ));
+    let tmp = PathBuf::from(name);
+    let result = write_then_rename(&tmp, path, buffer, write);
+    if result.is_err() {
+        // Best effort: the temporary file may not even have been created.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// [`write_atomically`] without the clean-up.
+fn write_then_rename<T>(
+    tmp: &Path,
+    path: &Path,
+    buffer: usize,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<T>,
+) -> Result<T, String> {
+    let file =
+        File::create(tmp).map_err(|err| format!("cannot create {}: {err}", tmp.display()))?;
+    let mut out = BufWriter::with_capacity(buffer, file);
+    let value = write(&mut out)
+        .and_then(|value| out.flush().map(|()| value))
+        .map_err(|err| format!("cannot write {}: {err}", tmp.display()))?;
+    drop(out);
+    std::fs::rename(tmp, path)
+        .map_err(|err| format!("cannot rename {} into place: {err}", tmp.display()))?;
+    Ok(value)
+}
+
+/// Writes `scores` to `out` in the data file's layout (see the module docs) and returns
+/// the number of bytes written and their SHA-256 (lower-case hex), hashed chunk by chunk
+/// as they are written.
+fn write_data(out: &mut impl Write, scores: &[MemberScores]) -> std::io::Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    let mut write_chunk = |chunk: &[u8]| {
+        hasher.update(chunk);
+        bytes += chunk.len() as u64;
+        out.write_all(chunk)
+    };
+    let mut chunk = Vec::with_capacity(CHUNK_VALUES * 4);
+    for scores in scores {
+        for values in scores.probabilities.chunks(CHUNK_VALUES) {
+            chunk.clear();
+            for value in values {
+                chunk.extend_from_slice(&value.to_le_bytes());
+            }
+            write_chunk(&chunk)?;
+        }
+        for flags in scores.scored.chunks(CHUNK_VALUES) {
+            chunk.clear();
+            chunk.extend(flags.iter().map(|&flag| u8::from(flag)));
+            write_chunk(&chunk)?;
+        }
+    }
+    Ok((bytes, hex(&hasher.finalize())))
+}
+
+/// Lower-case hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The class count shared by all `scores`, or what is wrong with them.
@@ -325,6 +411,8 @@ fn check_input<S: AsRef<str>>(symbols: &[S], scores: &[MemberScores]) -> Result<
     Ok(n_classes)
 }
 
+/// What makes `sidecar` unfit for a lookup of `key` and `symbols`, if anything (before
+/// its data file is read).
 fn check_sidecar<S: AsRef<str>>(
     sidecar: &Sidecar,
     key: &PredictionKey,
@@ -362,122 +450,82 @@ fn check_sidecar<S: AsRef<str>>(
             requested.get(position)
         ));
     }
-    Ok(())
+    match expected_data_bytes(sidecar) {
+        Some(bytes) if bytes == sidecar.data_bytes => Ok(()),
+        Some(bytes) => Err(format!(
+            // No overflow: the sum is at most the byte count, which did not overflow.
+            "its {} rows × {} classes make a {bytes}-byte data file, but it recorded \
+             data_bytes = {}",
+            sidecar.symbols.iter().map(|s| s.rows as u64).sum::<u64>(),
+            sidecar.n_classes,
+            sidecar.data_bytes
+        )),
+        None => Err(format!(
+            "its row counts and {} classes overflow the data file's size",
+            sidecar.n_classes
+        )),
+    }
 }
 
-fn class_column(class: usize) -> String {
-    format!("p{class}")
+/// The data file's length per the sidecar's row counts and class count
+/// (`Σ rows × (4·C + 1)`), or `None` if it overflows.
+fn expected_data_bytes(sidecar: &Sidecar) -> Option<u64> {
+    let row_bytes = u64::try_from(sidecar.n_classes)
+        .ok()?
+        .checked_mul(4)?
+        .checked_add(1)?;
+    sidecar.symbols.iter().try_fold(0u64, |total, entry| {
+        total.checked_add(u64::try_from(entry.rows).ok()?.checked_mul(row_bytes)?)
+    })
 }
 
-fn table_from_scores(
-    scores: &[MemberScores],
-    n_classes: usize,
-) -> Result<Table, gauntlet_datasets::table::TableError> {
-    let total: usize = scores.iter().map(MemberScores::n_rows).sum();
-    let mut symbol = Vec::with_capacity(total);
-    let mut row = Vec::with_capacity(total);
-    let mut scored = Vec::with_capacity(total);
-    let mut classes = vec![Vec::with_capacity(total); n_classes];
-    for (index, scores) in scores.iter().enumerate() {
-        let n = scores.n_rows();
-        symbol.extend(std::iter::repeat_n(index as i64, n));
-        row.extend(0..n as i64);
-        scored.extend(scores.scored.iter().map(|&s| i64::from(s)));
-        for values in scores.probabilities.chunks_exact(n_classes) {
-            for (column, &value) in classes.iter_mut().zip(values) {
-                column.push(value);
-            }
-        }
-    }
-    let mut table = Table::new();
-    table.push("symbol", ColumnValues::I64(symbol))?;
-    table.push("row", ColumnValues::I64(row))?;
-    for (class, values) in classes.into_iter().enumerate() {
-        table.push(class_column(class), ColumnValues::F32(values))?;
-    }
-    table.push("scored", ColumnValues::I64(scored))?;
-    Ok(table)
-}
-
-fn scores_from_table(table: &Table, sidecar: &Sidecar) -> Result<Vec<MemberScores>, String> {
-    let n_classes = sidecar.n_classes;
-    let expected: Vec<String> = ["symbol".to_string(), "row".to_string()]
-        .into_iter()
-        .chain((0..n_classes).map(class_column))
-        .chain(["scored".to_string()])
-        .collect();
-    let found: Vec<&str> = table.columns().iter().map(|(n, _)| n.as_str()).collect();
-    if found != expected {
-        return Err(format!("columns {found:?}, expected {expected:?}"));
-    }
-    let total: usize = sidecar.symbols.iter().map(|s| s.rows).sum();
-    if table.height() != total {
+/// Decodes the data file (see the module docs) after checking its length and SHA-256
+/// against `sidecar`, which [`check_sidecar`] accepted.
+fn scores_from_data(data: &[u8], sidecar: &Sidecar) -> Result<Vec<MemberScores>, String> {
+    if data.len() as u64 != sidecar.data_bytes {
         return Err(format!(
-            "{} rows, the sidecar's symbols have {total}",
-            table.height()
+            "the data file has {} bytes but the sidecar recorded {}",
+            data.len(),
+            sidecar.data_bytes
         ));
     }
-    let i64_column = |name: &str| match table.column(name) {
-        Some(ColumnValues::I64(values)) => Ok(values),
-        _ => Err(format!("column {name:?} is not i64")),
-    };
-    let symbol = i64_column("symbol")?;
-    let row = i64_column("row")?;
-    let scored = i64_column("scored")?;
-    let classes = (0..n_classes)
-        .map(|class| match table.column(&class_column(class)) {
-            Some(ColumnValues::F32(values)) => Ok(values.as_slice()),
-            _ => Err(format!("column {:?} is not f32", class_column(class))),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let sha256 = hex(&Sha256::digest(data));
+    if sha256 != sidecar.data_sha256 {
+        return Err(format!(
+            "the data file's SHA-256 {sha256} differs from the sidecar's {}",
+            sidecar.data_sha256
+        ));
+    }
+    let n_classes = sidecar.n_classes;
+    let mut rest = data;
     let mut out = Vec::with_capacity(sidecar.symbols.len());
-    let mut start = 0usize;
-    for (index, entry) in sidecar.symbols.iter().enumerate() {
-        let range = start..start + entry.rows;
-        start = range.end;
-        if let Some(offset) = symbol[range.clone()]
-            .iter()
-            .position(|&s| s != index as i64)
-        {
+    for entry in &sidecar.symbols {
+        // The length check above and check_sidecar's make these splits succeed; they
+        // are checked anyway so no sidecar can make this panic.
+        let (values, tail) = entry
+            .rows
+            .checked_mul(4)
+            .and_then(|n| n.checked_mul(n_classes))
+            .and_then(|n| rest.split_at_checked(n))
+            .ok_or_else(|| format!("the data file ends inside {}'s outputs", entry.symbol))?;
+        let (flags, tail) = tail
+            .split_at_checked(entry.rows)
+            .ok_or_else(|| format!("the data file ends inside {}'s flags", entry.symbol))?;
+        rest = tail;
+        if let Some(offset) = flags.iter().position(|&flag| flag > 1) {
             return Err(format!(
-                "row {} has symbol {}, expected {index} ({})",
-                range.start + offset,
-                symbol[range.start + offset],
-                entry.symbol
+                "{} row {offset} has scored = {}, expected 0 or 1",
+                entry.symbol, flags[offset]
             ));
         }
-        if let Some(offset) = row[range.clone()]
-            .iter()
-            .enumerate()
-            .position(|(i, &r)| r != i as i64)
-        {
-            return Err(format!(
-                "{} row {offset} is stored with row index {}",
-                entry.symbol,
-                row[range.start + offset]
-            ));
-        }
-        let mut flags = Vec::with_capacity(entry.rows);
-        for (offset, &flag) in scored[range.clone()].iter().enumerate() {
-            match flag {
-                0 => flags.push(false),
-                1 => flags.push(true),
-                other => {
-                    return Err(format!(
-                        "{} row {offset} has scored = {other}, expected 0 or 1",
-                        entry.symbol
-                    ))
-                }
-            }
-        }
-        let mut probabilities = Vec::with_capacity(entry.rows * n_classes);
-        for position in range {
-            probabilities.extend(classes.iter().map(|column| column[position]));
-        }
+        let probabilities = values
+            .chunks_exact(4)
+            .map(|bytes| f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+            .collect();
         out.push(MemberScores {
             n_classes,
             probabilities,
-            scored: flags,
+            scored: flags.iter().map(|&flag| flag == 1).collect(),
             input_distribution: InputDistribution {
                 rows_checked: entry.rows_checked,
                 rows_extreme: entry.rows_extreme,
@@ -491,6 +539,8 @@ fn scores_from_table(table: &Table, sidecar: &Sidecar) -> Result<Vec<MemberScore
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicUsize;
+
     use super::*;
 
     fn key(data: &str) -> PredictionKey {
@@ -554,6 +604,27 @@ mod tests {
         names
     }
 
+    /// The two files of a committed entry, sorted as [`files`] lists them.
+    fn entry_files(key: &PredictionKey) -> [String; 2] {
+        let stem = key.file_stem();
+        [
+            format!("{stem}.predictions.bin"),
+            format!("{stem}.predictions.json"),
+        ]
+    }
+
+    fn read_sidecar(cache: &PredictionCache, key: &PredictionKey) -> Sidecar {
+        serde_json::from_str(&std::fs::read_to_string(cache.sidecar_path(key)).unwrap()).unwrap()
+    }
+
+    fn write_sidecar(cache: &PredictionCache, key: &PredictionKey, sidecar: &Sidecar) {
+        std::fs::write(
+            cache.sidecar_path(key),
+            serde_json::to_string(sidecar).unwrap(),
+        )
+        .unwrap();
+    }
+
     #[test]
     fn round_trip_is_bit_identical() {
         let dir = tempfile::tempdir().unwrap();
@@ -568,38 +639,66 @@ mod tests {
             assert_eq!(got.scored, want.scored);
             assert_eq!(got.input_distribution, want.input_distribution);
         }
-        let stem = key("d").file_stem();
         assert_eq!(
             files(cache.dir()),
-            [
-                format!("{stem}.predictions.json"),
-                format!("{stem}.predictions.parquet")
-            ],
+            entry_files(&key("d")),
             "no temp files are left behind"
         );
     }
 
+    /// Decodes an entry by hand from the layout the module docs give, without the cache's
+    /// reader: the docs are the format's spec.
     #[test]
-    fn the_parquet_file_is_readable_without_the_cache() {
+    fn the_files_follow_the_documented_layout() {
         let dir = tempfile::tempdir().unwrap();
         let cache = PredictionCache::new(dir.path());
         let (symbols, scores) = sample();
-        cache.put(&key("d"), &symbols, &scores).unwrap();
-        let table = Table::read_parquet(&cache.parquet_path(&key("d"))).unwrap();
-        let names: Vec<&str> = table.columns().iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["symbol", "row", "p0", "p1", "p2", "scored"]);
-        assert_eq!(
-            table.column("symbol"),
-            Some(&ColumnValues::I64(vec![0, 0, 0, 2, 2]))
-        );
-        assert_eq!(
-            table.column("row"),
-            Some(&ColumnValues::I64(vec![0, 1, 2, 0, 1]))
-        );
-        assert_eq!(
-            table.column("scored"),
-            Some(&ColumnValues::I64(vec![0, 1, 1, 1, 1]))
-        );
+        let k = key("d");
+        cache.put(&k, &symbols, &scores).unwrap();
+        let data = std::fs::read(cache.data_path(&k)).unwrap();
+        let sidecar: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(cache.sidecar_path(&k)).unwrap())
+                .unwrap();
+        assert_eq!(sidecar["format_version"], CACHE_FORMAT_VERSION);
+        assert_eq!(sidecar["key"]["data_hash"], "d");
+        assert_eq!(sidecar["key"]["engine"], Engine::OnnxRuntime.as_str());
+        assert_eq!(sidecar["n_classes"], 3);
+        // Σ rows × (4·C + 1) = (3 + 0 + 2) × 13.
+        assert_eq!(data.len(), 65);
+        assert_eq!(sidecar["data_bytes"], data.len());
+        let sha256: String = Sha256::digest(&data)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert_eq!(sidecar["data_sha256"], sha256);
+
+        let entries = sidecar["symbols"].as_array().unwrap();
+        assert_eq!(entries.len(), symbols.len());
+        let mut offset = 0;
+        for ((entry, symbol), want) in entries.iter().zip(&symbols).zip(&scores) {
+            assert_eq!(entry["symbol"], symbol.as_str());
+            let rows = entry["rows"].as_u64().unwrap() as usize;
+            assert_eq!(rows, want.n_rows());
+            // rows × C f32 little-endian, row-major...
+            let outputs: Vec<u32> = data[offset..offset + rows * 3 * 4]
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            offset += rows * 3 * 4;
+            let want_outputs: Vec<u32> = want.probabilities.iter().map(|p| p.to_bits()).collect();
+            assert_eq!(outputs, want_outputs, "{symbol}");
+            // ...then one scored byte per row.
+            let flags = &data[offset..offset + rows];
+            offset += rows;
+            let want_flags: Vec<u8> = want.scored.iter().map(|&s| u8::from(s)).collect();
+            assert_eq!(flags, want_flags, "{symbol}");
+            assert_eq!(entry["rows_checked"], want.input_distribution.rows_checked);
+        }
+        assert_eq!(offset, data.len(), "no header, no trailer");
+        // Spelled out: AAA's row 1 class 0 (0.1), its flags, and BBB's first output (1/3).
+        assert_eq!(data[12..16], 0.1f32.to_le_bytes());
+        assert_eq!(data[36..39], [0, 1, 1]);
+        assert_eq!(data[39..43], (1.0f32 / 3.0).to_le_bytes());
     }
 
     #[test]
@@ -629,7 +728,7 @@ mod tests {
         let (symbols, scores) = sample();
         cache.put(&key("old"), &symbols, &scores).unwrap();
         // Someone copies an entry to the name of another key.
-        for suffix in ["json", "parquet"] {
+        for suffix in ["json", "bin"] {
             std::fs::copy(
                 dir.path()
                     .join(format!("{}.predictions.{suffix}", key("old").file_stem())),
@@ -671,35 +770,38 @@ mod tests {
         let (symbols, scores) = sample();
         let k = key("d");
         cache.put(&k, &symbols, &scores).unwrap();
-        let parquet = cache.parquet_path(&k);
-        let good = std::fs::read(&parquet).unwrap();
+        let data_path = cache.data_path(&k);
+        let shown = data_path.display().to_string();
+        let good = std::fs::read(&data_path).unwrap();
 
-        // Truncated Parquet: the size no longer matches the sidecar.
-        std::fs::write(&parquet, &good[..good.len() / 2]).unwrap();
+        // Truncated data file: the length no longer matches the sidecar.
+        std::fs::write(&data_path, &good[..good.len() / 2]).unwrap();
         let message = cache.get(&k, &symbols).unwrap_err().to_string();
         assert!(
             message.contains("bytes but the sidecar recorded"),
             "{message}"
         );
-        assert!(
-            message.contains(&parquet.display().to_string()),
-            "{message}"
-        );
+        assert!(message.contains(&shown), "{message}");
 
-        // Same size, garbage bytes: the Parquet reader rejects it.
-        std::fs::write(&parquet, vec![7u8; good.len()]).unwrap();
+        // Same length, one bit of an output flipped: the hash catches it.
+        let mut flipped = good.clone();
+        flipped[13] ^= 0x01;
+        std::fs::write(&data_path, &flipped).unwrap();
         let err = cache.get(&k, &symbols).unwrap_err();
         assert!(matches!(err, CacheError::Unusable { .. }), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("SHA-256"), "{message}");
+        assert!(message.contains("differs from the sidecar's"), "{message}");
+        assert!(message.contains(&shown), "{message}");
 
-        // Missing Parquet file under a sidecar.
-        std::fs::remove_file(&parquet).unwrap();
-        assert!(matches!(
-            cache.get(&k, &symbols),
-            Err(CacheError::Unusable { .. })
-        ));
+        // Missing data file under a sidecar.
+        std::fs::remove_file(&data_path).unwrap();
+        let err = cache.get(&k, &symbols).unwrap_err();
+        assert!(matches!(err, CacheError::Unusable { .. }), "{err}");
+        assert!(err.to_string().contains(&shown), "{err}");
 
         // Broken sidecar.
-        std::fs::write(&parquet, &good).unwrap();
+        std::fs::write(&data_path, &good).unwrap();
         std::fs::write(cache.sidecar_path(&k), "{ not json").unwrap();
         let message = cache.get(&k, &symbols).unwrap_err().to_string();
         assert!(message.contains("the sidecar is not valid"), "{message}");
@@ -710,25 +812,79 @@ mod tests {
     }
 
     #[test]
-    fn a_sidecar_disagreeing_with_its_parquet_is_caught() {
+    fn a_scored_flag_other_than_0_or_1_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let cache = PredictionCache::new(dir.path());
         let (symbols, scores) = sample();
         let k = key("d");
         cache.put(&k, &symbols, &scores).unwrap();
-        let sidecar_path = cache.sidecar_path(&k);
-        let text = std::fs::read_to_string(&sidecar_path).unwrap();
-        let mut sidecar: Sidecar = serde_json::from_str(&text).unwrap();
+        let data_path = cache.data_path(&k);
+        let mut data = std::fs::read(&data_path).unwrap();
+        // AAA's flags follow its 3 rows × 3 classes × 4 bytes; set row 1's to 2.
+        assert_eq!(data[37], 1);
+        data[37] = 2;
+        std::fs::write(&data_path, &data).unwrap();
+        // A sidecar that agrees with the changed bytes, so only the flag check is left.
+        let mut sidecar = read_sidecar(&cache, &k);
+        sidecar.data_sha256 = hex(&Sha256::digest(&data));
+        write_sidecar(&cache, &k, &sidecar);
+        let err = cache.get(&k, &symbols).unwrap_err();
+        assert!(matches!(err, CacheError::Unusable { .. }), "{err}");
+        let message = err.to_string();
+        assert!(
+            message.contains("AAA row 1 has scored = 2, expected 0 or 1"),
+            "{message}"
+        );
+        assert!(
+            message.contains(&data_path.display().to_string()),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_sidecar_disagreeing_with_its_data_file_is_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = PredictionCache::new(dir.path());
+        let (symbols, scores) = sample();
+        let k = key("d");
+        cache.put(&k, &symbols, &scores).unwrap();
+        let original = read_sidecar(&cache, &k);
+
+        // AAA's and BBB's row counts swapped: same total length and hash, but the data
+        // file no longer splits into valid symbols (output bytes land on flags).
+        let mut sidecar = original.clone();
         sidecar.symbols.swap(0, 2);
         sidecar.symbols[0].symbol = "AAA".into();
         sidecar.symbols[2].symbol = "BBB".into();
-        std::fs::write(&sidecar_path, serde_json::to_string(&sidecar).unwrap()).unwrap();
-        let message = cache.get(&k, &symbols).unwrap_err().to_string();
-        assert!(message.contains("has symbol 0, expected 2"), "{message}");
+        write_sidecar(&cache, &k, &sidecar);
+        let err = cache.get(&k, &symbols).unwrap_err();
+        assert!(matches!(err, CacheError::Unusable { .. }), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("expected 0 or 1"), "{message}");
 
-        sidecar = serde_json::from_str(&text).unwrap();
+        // A row count that changes the total no longer matches data_bytes.
+        sidecar = original.clone();
+        sidecar.symbols[0].rows += 1;
+        write_sidecar(&cache, &k, &sidecar);
+        let message = cache.get(&k, &symbols).unwrap_err().to_string();
+        assert!(
+            message.contains(
+                "its 6 rows × 3 classes make a 78-byte data file, but it recorded \
+                 data_bytes = 65"
+            ),
+            "{message}"
+        );
+
+        // Another class count, likewise.
+        sidecar = original.clone();
+        sidecar.n_classes = 2;
+        write_sidecar(&cache, &k, &sidecar);
+        let message = cache.get(&k, &symbols).unwrap_err().to_string();
+        assert!(message.contains("recorded data_bytes = 65"), "{message}");
+
+        sidecar = original;
         sidecar.format_version = CACHE_FORMAT_VERSION + 1;
-        std::fs::write(&sidecar_path, serde_json::to_string(&sidecar).unwrap()).unwrap();
+        write_sidecar(&cache, &k, &sidecar);
         let message = cache.get(&k, &symbols).unwrap_err().to_string();
         let expected = format!("cache format version {}", CACHE_FORMAT_VERSION + 1);
         assert!(message.contains(&expected), "{message}");
@@ -741,16 +897,18 @@ mod tests {
         let (symbols, scores) = sample();
         let k = key("d");
         cache.put(&k, &symbols, &scores).unwrap();
-        // A rewrite that died after removing the sidecar and while writing the Parquet
-        // temp file: a stale Parquet file and a half-written temp file remain.
+        // A rewrite that died after removing the sidecar and while writing the data
+        // file's temp file: a stale data file and a half-written temp file remain.
         std::fs::remove_file(cache.sidecar_path(&k)).unwrap();
-        let mut tmp = cache.parquet_path(&k).into_os_string();
-        tmp.push(".tmp");
-        std::fs::write(&tmp, b"PAR1 half").unwrap();
+        let mut tmp = cache.data_path(&k).into_os_string();
+        tmp.push(format!(".{}.0.tmp", std::process::id().wrapping_add(1)));
+        std::fs::write(&tmp, [0x7f; 20]).unwrap();
         assert!(cache.get(&k, &symbols).unwrap().is_none());
-        // The next put completes the entry.
+        // The next put completes the entry; the dead writer's temp file is never read.
         cache.put(&k, &symbols, &scores).unwrap();
-        assert!(cache.get(&k, &symbols).unwrap().is_some());
+        let back = cache.get(&k, &symbols).unwrap().unwrap();
+        assert_eq!(bits(&back), bits(&scores));
+        assert_eq!(files(dir.path()).len(), 3);
     }
 
     #[test]
@@ -760,14 +918,73 @@ mod tests {
         let (symbols, scores) = sample();
         let k = key("d");
         cache.put(&k, &symbols, &scores).unwrap();
-        // The Parquet path is now a directory: the rename fails mid-put.
-        std::fs::remove_file(cache.parquet_path(&k)).unwrap();
-        std::fs::create_dir(cache.parquet_path(&k)).unwrap();
-        assert!(matches!(
-            cache.put(&k, &symbols, &scores),
-            Err(CacheError::Write { .. })
-        ));
+        // The data path is now a directory: the rename fails mid-put.
+        let data_path = cache.data_path(&k);
+        std::fs::remove_file(&data_path).unwrap();
+        std::fs::create_dir(&data_path).unwrap();
+        match cache.put(&k, &symbols, &scores) {
+            Err(CacheError::Write { path, .. }) => assert_eq!(path, data_path),
+            other => panic!("expected a write error, got {other:?}"),
+        }
         assert!(cache.get(&k, &symbols).unwrap().is_none());
+        assert_eq!(
+            files(dir.path()),
+            [entry_files(&k)[0].clone()],
+            "no sidecar, and the temp file was removed"
+        );
+    }
+
+    #[test]
+    fn concurrent_puts_of_one_key_never_expose_a_partial_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = PredictionCache::new(dir.path());
+        let (mut symbols, mut scores) = sample();
+        // A larger symbol, so writes take long enough to overlap.
+        let rows = 20_000;
+        symbols.push("BIG".into());
+        scores.push(MemberScores {
+            n_classes: 3,
+            probabilities: (0..rows * 3).map(|i| i as f32 * 1e-3).collect(),
+            scored: (0..rows).map(|row| row % 7 != 0).collect(),
+            input_distribution: InputDistribution::default(),
+        });
+        let k = key("d");
+        let writers_left = AtomicUsize::new(2);
+        let (hits, misses) = std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    let result = (0..20).try_for_each(|_| {
+                        // A pause between puts leaves the committed entry up for a while.
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                        cache.put(&k, &symbols, &scores)
+                    });
+                    writers_left.fetch_sub(1, Ordering::SeqCst);
+                    result.unwrap();
+                });
+            }
+            let reader = scope.spawn(|| {
+                let (mut hits, mut misses) = (0usize, 0usize);
+                loop {
+                    let done = writers_left.load(Ordering::SeqCst) == 0;
+                    match cache.get(&k, &symbols) {
+                        Ok(Some(back)) => {
+                            assert_eq!(bits(&back), bits(&scores));
+                            assert!(back.iter().zip(&scores).all(|(a, b)| a.scored == b.scored));
+                            hits += 1;
+                        }
+                        Ok(None) => misses += 1,
+                        Err(err) => panic!("a get during concurrent puts failed: {err}"),
+                    }
+                    if done {
+                        return (hits, misses);
+                    }
+                }
+            });
+            reader.join().unwrap()
+        });
+        // The last get came after both writers finished: the entry was committed.
+        assert!(hits >= 1, "{hits} hits, {misses} misses");
+        assert_eq!(files(dir.path()), entry_files(&k), "no temp files remain");
     }
 
     #[test]
