@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::reliability::{edges, BinSums, Binning, ReliabilityTable};
@@ -165,22 +166,19 @@ pub(crate) fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
     let keys = |side: Vec<(&f64, &bool)>| -> Vec<u64> {
         side.into_iter().map(|(&s, _)| total_order_key(s)).collect()
     };
-    auc_of_keys(&mut keys(positives), &mut keys(negatives), &mut Vec::new())
+    auc_of_keys(&mut keys(positives), &mut keys(negatives))
 }
 
-/// [`roc_auc`] of the positives' and negatives' [`total_order_key`]s (sorted in place,
-/// with `scratch` reused between calls): integer keys per side sort much faster than
-/// (score, outcome) pairs with a float comparator.
-fn auc_of_keys(
-    positives: &mut [u64],
-    negatives: &mut [u64],
-    scratch: &mut Vec<u64>,
-) -> Option<f64> {
+/// [`roc_auc`] of the positives' and negatives' [`total_order_key`]s (sorted in place):
+/// integer keys per side sort much faster than (score, outcome) pairs with a float
+/// comparator. (Bucketed and radix sorts measured no faster than the standard library's
+/// on model outputs, which repeat values; see docs/perf-notes.md.)
+fn auc_of_keys(positives: &mut [u64], negatives: &mut [u64]) -> Option<f64> {
     if positives.is_empty() || negatives.is_empty() {
         return None;
     }
-    sort_keys(positives, scratch);
-    sort_keys(negatives, scratch);
+    positives.sort_unstable();
+    negatives.sort_unstable();
     // Twice U, so that half-counted ties stay integers.
     let mut twice_u: u64 = 0;
     // One linear merge: `below` negatives score under the current positive run, `equal`
@@ -204,44 +202,6 @@ fn auc_of_keys(
     }
     let (p, n) = (positives.len() as f64, negatives.len() as f64);
     Some(twice_u as f64 / 2.0 / (p * n))
-}
-
-/// Sorts `keys` ascending: one pass scatters them into 2¹⁶ buckets by their leading
-/// bits above the smallest key, then each bucket, small enough to stay in cache, is
-/// sorted on its own. Sorting millions of scores as one array, by comparisons or by
-/// radix passes, is memory-bound and was the costliest step of a calibration report.
-fn sort_keys(keys: &mut [u64], scratch: &mut Vec<u64>) {
-    const BUCKET_BITS: u32 = 16;
-    const SMALL: usize = 1 << 12;
-    if keys.len() <= SMALL {
-        keys.sort_unstable();
-        return;
-    }
-    let (min, max) = keys
-        .iter()
-        .fold((u64::MAX, 0), |(lo, hi), &k| (lo.min(k), hi.max(k)));
-    // (max − min) >> shift < 2^BUCKET_BITS, and the bucket order is the key order.
-    let shift = (u64::BITS - (max - min).leading_zeros()).saturating_sub(BUCKET_BITS);
-    let bucket = |key: u64| ((key - min) >> shift) as usize;
-    let mut starts = vec![0usize; (1 << BUCKET_BITS) + 1];
-    for &key in keys.iter() {
-        starts[bucket(key) + 1] += 1;
-    }
-    for b in 1..starts.len() {
-        starts[b] += starts[b - 1];
-    }
-    let mut next = starts.clone();
-    scratch.clear();
-    scratch.resize(keys.len(), 0);
-    for &key in keys.iter() {
-        let slot = &mut next[bucket(key)];
-        scratch[*slot] = key;
-        *slot += 1;
-    }
-    for range in starts.windows(2) {
-        scratch[range[0]..range[1]].sort_unstable();
-    }
-    keys.copy_from_slice(scratch);
 }
 
 /// A key whose unsigned order is `f64::total_cmp`'s, with −0 taken as +0 (they compare
@@ -279,13 +239,12 @@ pub trait ReportRows {
     fn visit<F: FnMut(ReportRow<'_>)>(&self, visit: F);
 }
 
-/// A row's argmax (ties to the lowest class) and its probability.
+/// 1.0 if `condition`, else 0.0, computed without a branch (the compiler turns
+/// `f64::from(u8::from(condition))` into one, mispredicted about as often as the
+/// realized class changes).
 #[inline]
-fn top_label(row: &[f64]) -> (usize, f64) {
-    row.iter().enumerate().fold(
-        (0, row[0]),
-        |(bi, bp), (i, &p)| if p > bp { (i, p) } else { (bi, bp) },
-    )
+fn indicator(condition: bool) -> f64 {
+    f64::from_bits(u64::from(condition) * 1f64.to_bits())
 }
 
 /// The checks of [`PredictionSet::new`], `with_logits` and `with_consensus` on one row.
@@ -343,28 +302,6 @@ fn check_row(row: &ReportRow<'_>, index: usize, k: usize) -> Result<(), ReportsE
     Ok(())
 }
 
-/// Everything of the report that one pass over the rows accumulates, in row order.
-struct Sums {
-    rows: usize,
-    confusion_matrix: Vec<Vec<usize>>,
-    top_label_uniform: BinSums,
-    per_class: Vec<BinSums>,
-    brier_per_class: Vec<f64>,
-    brier: f64,
-    log_loss: f64,
-    overconfident: usize,
-    confidence: f64,
-    logit_range: Option<(f64, f64)>,
-    consensus: Option<f64>,
-    /// Top-label confidence and correctness per row, for the quantile table.
-    confidences: Vec<f64>,
-    correct: Vec<bool>,
-    /// Per class, the [`total_order_key`] of its probability in every row: the class's
-    /// rows from the front, the others from the back (`positives[c]` of the former).
-    keys: Vec<Vec<u64>>,
-    positives: Vec<usize>,
-}
-
 /// Builds every diagnostic of [`CalibrationReport`] from `rows` (see [`ReportRows`]) in
 /// one pass, then, in parallel (rayon), the quantile table of the top-label confidences
 /// and the sorts behind each class's ROC AUC.
@@ -378,23 +315,7 @@ pub fn calibration_report<R: ReportRows>(rows: &R) -> Result<CalibrationReport, 
         });
     }
     let n = rows.len();
-    let mut sums = Sums {
-        rows: 0,
-        confusion_matrix: vec![vec![0usize; k]; k],
-        top_label_uniform: BinSums::uniform(Binning::ECE_DEFAULT),
-        per_class: vec![BinSums::uniform(Binning::ECE_DEFAULT); k],
-        brier_per_class: vec![0.0; k],
-        brier: 0.0,
-        log_loss: 0.0,
-        overconfident: 0,
-        confidence: 0.0,
-        logit_range: None,
-        consensus: None,
-        confidences: Vec::with_capacity(n),
-        correct: Vec::with_capacity(n),
-        keys: vec![vec![0; n]; k],
-        positives: vec![0; k],
-    };
+    let mut sums = Sums::new(k, n);
     let mut error = None;
     rows.visit(|row| {
         if error.is_some() {
@@ -429,41 +350,80 @@ pub fn calibration_report<R: ReportRows>(rows: &R) -> Result<CalibrationReport, 
     Ok(sums.report())
 }
 
+/// Rows [`Sums`] gathers before adding them to its sums column by column: a block stays
+/// in the L1 cache, and each loop over one of its columns keeps its sums in registers.
+const BLOCK_ROWS: usize = 1024;
+
+/// Everything of the report that one pass over the rows accumulates. Every sum adds its
+/// terms in row order (a block's rows in order, blocks in order).
+struct Sums {
+    n_classes: usize,
+    /// Rows added so far, the block's included.
+    rows: usize,
+    /// `confusion_matrix[label · k + predicted]`.
+    confusion_matrix: Vec<usize>,
+    top_label_uniform: BinSums,
+    per_class: Vec<BinSums>,
+    brier_per_class: Vec<f64>,
+    brier: f64,
+    log_loss: f64,
+    overconfident: usize,
+    confidence: f64,
+    logit_range: Option<(f64, f64)>,
+    consensus: Option<f64>,
+    /// Top-label confidence and correctness per row, for the quantile table.
+    confidences: Vec<f64>,
+    correct: Vec<bool>,
+    /// Per class, the [`total_order_key`] of its probability in every row: the class's
+    /// rows from the front, the others from the back (`positives[c]` of the former).
+    keys: Vec<Vec<u64>>,
+    positives: Vec<usize>,
+    /// The block's probabilities by class: `block[c · BLOCK_ROWS + i]` is class c's in
+    /// the block's row i.
+    block: Vec<f64>,
+    block_labels: Vec<usize>,
+    /// Per block row: its predicted class, its squared error summed over the classes.
+    predicted: Vec<usize>,
+    squared_error: Vec<f64>,
+}
+
 impl Sums {
+    fn new(n_classes: usize, n_rows: usize) -> Self {
+        let k = n_classes;
+        Self {
+            n_classes,
+            rows: 0,
+            confusion_matrix: vec![0; k * k],
+            top_label_uniform: BinSums::uniform(Binning::ECE_DEFAULT),
+            per_class: vec![BinSums::uniform(Binning::ECE_DEFAULT); k],
+            brier_per_class: vec![0.0; k],
+            brier: 0.0,
+            log_loss: 0.0,
+            overconfident: 0,
+            confidence: 0.0,
+            logit_range: None,
+            consensus: None,
+            confidences: Vec::with_capacity(n_rows),
+            correct: Vec::with_capacity(n_rows),
+            // Not `vec![vec![0; n]; k]`, which would copy the zeros into k − 1 of them.
+            keys: (0..k).map(|_| vec![0; n_rows]).collect(),
+            positives: vec![0; k],
+            block: vec![0.0; k * BLOCK_ROWS],
+            block_labels: Vec::with_capacity(BLOCK_ROWS),
+            predicted: Vec::with_capacity(BLOCK_ROWS),
+            squared_error: Vec::with_capacity(BLOCK_ROWS),
+        }
+    }
+
+    /// Adds a checked row: to the block, and the block to the sums once it is full.
     #[inline]
     fn add(&mut self, row: &ReportRow<'_>) {
-        let (predicted, confidence) = top_label(row.probabilities);
-        let label = row.label;
-        let correct = predicted == label;
-        self.rows += 1;
-        self.confusion_matrix[label][predicted] += 1;
-        self.top_label_uniform.add(confidence, correct);
-        let (row_index, n) = (self.rows - 1, self.correct.capacity());
+        let i = self.block_labels.len();
         for (c, &p) in row.probabilities.iter().enumerate() {
-            let is_c = c == label;
-            self.per_class[c].add(p, is_c);
-            self.brier_per_class[c] += (p - f64::from(u8::from(is_c))).powi(2);
-            // The class's rows fill from the front, the others from the back.
-            let negatives = row_index - self.positives[c];
-            let slot = if is_c {
-                self.positives[c]
-            } else {
-                n - 1 - negatives
-            };
-            self.keys[c][slot] = total_order_key(p);
-            self.positives[c] += usize::from(is_c);
+            self.block[c * BLOCK_ROWS + i] = p;
         }
-        self.brier += row
-            .probabilities
-            .iter()
-            .enumerate()
-            .map(|(c, &p)| (p - if c == label { 1.0 } else { 0.0 }).powi(2))
-            .sum::<f64>();
-        self.log_loss += -row.probabilities[label]
-            .clamp(LOG_LOSS_EPSILON, 1.0 - LOG_LOSS_EPSILON)
-            .ln();
-        self.overconfident += usize::from(confidence > OVERCONFIDENCE_THRESHOLD);
-        self.confidence += confidence;
+        self.block_labels.push(row.label);
+        self.rows += 1;
         if let Some(logits) = row.logits {
             let (min, max) = self
                 .logit_range
@@ -476,14 +436,103 @@ impl Sums {
         if let Some(consensus) = row.consensus {
             *self.consensus.get_or_insert(0.0) += consensus;
         }
-        self.confidences.push(confidence);
-        self.correct.push(correct);
+        if self.block_labels.len() == BLOCK_ROWS {
+            self.flush();
+        }
     }
 
-    fn report(self) -> CalibrationReport {
-        let n = self.rows;
-        let k = self.confusion_matrix.len();
-        let confusion_matrix = self.confusion_matrix;
+    /// Adds the block's rows to the sums and empties it.
+    fn flush(&mut self) {
+        let (k, m) = (self.n_classes, self.block_labels.len());
+        let labels = &self.block_labels[..];
+        let block = &self.block;
+        let column = |c: usize| &block[c * BLOCK_ROWS..c * BLOCK_ROWS + m];
+        // The top label (argmax, ties to the lowest class) and its probability.
+        let first = self.confidences.len();
+        self.confidences.extend_from_slice(column(0));
+        let confidences = &mut self.confidences[first..];
+        self.predicted.clear();
+        self.predicted.resize(m, 0);
+        for c in 1..k {
+            for ((top, predicted), &p) in confidences
+                .iter_mut()
+                .zip(&mut self.predicted)
+                .zip(column(c))
+            {
+                // Selects, not a branch: which class is on top is data, not a pattern.
+                let above = p > *top;
+                *top = if above { p } else { *top };
+                *predicted = if above { c } else { *predicted };
+            }
+        }
+        let confidences = &self.confidences[first..];
+        self.correct.extend(
+            self.predicted
+                .iter()
+                .zip(labels)
+                .map(|(predicted, label)| predicted == label),
+        );
+        let correct = &self.correct[first..];
+        // One loop per sum or group of sums: each addition waits for the one before in
+        // its sum, and the loops are short enough to overlap each other's chains.
+        for (&label, &predicted) in labels.iter().zip(&self.predicted) {
+            self.confusion_matrix[label * k + predicted] += 1;
+        }
+        self.top_label_uniform.add_all(confidences, |i| correct[i]);
+        for &confidence in confidences {
+            self.overconfident += usize::from(confidence > OVERCONFIDENCE_THRESHOLD);
+            self.confidence += confidence;
+        }
+        for (i, &label) in labels.iter().enumerate() {
+            self.log_loss += -block[label * BLOCK_ROWS + i]
+                .clamp(LOG_LOSS_EPSILON, 1.0 - LOG_LOSS_EPSILON)
+                .ln();
+        }
+        // Per class: its reliability table, its Brier term, its ROC keys; and each row's
+        // squared error summed over the classes in class order.
+        self.squared_error.clear();
+        self.squared_error.resize(m, 0.0);
+        let n = self.keys.first().map_or(0, Vec::len);
+        for c in 0..k {
+            let probabilities = column(c);
+            self.per_class[c].add_all(probabilities, |i| labels[i] == c);
+            let mut brier = self.brier_per_class[c];
+            for ((&p, &label), row_error) in probabilities
+                .iter()
+                .zip(labels)
+                .zip(&mut self.squared_error)
+            {
+                let error = (p - indicator(label == c)).powi(2);
+                brier += error;
+                *row_error += error;
+            }
+            self.brier_per_class[c] = brier;
+            // The class's rows fill its keys from the front, the others from the back.
+            let keys = &mut self.keys[c];
+            let mut positives = self.positives[c];
+            for (i, (&p, &label)) in probabilities.iter().zip(labels).enumerate() {
+                let is_c = label == c;
+                let negatives = first + i - positives;
+                let slot = if is_c { positives } else { n - 1 - negatives };
+                keys[slot] = total_order_key(p);
+                positives += usize::from(is_c);
+            }
+            self.positives[c] = positives;
+        }
+        for &error in &self.squared_error {
+            self.brier += error;
+        }
+        self.block_labels.clear();
+    }
+
+    fn report(mut self) -> CalibrationReport {
+        self.flush();
+        let (n, k) = (self.rows, self.n_classes);
+        let confusion_matrix: Vec<Vec<usize>> = self
+            .confusion_matrix
+            .chunks(k)
+            .map(<[usize]>::to_vec)
+            .collect();
         let precision = (0..k)
             .map(|c| {
                 share(
@@ -502,19 +551,16 @@ impl Sums {
             || {
                 let binning = Binning::Quantile { bins: 10 };
                 let mut sums = BinSums::new(binning, edges(confidences, binning));
-                for (&c, &o) in confidences.iter().zip(outcomes) {
-                    sums.add(c, o);
-                }
+                sums.add_all(confidences, |i| outcomes[i]);
                 sums.table()
             },
             || {
-                let mut scratch = Vec::new();
                 self.keys
-                    .into_iter()
+                    .into_par_iter()
                     .zip(&self.positives)
                     .map(|(mut keys, &positives)| {
                         let (positives, negatives) = keys.split_at_mut(positives);
-                        auc_of_keys(positives, negatives, &mut scratch)
+                        auc_of_keys(positives, negatives)
                     })
                     .collect::<Vec<_>>()
             },
@@ -578,7 +624,6 @@ impl Sums {
 mod tests {
     use super::super::PredictionSet;
     use super::*;
-    use proptest::strategy::Strategy as _;
 
     fn three_class() -> PredictionSet {
         // Rows (predicted class in brackets): [0], [1], [1], [2]; labels 0, 1, 0, 2.
@@ -678,23 +723,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The bucketed sort sorts: short inputs (the plain sort), keys over the whole
-        /// range, a narrow range, scores in [0, 1], one repeated key.
-        #[test]
-        fn sort_keys_sorts(
-            mut keys in proptest::prop_oneof![
-                proptest::collection::vec(proptest::num::u64::ANY, 0..6000),
-                proptest::collection::vec(0u64..1000, 4097..6000),
-                proptest::collection::vec((0.0f64..=1.0).prop_map(total_order_key), 4097..6000),
-                proptest::strategy::Just(vec![7u64; 5000]),
-            ],
-        ) {
-            let mut expected = keys.clone();
-            expected.sort_unstable();
-            sort_keys(&mut keys, &mut Vec::new());
-            proptest::prop_assert_eq!(keys, expected);
-        }
-
         /// The merge count equals the definition: over all positive/negative pairs, 1 when
         /// the positive scores higher, ½ on a tie.
         #[test]
@@ -720,6 +748,74 @@ mod tests {
             let pairs = (positives.len() * negatives.len()) as f64;
             let expected = (pairs > 0.0).then(|| wins / pairs);
             proptest::prop_assert_eq!(roc_auc(&scores, &positive), expected);
+        }
+    }
+
+    /// The block-wise sums equal sums taken row by row in row order, bit for bit, across
+    /// block boundaries and a partial last block.
+    #[test]
+    fn block_sums_equal_row_by_row_sums() {
+        let (k, n) = (3, 2 * BLOCK_ROWS + 123);
+        // A deterministic spread of rows, some on bin edges, some tied for the top.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut probabilities = Vec::with_capacity(n * k);
+        let mut labels = Vec::with_capacity(n);
+        for row in 0..n {
+            let raw: Vec<f64> = match row % 7 {
+                0 => vec![0.3, 0.3, 0.4],
+                1 => vec![0.5, 0.5, 0.0],
+                _ => (0..k).map(|_| (next() % 1000 + 1) as f64).collect(),
+            };
+            let sum: f64 = raw.iter().sum();
+            probabilities.extend(raw.iter().map(|p| p / sum));
+            labels.push((next() % k as u64) as usize);
+        }
+        let report = PredictionSet::new(k, probabilities.clone(), labels.clone())
+            .unwrap()
+            .report();
+        let (mut brier, mut log_loss, mut confidence) = (0.0, 0.0, 0.0);
+        let mut brier_per_class = vec![0.0; k];
+        let mut top_sums = vec![0.0; 10];
+        let mut class_sums = vec![vec![0.0; 10]; k];
+        for (row, &label) in probabilities.chunks(k).zip(&labels) {
+            let top_p = row
+                .iter()
+                .fold(row[0], |top, &p| if p > top { p } else { top });
+            let mut row_error = 0.0;
+            for (c, &p) in row.iter().enumerate() {
+                let y = if c == label { 1.0 } else { 0.0 };
+                row_error += (p - y) * (p - y);
+                brier_per_class[c] += (p - y) * (p - y);
+                class_sums[c][((p * 10.0) as usize).min(9)] += p;
+            }
+            brier += row_error;
+            log_loss += -row[label]
+                .clamp(LOG_LOSS_EPSILON, 1.0 - LOG_LOSS_EPSILON)
+                .ln();
+            confidence += top_p;
+            top_sums[((top_p * 10.0) as usize).min(9)] += top_p;
+        }
+        let average = |sum: f64| Some(sum / n as f64);
+        assert_eq!(report.brier, average(brier));
+        assert_eq!(report.log_loss, average(log_loss));
+        assert_eq!(report.average_confidence, average(confidence));
+        let per_class: Vec<Option<f64>> = brier_per_class.into_iter().map(average).collect();
+        assert_eq!(report.brier_per_class, per_class);
+        let means = |table: &ReliabilityTable, sums: &[f64]| {
+            for (bin, &sum) in table.bins.iter().zip(sums) {
+                let mean = (bin.count > 0).then(|| sum / bin.count as f64);
+                assert_eq!(bin.mean_confidence, mean);
+            }
+        };
+        means(&report.top_label_uniform, &top_sums);
+        for (table, sums) in report.per_class.iter().zip(&class_sums) {
+            means(table, sums);
         }
     }
 
