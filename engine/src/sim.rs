@@ -1463,6 +1463,10 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
                 self.cancel_entry(s);
                 self.submit_exit(s, ts, i, ExitReason::Signal);
             }
+            OrderIntent::TimeStop => {
+                self.cancel_entry(s);
+                self.submit_exit(s, ts, i, ExitReason::TimeStop);
+            }
             OrderIntent::Enter(e) => {
                 let held = self.slots[s].trade.as_ref().map(|t| t.side);
                 if held == Some(e.side) {

@@ -46,6 +46,7 @@ fn intent() -> impl Strategy<Value = OrderIntent> {
     ];
     prop_oneof![
         1 => Just(OrderIntent::Exit),
+        1 => Just(OrderIntent::TimeStop),
         3 => (side, kind).prop_map(|(side, kind)| OrderIntent::Enter(EntryIntent { side, kind, stop_loss: None, take_profit: None })),
     ]
 }

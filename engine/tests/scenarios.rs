@@ -93,6 +93,33 @@ fn fees_min_fee_and_slippage() {
     assert_eq!(r.fills[0].price, 102.0);
 }
 
+/// A strategy's time stop closes like a signal exit, at the next open, and is reported
+/// as a time stop.
+#[test]
+fn a_strategy_time_stop_exits_at_the_next_open_as_time_stop() {
+    let s = series(
+        "A",
+        Interval::M1,
+        0,
+        &[
+            (100.0, 100.0, 100.0, 100.0),
+            (101.0, 101.0, 101.0, 101.0),
+            (102.0, 102.0, 102.0, 102.0),
+            (103.0, 103.0, 103.0, 103.0),
+        ],
+    );
+    let r = run(
+        &base(),
+        &[(0, 0, long()), (0, 1, OrderIntent::TimeStop)],
+        &[&s],
+    );
+    let t = &r.trades[0];
+    assert_eq!(
+        (t.exit_reason, t.exit_bar, t.exit_price),
+        (ExitReason::TimeStop, 2, 102.0)
+    );
+}
+
 fn stop_config(sl_pct: f64, tp_pct: Option<f64>) -> EngineConfig {
     let mut c = base();
     c.risk.stop_loss = Some(Distance::Percent { percent: sl_pct });

@@ -156,10 +156,16 @@ impl Strategy for EnsembleThreshold {
                     Side::Long => model.p_up(),
                     Side::Short => model.p_down(),
                 };
-                let too_long = c
+                if p_held < c.exit_below {
+                    Some(OrderIntent::Exit)
+                } else if c
                     .max_holding_bars
-                    .is_some_and(|max| ctx.position.bars_held >= max);
-                (p_held < c.exit_below || too_long).then_some(OrderIntent::Exit)
+                    .is_some_and(|max| ctx.position.bars_held >= max)
+                {
+                    Some(OrderIntent::TimeStop)
+                } else {
+                    None
+                }
             }
         }
     }
@@ -246,8 +252,14 @@ mod tests {
             decide(long_only, [0.3, 0.3, 0.4], 0.9, 1.0, 1),
             Some(OrderIntent::Exit)
         );
+        // Held for max_holding_bars: a time stop, not a signal exit.
         assert_eq!(
             decide(long_only, [0.1, 0.1, 0.8], 0.9, 1.0, 10),
+            Some(OrderIntent::TimeStop)
+        );
+        // Both at once: the signal.
+        assert_eq!(
+            decide(long_only, [0.3, 0.3, 0.4], 0.9, 1.0, 10),
             Some(OrderIntent::Exit)
         );
         assert_eq!(decide(both, [0.1, 0.3, 0.6], 0.9, -1.0, 1), LONG);

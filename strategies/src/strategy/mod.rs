@@ -144,6 +144,9 @@ pub enum OrderIntent {
     Enter(EntryIntent),
     /// Close the whole position at the next open and cancel working entry orders.
     Exit,
+    /// [`OrderIntent::Exit`] because the position has been held for the strategy's
+    /// longest holding period: its trade's exit reason is `time_stop`, not `signal`.
+    TimeStop,
 }
 
 /// A trading strategy, called once per bar per symbol in time order.
