@@ -68,10 +68,15 @@ pub const TOP_LEVEL_KEYS: [&str; 9] = [
     "reporting",
 ];
 
+/// The most worker threads a run may ask for: far beyond any machine's cores, well
+/// below the thousands a typo starts.
+pub const MAX_THREADS: usize = 256;
+
 /// A validated run config. Paths are already resolved against the config file's folder.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
-    /// Worker threads for features, inference and sweeps (0 = all cores).
+    /// Worker threads for features, inference and sweeps (0 = all cores, at most
+    /// [`MAX_THREADS`]).
     pub threads: usize,
     pub data: DataConfig,
     pub features: FeatureSet,
@@ -591,6 +596,12 @@ impl RunConfig {
             );
         }
         let threads: Option<usize> = section(text, "threads", &mut problems);
+        if let Some(threads) = threads.filter(|&t| t > MAX_THREADS) {
+            problems.push(
+                "threads",
+                format!("{threads}: expected 0 (all cores) up to {MAX_THREADS}"),
+            );
+        }
         let initial_cash: Option<f64> = section(text, "initial_cash", &mut problems);
         let data: Option<RawData> = section(text, "data", &mut problems);
         let features: Option<RawFeatures> = section(text, "features", &mut problems);
@@ -939,6 +950,7 @@ fn check_models(raw: RawModels, base: &Path, problems: &mut Problems<'_>) -> Mod
             "at least one [[models.members]] with a bundle is required",
         );
     }
+    let mut seen: Vec<(PathBuf, usize)> = Vec::new();
     for (index, member) in members.iter().enumerate() {
         if !member.weight.is_finite() || member.weight <= 0.0 {
             problems.push(
@@ -952,6 +964,19 @@ fn check_models(raw: RawModels, base: &Path, problems: &mut Problems<'_>) -> Mod
                 format!("models.members[{index}].bundle"),
                 format!("{} does not exist", json.display()),
             );
+        } else if let Ok(path) = json.canonicalize() {
+            // The same model twice would count its vote twice in the ensemble.
+            match seen.iter().find(|(p, _)| *p == path) {
+                Some((_, first)) => problems.push(
+                    format!("models.members[{index}].bundle"),
+                    format!(
+                        "{} is already models.members[{first}]: list each bundle once (use \
+                         `weight` to give a member more say)",
+                        json.display()
+                    ),
+                ),
+                None => seen.push((path, index)),
+            }
         }
     }
     if raw.batch_size == 0 {

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
-use crate::config::RunConfig;
+use crate::config::{ConfigErrors, RunConfig};
 
 /// Key prefixes a sweep may vary.
 pub const SWEEPABLE: [&str; 4] = ["initial_cash", "fills.", "risk.", "strategy."];
@@ -155,6 +155,7 @@ pub fn describe(point: &GridPoint) -> String {
 pub fn config_at(
     base_text: &str,
     base_path: &Path,
+    grid_path: &Path,
     point: &GridPoint,
 ) -> anyhow::Result<RunConfig> {
     let mut document: toml_edit::DocumentMut = base_text
@@ -166,7 +167,40 @@ pub fn config_at(
         })?;
     }
     RunConfig::parse(&document.to_string(), base_path)
-        .map_err(|err| anyhow::anyhow!("grid point {}: {err}", describe(point)))
+        .map_err(|errors| point_error(errors, point, grid_path))
+}
+
+/// The problems of the config at `point`, each blamed on where it comes from: a key the
+/// grid sets on the grid file (a typo there is not the run config's), the others on the
+/// run config's line.
+fn point_error(errors: ConfigErrors, point: &GridPoint, grid_path: &Path) -> anyhow::Error {
+    let set_by_grid = |problem_key: &str| {
+        point.iter().any(|(key, _)| {
+            key == problem_key
+                || key.starts_with(&format!("{problem_key}."))
+                || problem_key.starts_with(&format!("{key}."))
+        })
+    };
+    let mut text = format!(
+        "grid point {}: {} problem(s)",
+        describe(point),
+        errors.problems.len()
+    );
+    for problem in &errors.problems {
+        let place = if set_by_grid(&problem.key) {
+            format!("{} (grid key)", grid_path.display())
+        } else {
+            match problem.line {
+                Some(line) => format!("{}:{line}", errors.file.display()),
+                None => errors.file.display().to_string(),
+            }
+        };
+        text.push_str(&format!(
+            "\n  {place}: {}: {}",
+            problem.key, problem.message
+        ));
+    }
+    anyhow::anyhow!(text)
 }
 
 fn set(

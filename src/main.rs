@@ -6,11 +6,12 @@ mod cli;
 mod commands;
 mod config;
 mod grid;
+mod output;
 mod pipeline;
 
 /// Freed memory is kept for the next allocation instead of going back to the kernel
 /// and being faulted in and zeroed again: a sweep allocates the same large result
-/// columns for every configuration (BENCHMARKS.md, "Allocator").
+/// columns for every configuration (docs/perf-notes.md, "Allocator").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -17,12 +17,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use gauntlet_datasets::hash::data_hash;
-use gauntlet_datasets::{load, validate_universe, CandleSeries, LoadRequest, SymbolFilter};
+use gauntlet_datasets::{
+    ensure_clean, load, validate_universe, CandleSeries, LoadRequest, SymbolFilter,
+};
 use gauntlet_engine::{simulate, EngineConfig, RunResult, SymbolInput};
 use gauntlet_reports::calibration::{calibration_report, CalibrationReport, ReportRow, ReportRows};
 use gauntlet_reports::gates::{GateSpec, RunValues};
 use gauntlet_reports::render::{
-    build_report, CalibrationSection, Notices, Provenance, Report, ReportOptions,
+    build_report, iso_time, CalibrationSection, Notices, Provenance, Report, ReportOptions,
 };
 use gauntlet_reports::stats::StatisticsConfig;
 use gauntlet_strategies::ensemble::{combine, Ensemble, EnsembleScores};
@@ -34,7 +36,7 @@ use gauntlet_strategies::models::{
 use gauntlet_strategies::strategy::{BuyAndHold, EnsembleThreshold, ModelOutputs, SmaCross};
 use rayon::prelude::*;
 
-use crate::config::{ModelsConfig, RunConfig, StrategyConfig};
+use crate::config::{ModelsConfig, RunConfig, StrategyConfig, MAX_THREADS};
 
 /// Wall-clock time of each stage (printed, never written into a compared report), and
 /// a spinner on stderr while a stage runs (only on a terminal, never with `--quiet`).
@@ -128,20 +130,30 @@ pub struct Prepared {
     pub calibration: Option<CalibrationSection>,
 }
 
-/// A rayon pool with `threads` workers (0 = all cores).
+/// A rayon pool with `threads` workers (0 = all cores; at most [`MAX_THREADS`]).
 pub fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
+    if threads > MAX_THREADS {
+        bail!(
+            "threads = {threads} (the config's `threads` or --threads): expected 0 (all cores) \
+             up to {MAX_THREADS}; results never depend on it"
+        );
+    }
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("creating the worker thread pool")
 }
 
-/// Loads, validates, computes features and predictions, on `pool`.
-pub fn prepare(
-    config: &RunConfig,
-    pool: &rayon::ThreadPool,
-    timings: &mut StageTimings,
-) -> anyhow::Result<Prepared> {
+/// The run's candles, validated: `series` with the features' warm-up before the
+/// window, `detail` (the window only) for `drill_down`.
+pub struct RunData {
+    pub series: Vec<CandleSeries>,
+    pub detail: Option<Vec<CandleSeries>>,
+}
+
+/// Reads and validates the candles a run of `config` needs: what `backtest` does
+/// before computing anything, and all of what `config check` does with the data.
+pub fn load_data(config: &RunConfig, timings: &mut StageTimings) -> anyhow::Result<RunData> {
     let data = &config.data;
     let interval_ms = data.interval.millis();
     let warmup_ms =
@@ -160,16 +172,31 @@ pub fn prepare(
         window: read_window,
     };
     let universe = timings.time("load", || load(&request))?;
-    check_clean(&validate_universe(&universe))?;
+    // A backtest on data with problems would silently be wrong.
+    ensure_clean(&validate_universe(&universe))?;
     let series = universe.series;
-    if series.iter().all(CandleSeries::is_empty) {
+    let in_window = |s: &CandleSeries| {
+        let (from, to) = data.window.unwrap_or((i64::MIN, i64::MAX));
+        let ts = s.ts();
+        ts.get(ts.partition_point(|&t| t < from))
+            .is_some_and(|&t| t < to)
+    };
+    if !series.iter().any(in_window) {
         bail!(
-            "{}: no candles of interval {} in the window; check data.path, data.interval and data.from/to",
+            "{}: no candles of interval {} in the window{}; {}",
             data.path.display(),
-            data.interval
+            data.interval,
+            data.window.map_or(String::new(), |(from, to)| format!(
+                " {} .. {}",
+                iso_time(from),
+                iso_time(to)
+            )),
+            data_span(&LoadRequest {
+                window: None,
+                ..request
+            })
         );
     }
-    let (from, to) = data.window.unwrap_or((i64::MIN, i64::MAX));
     let detail = match data.detail_interval {
         Some(detail_interval) => {
             let request = LoadRequest {
@@ -179,11 +206,42 @@ pub fn prepare(
                 window: data.window,
             };
             let detail = timings.time("load", || load(&request))?;
-            check_clean(&validate_universe(&detail))?;
+            ensure_clean(&validate_universe(&detail))?;
             Some(detail.series)
         }
         None => None,
     };
+    Ok(RunData { series, detail })
+}
+
+/// Where the data of `request` (read without a window) begins and ends, for an error
+/// about a window that misses it.
+fn data_span(request: &LoadRequest) -> String {
+    let universe = match load(request) {
+        Ok(universe) => universe,
+        Err(err) => return format!("reading it without the window failed too: {err}"),
+    };
+    let first = universe.series.iter().filter_map(|s| s.ts().first()).min();
+    let last = universe.series.iter().filter_map(|s| s.ts().last()).max();
+    match (first, last) {
+        (Some(&first), Some(&last)) => format!(
+            "the data spans {} .. {}: set data.from/to inside it",
+            iso_time(first),
+            iso_time(last)
+        ),
+        _ => "the data holds no candles: check data.path and data.interval".into(),
+    }
+}
+
+/// Loads, validates, computes features and predictions, on `pool`.
+pub fn prepare(
+    config: &RunConfig,
+    pool: &rayon::ThreadPool,
+    timings: &mut StageTimings,
+) -> anyhow::Result<Prepared> {
+    let data = &config.data;
+    let RunData { series, detail } = load_data(config, timings)?;
+    let (from, to) = data.window.unwrap_or((i64::MIN, i64::MAX));
     let data_hash = data_hash(&series);
     let window_start: Vec<usize> = series
         .iter()
@@ -249,24 +307,20 @@ pub fn prepare(
     })
 }
 
-/// Refuses data with problems: a backtest on them would silently be wrong.
-fn check_clean(reports: &[gauntlet_datasets::ValidationReport]) -> anyhow::Result<()> {
-    let dirty: Vec<_> = reports.iter().filter(|r| !r.is_clean()).collect();
-    if dirty.is_empty() {
-        return Ok(());
-    }
-    let total: usize = dirty.iter().map(|r| r.issue_count).sum();
-    let shown: Vec<String> = dirty
-        .iter()
-        .flat_map(|r| r.issues.iter())
-        .take(10)
-        .map(|issue| format!("  {issue}"))
-        .collect();
-    bail!(
-        "the data has {total} problem(s) in {} symbol(s); fix them first (`gauntlet data validate` lists all):\n{}",
-        dirty.len(),
-        shown.join("\n")
-    )
+/// Loads and preflights every member against the features the pipeline computes and
+/// the backtest window: what `backtest` checks before scoring, and `config check` too.
+pub fn preflight(
+    models: &ModelsConfig,
+    expected: &ExpectedFeatures,
+    window: Option<(i64, i64)>,
+) -> anyhow::Result<Ensemble> {
+    let options = PreflightOptions {
+        // Preflight takes an inclusive span; the config's window is [from, to).
+        backtest_window: window.map(|(from, to)| (from, to.saturating_sub(1))),
+        allow_training_overlap: models.allow_training_overlap,
+        engine: models.engine,
+    };
+    Ok(Ensemble::load(&models.ensemble, expected, &options)?)
 }
 
 /// Symbols whose features are computed at a time: the feature matrices of a chunk live
@@ -291,14 +345,8 @@ fn predict(
     notices: &mut Notices,
     timings: &mut StageTimings,
 ) -> anyhow::Result<Predictions> {
-    let options = PreflightOptions {
-        // Preflight takes an inclusive span; the config's window is [from, to).
-        backtest_window: window.map(|(from, to)| (from, to.saturating_sub(1))),
-        allow_training_overlap: models.allow_training_overlap,
-        engine: models.engine,
-    };
     let ensemble = timings.time("inference", || -> anyhow::Result<Ensemble> {
-        let mut ensemble = Ensemble::load(&models.ensemble, expected, &options)?;
+        let mut ensemble = preflight(models, expected, window)?;
         ensemble.ensure_workers(pool.current_num_threads())?;
         Ok(ensemble)
     })?;

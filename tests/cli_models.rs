@@ -176,7 +176,7 @@ fn inspect_shows_the_bundle_and_compatibility_with_a_set() {
     let (code, stdout, _) = gauntlet(&["models", "inspect", "--set", "core31", &wide]);
     assert_eq!(code, 1, "{stdout}");
     assert!(
-        stdout.contains("compatible  NO, with feature set core31:"),
+        stdout.contains("compatible  NO, with feature set core31 (4 problems; exit 1):"),
         "{stdout}"
     );
     assert!(stdout.contains("  - model input width 50"), "{stdout}");
@@ -286,6 +286,64 @@ fn inspect_shows_the_engine_and_why() {
         stdout.contains("engine      native (XGBoost JSON"),
         "{stdout}"
     );
+}
+
+#[test]
+fn bundle_infers_the_output_fits_the_scaler_and_writes_what_check_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("xgb3.onnx"), dir.path().join("xgb3.onnx")).unwrap();
+    let names: Vec<String> = FeatureSet::core31()
+        .manifest()
+        .names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    // Feature j takes the values j and j + 2 (population std 1, sample std √2).
+    let rows: Vec<Vec<f32>> = (0..2)
+        .map(|i| (0..names.len()).map(|j| (j + 2 * i) as f32).collect())
+        .collect();
+    let table = dir.path().join("train.parquet");
+    feature_table(&table, &names, &rows);
+    let model = dir.path().join("xgb3.onnx").display().to_string();
+    let (code, stdout, stderr) = gauntlet(&[
+        "models",
+        "bundle",
+        "--model",
+        &model,
+        "--manifest",
+        &fixture("core31.manifest.json"),
+        "--fit-scaler-from",
+        &table.display().to_string(),
+        "--horizon",
+        "6",
+        "--flat-threshold",
+        "0.001",
+        "--train-from",
+        "2024-01-01T00:00:00Z",
+        "--train-to",
+        "2024-01-04T23:55:00Z",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for expected in [
+        "output      probabilities (inferred: the graph's only float tensor output",
+        "kind        probabilities (inferred:",
+        "scaler      mean and population std (ddof=0) fitted on 2 rows of",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?}:\n{stdout}");
+    }
+    let bundle = dir.path().join("xgb3.bundle.json");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    assert_eq!(written["scaler"]["mean"][3], 4.0);
+    assert_eq!(written["scaler"]["std"][3], 1.0);
+    let (code, stdout, _) = gauntlet(&[
+        "models",
+        "check",
+        "--set",
+        "core31",
+        &bundle.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{stdout}");
 }
 
 /// A Parquet table of `rows` under `names`, with `symbol` and `ts` columns.

@@ -23,5 +23,7 @@ pub use candles::{CandleSeries, CandleSeriesError};
 pub use interval::{Interval, ParseIntervalError};
 pub use load::{load, LoadError, LoadRequest, LoadedUniverse, SourceInfo, SymbolFilter};
 pub use resample::{resample, resample_all, ResampleError, Resampled};
-pub use validate::{validate, validate_universe, Issue, IssueKind, ValidationReport};
+pub use validate::{
+    ensure_clean, validate, validate_universe, DirtyData, Issue, IssueKind, ValidationReport,
+};
 pub use write::FileFormat;

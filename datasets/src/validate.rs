@@ -185,6 +185,41 @@ pub fn validate_universe(universe: &LoadedUniverse) -> Vec<ValidationReport> {
         .collect()
 }
 
+/// How many issues [`ensure_clean`] lists; `gauntlet data validate` lists all.
+const SHOWN_ISSUES: usize = 10;
+
+/// Candles with validation issues, refused by every command that computes on them
+/// (a backtest, a feature matrix or a calibration on them would silently be wrong).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("the data has {total} problem(s) in {symbols} symbol(s); fix them first (`gauntlet data validate` lists all):\n{shown}")]
+pub struct DirtyData {
+    /// Issues in all symbols.
+    pub total: usize,
+    /// Symbols with at least one issue.
+    pub symbols: usize,
+    /// The first issues, one indented line each.
+    pub shown: String,
+}
+
+/// `Err` naming the first issues if any report is not clean.
+pub fn ensure_clean(reports: &[ValidationReport]) -> Result<(), DirtyData> {
+    let dirty: Vec<&ValidationReport> = reports.iter().filter(|r| !r.is_clean()).collect();
+    if dirty.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = dirty
+        .iter()
+        .flat_map(|r| r.issues.iter())
+        .take(SHOWN_ISSUES)
+        .map(|issue| format!("  {issue}"))
+        .collect();
+    Err(DirtyData {
+        total: dirty.iter().map(|r| r.issue_count).sum(),
+        symbols: dirty.len(),
+        shown: shown.join("\n"),
+    })
+}
+
 /// Returns `(gaps, missing_bars)`.
 fn check_timestamps(ts: &[i64], interval: Interval, issues: &mut Collector<'_>) -> (usize, u64) {
     let step = interval.millis();

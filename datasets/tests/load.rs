@@ -321,7 +321,7 @@ fn missing_column_lists_the_columns_present() {
 }
 
 #[test]
-fn text_in_a_price_column_is_a_type_error() {
+fn text_in_a_price_column_names_the_row() {
     let dir = tempfile::tempdir().unwrap();
     write_text(
         dir.path(),
@@ -330,8 +330,8 @@ fn text_in_a_price_column_is_a_type_error() {
     );
     let err = load_err(dir.path());
     assert!(err.contains("X_1m.csv"), "{err}");
-    assert!(err.contains("column \"close\" has type str"), "{err}");
-    assert!(err.contains("expected a numeric type"), "{err}");
+    assert!(err.contains("row 1, column \"close\""), "{err}");
+    assert!(err.contains("\"abc\" is not a number"), "{err}");
 }
 
 #[test]

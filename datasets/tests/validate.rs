@@ -4,7 +4,8 @@
 use gauntlet_datasets::load::FileRows;
 use gauntlet_datasets::validate::MAX_STORED_ISSUES;
 use gauntlet_datasets::{
-    validate, CandleSeries, FileFormat, Interval, IssueKind, SourceInfo, ValidationReport,
+    ensure_clean, validate, CandleSeries, FileFormat, Interval, IssueKind, SourceInfo,
+    ValidationReport,
 };
 use rstest::rstest;
 
@@ -217,4 +218,22 @@ fn rows_follow_the_file_row_map() {
     assert!(report.issues[0]
         .to_string()
         .starts_with("long.csv: row 9, column volume: "));
+}
+
+#[test]
+fn ensure_clean_refuses_dirty_data_listing_the_first_issues() {
+    assert_eq!(ensure_clean(&[run(clean(3))]), Ok(()));
+    let mut dirty = clean(30);
+    for row in 0..12 {
+        dirty.values[4][row * 2] = -1.0;
+    }
+    let err = ensure_clean(&[run(clean(3)), run(dirty)]).unwrap_err();
+    assert_eq!((err.total, err.symbols), (12, 1));
+    let text = err.to_string();
+    assert!(
+        text.starts_with("the data has 12 problem(s) in 1 symbol(s); fix them first"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 11, "the first 10 issues: {text}");
+    assert!(text.contains("row 1, column volume"), "{text}");
 }

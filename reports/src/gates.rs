@@ -276,7 +276,15 @@ impl GateSpec {
                 let gates = build_gates(&section, gates, &known, &mut problems);
                 (symbol, gates)
             })
-            .collect();
+            .collect::<BTreeMap<_, Vec<Gate>>>();
+        if problems.is_empty() && overall.is_empty() && per_symbol.values().all(Vec::is_empty) {
+            // A spec without a threshold would pass every run.
+            problems.push(
+                "no gates: add at least one threshold under [gates] or [symbols.SYMBOL], \
+                 e.g. `min_sharpe = 1.0`"
+                    .to_string(),
+            );
+        }
         if problems.is_empty() {
             Ok(Self {
                 allow_dropped_members: raw.allow_dropped_members,
@@ -551,6 +559,19 @@ mod tests {
             spec.per_symbol["BTCUSDT"][0].threshold,
             Threshold::Absolute(0.6)
         );
+    }
+
+    /// An empty spec would pass every run: refused.
+    #[test]
+    fn a_spec_without_gates_is_refused() {
+        for empty in [
+            "",
+            "[gates]\n",
+            "allow_dropped_members = true\n[symbols.BTC]\n",
+        ] {
+            let err = GateSpec::from_toml_str(empty).unwrap_err().to_string();
+            assert!(err.contains("no gates"), "{empty:?}: {err}");
+        }
     }
 
     #[test]

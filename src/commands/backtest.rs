@@ -12,6 +12,7 @@ use gauntlet_reports::stats::StatisticsConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
+use crate::output::{OutputSet, StagedDir};
 use crate::pipeline::{self, StageTimings};
 
 /// What every command that runs a config takes (`backtest`, `gate`, `sweep`).
@@ -176,16 +177,18 @@ pub fn run_to_dir(config_path: &Path, options: &RunOptions) -> anyhow::Result<Ou
             gates.as_ref(),
             champion_values.as_ref(),
         )?;
-        write_reports(&dir, &report, &config.reporting.formats)?;
+        let staged = StagedDir::begin(&dir, OutputSet::Report)?;
+        write_reports(staged.path(), &report, &config.reporting.formats)?;
         let invocation = Invocation {
             config: absolute(config_path)?,
             gates: options.gates.as_deref().map(absolute).transpose()?,
             champion: options.champion.as_deref().map(absolute).transpose()?,
         };
         write_atomically(
-            &dir.join(INVOCATION_FILE),
+            &staged.path().join(INVOCATION_FILE),
             format!("{}\n", serde_json::to_string_pretty(&invocation)?).as_bytes(),
         )?;
+        staged.commit()?;
         Ok(report)
     })?;
     print_summary(&report, &dir, &timings, quiet);

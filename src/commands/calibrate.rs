@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Args;
 use gauntlet_datasets::load::{format_iso8601_ms, parse_iso8601_ms};
+use gauntlet_datasets::{ensure_clean, validate_universe};
 use gauntlet_reports::calibration::{
     fit_temperature, fit_temperature_from_probabilities, CalibrationReport, PredictionSet,
     TemperatureBounds,
@@ -112,6 +113,8 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         .select
         .request(args.data.clone(), Some((i64::MIN, args.to)));
     let universe = load_and_describe(&request)?;
+    // The same refusal as `backtest`: a calibration fitted on bad candles is wrong.
+    ensure_clean(&validate_universe(&universe))?;
     let matrices = compute_universe(&set, &universe.series)?;
     let closes: Vec<&[f64]> = universe.series.iter().map(|s| s.close()).collect();
     println!(

@@ -9,6 +9,7 @@ use gauntlet_datasets::write::write_universe;
 use gauntlet_datasets::{resample_all, validate_universe, CandleSeries, FileFormat, Interval};
 
 use super::data_validate::{load_and_describe, SelectArgs};
+use crate::output::{OutputSet, StagedDir};
 
 /// Buckets are aligned to UTC boundaries; open first, high max, low min, close last,
 /// volume sum. Buckets cut by the start/end of the data are dropped; interior buckets
@@ -54,8 +55,10 @@ pub fn run(args: ResampleArgs) -> anyhow::Result<ExitCode> {
     let dropped: usize = resampled.iter().map(|r| r.dropped_edge_buckets).sum();
     let series: Vec<CandleSeries> = resampled.into_iter().map(|r| r.series).collect();
     let bars_out: usize = series.iter().map(CandleSeries::len).sum();
-    let paths = write_universe(&args.out, &series, format)
+    let staged = StagedDir::begin(&args.out, OutputSet::Universe(args.to))?;
+    let paths = write_universe(staged.path(), &series, format)
         .with_context(|| format!("writing {}", args.out.display()))?;
+    staged.commit()?;
     println!(
         "resampled {} symbols {} -> {}: {} bars in, {bars_out} bars out, {partial} partial buckets (built from the bars present), {dropped} edge buckets dropped",
         series.len(),

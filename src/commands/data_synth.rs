@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use gauntlet_datasets::synth::{generate_to_dir, SynthConfig, DEFAULT_START_MS};
 
+use crate::output::{OutputSet, StagedDir};
+
 /// Arguments of `gauntlet data synth` (the model: `gauntlet_datasets::synth`).
 #[derive(Debug, Args)]
 #[command(
@@ -70,12 +72,14 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
         missing_bar_probability: args.missing_bar_probability,
     };
     let started = Instant::now();
-    let summary = generate_to_dir(&config, &args.out, args.format).with_context(|| {
+    let staged = StagedDir::begin(&args.out, OutputSet::Universe(config.interval))?;
+    let summary = generate_to_dir(&config, staged.path(), args.format).with_context(|| {
         format!(
             "cannot generate the synthetic universe into {}",
             args.out.display()
         )
     })?;
+    staged.commit()?;
     let elapsed = started.elapsed().as_secs_f64();
     println!(
         "synthetic universe: {} symbols, {} candles ({} interval, seed {}, signal {}) in {} {} files under {}",

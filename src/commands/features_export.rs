@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use gauntlet_datasets::table::{ColumnValues, Table};
-use gauntlet_datasets::{resample_all, CandleSeries, FileFormat, Interval};
+use gauntlet_datasets::{
+    ensure_clean, resample_all, validate_universe, CandleSeries, FileFormat, Interval,
+};
 use gauntlet_strategies::features::{
     compute_universe_as, forward_return_labels, FeatureMatrix, FeatureSet, FeatureValue, Label,
 };
@@ -61,6 +63,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     }
     let request = args.select.request(args.data.clone(), args.window.window());
     let universe = load_and_describe(&request)?;
+    // The same refusal as `backtest`: features of bad candles would be silently wrong.
+    ensure_clean(&validate_universe(&universe))?;
     let series = match args.resample {
         Some(to) if to != universe.interval => {
             let resampled = resample_all(&universe.series, to)?;

@@ -1,15 +1,21 @@
 //! `gauntlet models bundle`: write `NAME.bundle.json` next to a model file (ONNX,
-//! XGBoost JSON or LightGBM text) from the feature manifest, the scaler and the training
-//! facts, so nobody hand-writes it.
+//! XGBoost JSON or LightGBM text) from the feature manifest, the scaler (given, or fitted
+//! on the training table) and the training facts, so nobody hand-writes it. The output
+//! name and kind are inferred when not given, saying from what, and the bundle is
+//! written only if it passes preflight against its own manifest.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use gauntlet_datasets::table::Table;
+use gauntlet_strategies::features::FeatureManifest;
 use gauntlet_strategies::models::{
-    parse_onnx, read_feature_manifest, BundleSpec, InputLayout, InputSpec, LabelSpec, ModelFormat,
-    OutputKind, OutputSpec, ReferenceRows, Scaler, TrainingWindow,
+    check_class_labels, onnx_output_kind, onnx_scores_output, parse_onnx, preflight,
+    read_feature_manifest, reference_output_kind, BundleSpec, ExpectedFeatures, InputLayout,
+    InputSpec, LabelSpec, ModelFormat, OutputEvidence, OutputKind, OutputSpec, PreflightError,
+    PreflightOptions, ReferenceRows, Scaler, ScalerFitError, TrainingWindow, ZeroVariance,
 };
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -45,8 +51,17 @@ pub struct BundleArgs {
     #[arg(long)]
     pub manifest: PathBuf,
     /// JSON `{"mean": [...], "std": [...]}` in manifest feature order.
-    #[arg(long, required_unless_present = "no_scaling")]
+    #[arg(long, required_unless_present_any = ["no_scaling", "fit_scaler_from"])]
     pub scaler: Option<PathBuf>,
+    /// Fit the scaler on the training table (`gauntlet features export` output for this
+    /// manifest): per-feature mean and population std (ddof=0, numpy's default and
+    /// scikit-learn's StandardScaler) over the rows with a label.
+    #[arg(long, conflicts_with_all = ["scaler", "no_scaling"])]
+    pub fit_scaler_from: Option<PathBuf>,
+    /// With --fit-scaler-from: give features whose training values are all equal std 1
+    /// instead of refusing (they are named).
+    #[arg(long, requires = "fit_scaler_from")]
+    pub zero_variance_std_one: bool,
     /// Declare that the model takes raw, unscaled features.
     #[arg(long, conflicts_with = "scaler")]
     pub no_scaling: bool,
@@ -65,13 +80,15 @@ pub struct BundleArgs {
     /// Rows per window (sequence layout).
     #[arg(long, required_if_eq("layout", "sequence"))]
     pub window: Option<usize>,
-    /// ONNX output holding the class scores (unused by XGBoost / LightGBM).
-    #[arg(long, default_value = "probabilities")]
-    pub output: String,
-    /// What the output holds. XGBoost / LightGBM: `probabilities` is the library's
-    /// predict_proba, `logits` its raw margins.
-    #[arg(long, value_enum, default_value = "probabilities")]
-    pub kind: KindArg,
+    /// ONNX output holding the class scores (default: the graph's only float tensor
+    /// output; unused by XGBoost / LightGBM).
+    #[arg(long)]
+    pub output: Option<String>,
+    /// What the output holds (default: told from the graph — Softmax, a classifier's
+    /// post_transform… — or the reference outputs; XGBoost / LightGBM: probabilities,
+    /// the library's predict_proba, while `logits` means its raw margins).
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
     /// Class labels in output-column order.
     #[arg(long, value_delimiter = ',', default_value = "down,flat,up")]
     pub classes: Vec<String>,
@@ -100,9 +117,121 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> anyhow::Result<T
     serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
 }
 
+/// The scaler: read from `--scaler`, fitted with `--fit-scaler-from`, or none.
+fn scaler(args: &BundleArgs, manifest: &FeatureManifest) -> anyhow::Result<Option<Scaler>> {
+    if let Some(path) = &args.scaler {
+        return read_json(path).map(Some);
+    }
+    let Some(path) = &args.fit_scaler_from else {
+        return Ok(None);
+    };
+    let table = Table::read_parquet(path)?;
+    let zero_variance = if args.zero_variance_std_one {
+        ZeroVariance::StdOne
+    } else {
+        ZeroVariance::Refuse
+    };
+    let fitted = Scaler::fit(&table, &manifest.names(), zero_variance).map_err(|err| {
+        let hint = match err {
+            ScalerFitError::ZeroVariance(_) => {
+                "; drop them from the feature set, or pass --zero-variance-std-one to scale \
+                 them by 1"
+            }
+            _ => "",
+        };
+        anyhow::anyhow!("--fit-scaler-from {}: {err}{hint}", path.display())
+    })?;
+    println!(
+        "scaler      mean and population std (ddof=0) fitted on {} rows of {}{}",
+        fitted.rows,
+        path.display(),
+        match fitted.unlabelled {
+            0 => String::new(),
+            n => format!(", leaving out {n} rows without a label"),
+        }
+    );
+    if !fitted.std_one.is_empty() {
+        println!(
+            "scaler      std 1 (--zero-variance-std-one) for {} zero-variance feature(s): {}",
+            fitted.std_one.len(),
+            fitted.std_one.join(", ")
+        );
+    }
+    Ok(Some(fitted.scaler))
+}
+
+/// The output name and kind: as given, else told from the graph (ONNX) or the reference
+/// outputs, printing what was inferred and from what.
+fn output(
+    args: &BundleArgs,
+    format: ModelFormat,
+    bytes: &[u8],
+    reference: Option<&ReferenceRows>,
+) -> anyhow::Result<(String, OutputKind)> {
+    let name = match (&args.output, format) {
+        (Some(name), _) => name.clone(),
+        (None, ModelFormat::Onnx) => {
+            let info = parse_onnx(bytes).map_err(|err| {
+                anyhow::anyhow!("{} is not a valid ONNX model: {err}", args.model.display())
+            })?;
+            let (name, why) = onnx_scores_output(&info)
+                .map_err(|err| anyhow::anyhow!("{}: {err}", args.model.display()))?;
+            println!("output      {name} (inferred: {why}; --output to choose another)");
+            name
+        }
+        (None, _) => "output".to_string(),
+    };
+    if let Some(kind) = args.kind {
+        return Ok((name, kind.into()));
+    }
+    let evidence = reference
+        .and_then(reference_output_kind)
+        .or_else(|| match format {
+            ModelFormat::Onnx => onnx_output_kind(bytes, &name),
+            ModelFormat::XgboostJson | ModelFormat::LightgbmText => Some(OutputEvidence {
+                kind: OutputKind::Probabilities,
+                reason: "the library's predict_proba (--kind logits for its raw margins)".into(),
+            }),
+        });
+    let Some(evidence) = evidence else {
+        if !graph_has_output(bytes, &name) {
+            // Preflight refuses the bundle, naming the graph's outputs; the kind is moot.
+            return Ok((name, OutputKind::Probabilities));
+        }
+        bail!(
+            "{}: cannot tell whether output {name:?} holds probabilities or logits (the graph \
+             does not say and there are no --reference rows); pass --kind probabilities or \
+             --kind logits",
+            args.model.display()
+        );
+    };
+    println!(
+        "kind        {} (inferred: {}; --kind to override)",
+        evidence.kind.as_str(),
+        evidence.reason
+    );
+    Ok((name, evidence.kind))
+}
+
+/// Whether the ONNX graph in `bytes` has an output `name`.
+fn graph_has_output(bytes: &[u8], name: &str) -> bool {
+    parse_onnx(bytes).is_ok_and(|info| info.outputs.iter().any(|output| output.name == name))
+}
+
+impl From<KindArg> for OutputKind {
+    fn from(kind: KindArg) -> Self {
+        match kind {
+            KindArg::Probabilities => Self::Probabilities,
+            KindArg::Logits => Self::Logits,
+        }
+    }
+}
+
+/// Writes the bundle only if it passes the checks `gauntlet models check` runs against
+/// its own manifest (preflight), so a bundle that can never be scored is never written.
 pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
     let manifest = read_feature_manifest(&args.manifest)?;
-    let scaler: Option<Scaler> = args.scaler.as_ref().map(read_json).transpose()?;
+    check_class_labels(&args.classes).map_err(|err| anyhow::anyhow!("--classes: {err}"))?;
     let reference: Option<ReferenceRows> = args.reference.as_ref().map(read_json).transpose()?;
     let bytes = std::fs::read(&args.model)
         .with_context(|| format!("cannot read {}", args.model.display()))?;
@@ -117,8 +246,8 @@ pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
             )
         })?,
     };
-    let input_name = match (args.input_name, format) {
-        (Some(name), _) => name,
+    let input_name = match (&args.input_name, format) {
+        (Some(name), _) => name.clone(),
         (None, ModelFormat::Onnx) => {
             let info = parse_onnx(&bytes).map_err(|err| {
                 anyhow::anyhow!("{} is not a valid ONNX model: {err}", args.model.display())
@@ -130,14 +259,21 @@ pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
         }
         (None, _) => "input".to_string(),
     };
-    let name = args.name.unwrap_or_else(|| {
+    let (output_name, kind) = output(&args, format, &bytes, reference.as_ref())?;
+    let scaler = scaler(&args, &manifest)?;
+    let name = args.name.clone().unwrap_or_else(|| {
         args.model
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
             .unwrap_or_default()
     });
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.model.with_file_name(format!("{name}.bundle.json")));
+    let expected = ExpectedFeatures::from(&manifest);
     let spec = BundleSpec {
-        name: name.clone(),
+        name,
         model_path: args.model.clone(),
         model_format: format,
         manifest,
@@ -151,11 +287,8 @@ pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
         },
         scaler,
         output: OutputSpec {
-            name: args.output,
-            kind: match args.kind {
-                KindArg::Probabilities => OutputKind::Probabilities,
-                KindArg::Logits => OutputKind::Logits,
-            },
+            name: output_name,
+            kind,
             class_labels: args.classes,
             temperature: args.temperature,
         },
@@ -169,18 +302,31 @@ pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
         },
         reference,
     };
-    let bundle = spec.build()?;
-    bundle
-        .training_window
-        .millis()
-        .map_err(|message| anyhow::anyhow!(message))?;
-    let out = args
-        .out
-        .unwrap_or_else(|| args.model.with_file_name(format!("{name}.bundle.json")));
-    std::fs::write(&out, bundle.to_json())
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    let bundle = spec.build_at(out.clone())?;
+    let json = bundle.bundle.to_json();
+    match preflight(bundle, &expected, &PreflightOptions::default()) {
+        Ok(_) => {}
+        Err(PreflightError::Failed(report)) => bail!(
+            "refusing to write {}: the bundle fails the checks `gauntlet models check` runs \
+             ({} problem{}):{}",
+            out.display(),
+            report.failures.len(),
+            if report.failures.len() == 1 { "" } else { "s" },
+            report
+                .failures
+                .iter()
+                .map(|failure| format!("\n  - {failure}"))
+                .collect::<String>()
+        ),
+        Err(err @ PreflightError::Runtime(_)) => {
+            return Err(err)
+                .with_context(|| format!("cannot check {} before writing it", out.display()))
+        }
+    }
+    std::fs::write(&out, json).with_context(|| format!("cannot write {}", out.display()))?;
     println!(
-        "wrote {} (run `gauntlet models check` on it next)",
+        "wrote {} (it passes preflight against its manifest; run `gauntlet models check` with \
+         the backtest's feature set and window next)",
         out.display()
     );
     Ok(ExitCode::SUCCESS)

@@ -1,16 +1,18 @@
 //! `gauntlet models check`: preflight only — compare bundles with the feature pipeline
 //! and their model files, say which engine would score each, score nothing. Exit 0 all
-//! passed / 1 a bundle failed / 2 error.
+//! passed / 1 a bundle failed / 2 error (including a bundle.json that is missing or is
+//! not a bundle).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use gauntlet_strategies::features::{FeatureManifest, FeatureSet};
 use gauntlet_strategies::models::{
-    check_bundle, read_feature_manifest, EnginePreference, ExpectedFeatures, PreflightError,
-    PreflightOptions,
+    bundle_json_path, check_bundle, preflight, read_feature_manifest, CheckedModel,
+    EnginePreference, ExpectedFeatures, ModelBundle, PreflightError, PreflightOptions,
+    PreflightReport,
 };
 
 /// `--engine`: which engine scores ONNX models.
@@ -79,6 +81,35 @@ pub struct CheckArgs {
     /// Which engine would score ONNX models.
     #[arg(long, value_enum, default_value = "auto")]
     pub engine: EngineArg,
+    /// List every feature name of a failure (by default the first ten and a count).
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// Loads the bundle at `path` and preflights it. A bundle.json that is missing or is not
+/// a bundle is an error (exit 2); a bundle whose model file is missing, damaged or
+/// replaced fails its check like any other incompatibility.
+fn check(
+    path: &Path,
+    expected: &ExpectedFeatures,
+    options: &PreflightOptions,
+) -> anyhow::Result<Result<CheckedModel, PreflightError>> {
+    let bundle_path = bundle_json_path(path);
+    match ModelBundle::load(path) {
+        Ok(bundle) => Ok(preflight(bundle, expected, options)),
+        Err(err) if err.is_unreadable_bundle(&bundle_path) => {
+            Err(anyhow::Error::new(err).context(format!(
+                "bundle {} (give NAME.bundle.json, NAME.onnx or NAME)",
+                path.display()
+            )))
+        }
+        Err(_) => Ok(check_bundle(path, expected, options)),
+    }
+}
+
+/// Whether the report's default form left names out (`--verbose` shows them).
+fn shortened(report: &PreflightReport) -> bool {
+    format!("{report}") != format!("{report:#}")
 }
 
 fn parse_time(flag: &str, value: &str) -> anyhow::Result<i64> {
@@ -107,8 +138,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         engine: args.engine.into(),
     };
     let mut failed = 0;
+    let mut shortened_any = false;
     for path in &args.paths {
-        match check_bundle(path, &expected, &options) {
+        match check(path, &expected, &options)? {
             Ok(model) => println!(
                 "ok      {} ({}), engine {}",
                 model.name(),
@@ -118,9 +150,17 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             Err(PreflightError::Runtime(err)) => return Err(err.into()),
             Err(PreflightError::Failed(report)) => {
                 failed += 1;
-                println!("FAILED  {report}");
+                if args.verbose {
+                    println!("FAILED  {report:#}");
+                } else {
+                    shortened_any |= shortened(&report);
+                    println!("FAILED  {report}");
+                }
             }
         }
+    }
+    if shortened_any {
+        println!("(long lists were shortened; --verbose lists every name)");
     }
     println!(
         "{} of {} bundles passed preflight against feature set {}",

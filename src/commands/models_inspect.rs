@@ -1,6 +1,7 @@
 //! `gauntlet models inspect`: what a model file / bundle declares — format, opsets,
 //! producer, inputs and outputs of an ONNX graph, the bundle summary, the engine that
-//! would score it and why, and (with --manifest) preflight against a feature pipeline.
+//! would score it and why, and (with --set / --manifest) preflight against a feature
+//! pipeline: exit 1 when it reports the bundle incompatible, 2 on an error.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +27,10 @@ pub struct InspectArgs {
     /// The engine preference to show the choice for.
     #[arg(long, value_enum, default_value = "auto")]
     pub engine: EngineArg,
+    /// List every feature name of an incompatibility (by default the first ten and a
+    /// count).
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
@@ -187,9 +192,18 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         }
         Err(PreflightError::Runtime(err)) => Err(err.into()),
         Err(PreflightError::Failed(report)) => {
-            println!("compatible  NO, with feature set {}:", expected.set_name);
+            println!(
+                "compatible  NO, with feature set {} ({} problem{}; exit 1):",
+                expected.set_name,
+                report.failures.len(),
+                if report.failures.len() == 1 { "" } else { "s" }
+            );
             for failure in &report.failures {
-                println!("  - {failure}");
+                if args.verbose {
+                    println!("  - {failure:#}");
+                } else {
+                    println!("  - {failure}");
+                }
             }
             Ok(ExitCode::from(1))
         }

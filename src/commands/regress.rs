@@ -13,6 +13,7 @@ use gauntlet_reports::regress::{
 use gauntlet_reports::render::{write_atomically, ReportFormat};
 
 use super::backtest::Invocation;
+use crate::output::{OutputSet, StagedDir};
 
 /// Arguments of `gauntlet regress` (the model: `gauntlet_reports::regress`).
 #[derive(Debug, Args)]
@@ -64,14 +65,13 @@ pub fn run(args: RegressArgs) -> anyhow::Result<ExitCode> {
     );
     print!("{markdown}");
     if let Some(out) = &args.out {
-        std::fs::create_dir_all(out)
-            .with_context(|| format!("cannot create output directory {}", out.display()))?;
+        let staged = StagedDir::begin(out, OutputSet::Regression)?;
         let json = regression
             .to_json()
             .context("cannot serialize the regression report")?;
-        write_atomically(&out.join(MARKDOWN_FILE), markdown.as_bytes())?;
-        // Written last: its presence means the pair is complete.
-        write_atomically(&out.join(JSON_FILE), json.as_bytes())?;
+        write_atomically(&staged.path().join(MARKDOWN_FILE), markdown.as_bytes())?;
+        write_atomically(&staged.path().join(JSON_FILE), json.as_bytes())?;
+        staged.commit()?;
     }
     let nondeterministic = matches!(deterministic, Some(Some(_)));
     match deterministic {

@@ -31,6 +31,7 @@ use rayon::prelude::*;
 use super::backtest::RunArgs;
 use crate::config::RunConfig;
 use crate::grid::{self, Direction, Grid, GridPoint};
+use crate::output::{OutputSet, StagedDir};
 use crate::pipeline::{self, Prepared, StageTimings};
 
 #[derive(Debug, Args)]
@@ -75,7 +76,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .points()
         .into_iter()
         .map(|point| {
-            let config = grid::config_at(&base_text, &args.run.config, &point)?;
+            let config = grid::config_at(&base_text, &args.run.config, &args.grid, &point)?;
             Ok(Candidate { point, config })
         })
         .collect::<anyhow::Result<_>>()?;
@@ -87,6 +88,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let pool = pipeline::thread_pool(base.threads)?;
     let mut timings = StageTimings::new(args.run.quiet);
     let prepared = pipeline::prepare(&base, &pool, &mut timings)?;
+    if let Some(folds) = args.walk_forward {
+        // Before the simulation, not after it.
+        walk_forward_window(&prepared, folds)?;
+    }
+    let staged = StagedDir::begin(&out, OutputSet::Sweep)?;
     let evaluate_all = |range: Option<(i64, i64)>| -> anyhow::Result<Vec<Evaluated>> {
         pool.install(|| {
             candidates
@@ -145,7 +151,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
             None,
             None,
         )?;
-        write_reports(&out.join("best"), &report, &base.reporting.formats)?;
+        write_reports(
+            &staged.path().join("best"),
+            &report,
+            &base.reporting.formats,
+        )?;
         Ok(report)
     })?;
     let value = |name: &str| best_report.statistics.values.get(name).copied().flatten();
@@ -179,20 +189,21 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         walk_forward,
         provenance: prepared.provenance.clone(),
     };
-    write_atomically(&out.join("sweep.csv"), &render_sweep_csv(&report)?)?;
+    let dir = staged.path();
+    write_atomically(&dir.join("sweep.csv"), &render_sweep_csv(&report)?)?;
     write_atomically(
-        &out.join("sweep.md"),
+        &dir.join("sweep.md"),
         render_sweep_markdown(&report).as_bytes(),
     )?;
     write_atomically(
-        &out.join("sweep.html"),
+        &dir.join("sweep.html"),
         render_sweep_html(&report).as_bytes(),
     )?;
-    // Last: its presence means the set is complete.
     write_atomically(
-        &out.join("sweep.json"),
+        &dir.join("sweep.json"),
         render_sweep_json(&report)?.as_bytes(),
     )?;
+    staged.commit()?;
     print_summary(&report, &out, &timings, args.run.quiet);
     Ok(ExitCode::SUCCESS)
 }
@@ -261,6 +272,32 @@ fn sample_variance(values: &[f64]) -> Option<f64> {
     Some(values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0))
 }
 
+/// The span `[t0, t1)` the walk-forward folds cut into `folds + 1` equal spans; an error
+/// when a span would be shorter than one bar.
+fn walk_forward_window(prepared: &Prepared, folds: usize) -> anyhow::Result<(i64, i64)> {
+    let first = prepared.candles.iter().filter_map(|c| c.ts().first()).min();
+    let last = prepared.candles.iter().filter_map(|c| c.ts().last()).max();
+    let (Some(&t0), Some(&last)) = (first, last) else {
+        anyhow::bail!("walk-forward needs candles in the window");
+    };
+    let interval = prepared
+        .candles
+        .first()
+        .map_or(60_000, |c| c.interval().millis());
+    let t1 = last + interval;
+    let bars = (t1 - t0) / interval;
+    let spans = folds as i64 + 1;
+    if spans > bars {
+        anyhow::bail!(
+            "--walk-forward {folds}: {spans} spans over a window of {bars} bars would be shorter \
+             than one bar each; use at most {} folds (a handful, each spanning many trades, is \
+             what the out-of-sample mean needs)",
+            bars - 1
+        );
+    }
+    Ok((t0, t1))
+}
+
 type Params<'a> = dyn Fn(&Candidate) -> Vec<(String, String)> + 'a;
 type EvaluateAll<'a> = dyn Fn(Option<(i64, i64)>) -> anyhow::Result<Vec<Evaluated>> + 'a;
 
@@ -272,16 +309,7 @@ fn walk_forward(
     params: &Params<'_>,
     evaluate_all: &EvaluateAll<'_>,
 ) -> anyhow::Result<WalkForward> {
-    let first = prepared.candles.iter().filter_map(|c| c.ts().first()).min();
-    let last = prepared.candles.iter().filter_map(|c| c.ts().last()).max();
-    let (Some(&t0), Some(&last)) = (first, last) else {
-        anyhow::bail!("walk-forward needs candles in the window");
-    };
-    let interval = prepared
-        .candles
-        .first()
-        .map_or(60_000, |c| c.interval().millis());
-    let t1 = last + interval;
+    let (t0, t1) = walk_forward_window(prepared, folds)?;
     let spans = folds as i64 + 1;
     let boundary = |j: i64| t0 + ((t1 - t0) as i128 * j as i128 / spans as i128) as i64;
     let mut out = Vec::with_capacity(folds);

@@ -218,7 +218,8 @@ fn backtest_overlapping_the_training_window() {
         vec![
             "backtest window 2024-01-04T12:00:00Z .. 2024-01-07T23:55:00Z overlaps the training window \
              2024-01-01T00:00:00Z .. 2024-01-04T23:55:00Z: that is leakage; backtest outside the training \
-             window or pass --allow-training-overlap"
+             window, or accept the overlap with `allow_training_overlap = true` in the run config's \
+             [models] section (`--allow-training-overlap` on `models check` and `calibrate`)"
         ]
     );
     let allowed = PreflightOptions {

@@ -3,13 +3,20 @@
 //! Two layouts are read:
 //! - **one file per symbol**: a directory of `<SYMBOL>_<interval>.parquet|csv` files (the
 //!   interval is the text after the *last* underscore, so symbols may contain `_` or `-`);
-//!   files with other extensions and hidden files are ignored;
+//!   files with other extensions and hidden files are ignored, symbolic links are
+//!   followed and a broken one named like a candle file is an error;
 //! - **one long file** with a `symbol` column (a single file path). A single
 //!   `<SYMBOL>_<interval>` file without a `symbol` column is read as a one-symbol directory.
 //!
 //! Columns are matched case-insensitively: a timestamp column (see [`TIMESTAMP_COLUMNS`];
-//! integer epoch seconds or milliseconds, ISO-8601 text, or a native datetime) and
-//! `open high low close volume` (any numeric type, read as f64).
+//! non-negative integer epoch seconds or milliseconds, ISO-8601 text (also
+//! dictionary-encoded), or a native date/datetime in any unit, with or without a time
+//! zone) and `open high low close volume` (float64, float32 or integer, also
+//! dictionary-encoded; read as f64). Other types are refused naming file, column and type:
+//! decimal, uint8/uint16, float16, int128 and struct columns cannot be read by polars as
+//! built here, anywhere in a Parquet file (see `types`); text, booleans and all-null
+//! columns are no prices. A panic inside polars while a file is read becomes an error
+//! naming the file (see `guard`); CSV parse errors name the data row (see `csv_error`).
 //!
 //! Filters are pushed down: with the per-symbol layout only the requested symbols' files
 //! are opened; symbol and time-window predicates go into the polars scan, so Parquet row
@@ -19,8 +26,11 @@
 //! Rows are kept in file order: sorting, duplicates and value checks belong to
 //! [`mod@crate::validate`], which reports them with the file's row numbers ([`FileRows`]).
 
+mod csv_error;
+mod guard;
 mod read;
 mod timestamp;
+mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -187,11 +197,37 @@ pub enum LoadError {
     UnknownFileName { file: PathBuf, reason: String },
     #[error("{file}: unsupported file type; expected a .parquet or .csv file")]
     UnsupportedFormat { file: PathBuf },
-    #[error("cannot read {file}: {source}")]
+    #[error("{path}: broken symbolic link ({source}); it is named like a candle file, so remove it or point it at one")]
+    BrokenLink {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {file}: {}", csv_error::polars_message(source))]
     Read {
         file: PathBuf,
         source: polars::prelude::PolarsError,
     },
+    #[error("{file}: reading this file crashed the Parquet/CSV reader ({message}); the file may be damaged or hold a column type gauntlet cannot read: check it with pyarrow or polars, or write it again")]
+    Panicked { file: PathBuf, message: String },
+    #[error("{file}: row {row}, column {column:?}: cannot parse {value:?}, expected {expected} (rows are 1-based data rows, header excluded: line {} of the file)", row + 1)]
+    CsvField {
+        file: PathBuf,
+        row: u64,
+        column: String,
+        value: String,
+        expected: String,
+    },
+    #[error("{file}: row {row} has {found} fields but the header has {header} (rows are 1-based data rows, header excluded: line {} of the file); remove the extra fields or quote values that contain commas", row + 1)]
+    CsvFieldCount {
+        file: PathBuf,
+        row: u64,
+        found: usize,
+        header: usize,
+    },
+    #[error(
+        "{file}: the file has a header ({columns}) but no data rows; expected at least one bar"
+    )]
+    NoRows { file: PathBuf, columns: String },
     #[error("{file}: missing required column {column:?} (accepted names: {accepted}; case-insensitive); columns present: {present}")]
     MissingColumn {
         file: PathBuf,
@@ -205,6 +241,19 @@ pub enum LoadError {
         column: String,
         found: String,
         expected: String,
+    },
+    #[error("{file}: column {column:?} has no values (null or empty in every row); expected {expected} in every row")]
+    AllNull {
+        file: PathBuf,
+        column: String,
+        expected: String,
+    },
+    #[error("{file}: row {row}, column {column:?}: {value:?} is not a number; expected a price or volume such as 101.5 (rows are 1-based data rows, header excluded)")]
+    NotANumber {
+        file: PathBuf,
+        column: String,
+        row: u64,
+        value: String,
     },
     #[error("{file}: row {row}, column {column:?}: null value, expected a value (rows are 1-based data rows, header excluded)")]
     NullValue {
@@ -226,6 +275,13 @@ pub enum LoadError {
         row: u64,
         value: i64,
         unit: TimestampUnit,
+    },
+    #[error("{file}: row {row}, column {column:?}: integer timestamp {value} is before 1970; the unit of integer timestamps is inferred from their size (|value| < 1e11 means epoch seconds, otherwise epoch milliseconds), which is ambiguous before 1970 ({value} would be read as {}: {}), so negative ones are refused; store times before 1970 as ISO-8601 text or a native datetime column", integer_unit(*value), format_iso8601_ms(integer_unit(*value).to_millis(*value)))]
+    NegativeTimestamp {
+        file: PathBuf,
+        column: String,
+        row: u64,
+        value: i64,
     },
     #[error("symbol(s) {} not found in {path}; available: {}", missing.join(", "), available.join(", "))]
     UnknownSymbols {
@@ -282,13 +338,13 @@ pub fn load(request: &LoadRequest) -> Result<LoadedUniverse, LoadError> {
     }
     let format =
         format_of(path).ok_or_else(|| LoadError::UnsupportedFormat { file: path.clone() })?;
-    let scan = Scan::open(path, format)?;
+    let scan = guard::guarded(path, || Scan::open(path, format))?;
     if !scan.has_symbol_column() {
         if let Ok(file) = CandleFile::from_path(path, format) {
             return load_per_symbol(request, vec![file]);
         }
     }
-    load_long(request, format, &scan)
+    guard::guarded(path, || load_long(request, format, &scan))
 }
 
 /// One file of the per-symbol layout.
@@ -350,10 +406,10 @@ fn list_candle_files(dir: &Path) -> Result<Vec<CandleFile>, LoadError> {
         let entry = entry.map_err(io)?;
         let path = entry.path();
         let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if hidden || !entry.file_type().map_err(io)?.is_file() {
+        let Some(format) = format_of(&path).filter(|_| !hidden) else {
             continue;
-        }
-        if let Some(format) = format_of(&path) {
+        };
+        if is_file(&path, entry.file_type().map_err(io)?)? {
             paths.push((path, format));
         }
     }
@@ -367,6 +423,21 @@ fn list_candle_files(dir: &Path) -> Result<Vec<CandleFile>, LoadError> {
         .into_iter()
         .map(|(path, format)| CandleFile::from_path(&path, format))
         .collect()
+}
+
+/// Whether a directory entry named like a candle file is a file, following symbolic
+/// links; a link that leads nowhere (or to itself) is an error, not a symbol dropped
+/// without a word.
+fn is_file(path: &Path, file_type: std::fs::FileType) -> Result<bool, LoadError> {
+    if !file_type.is_symlink() {
+        return Ok(file_type.is_file());
+    }
+    std::fs::metadata(path)
+        .map(|target| target.is_file())
+        .map_err(|source| LoadError::BrokenLink {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 fn load_per_symbol(
@@ -425,19 +496,21 @@ fn load_per_symbol(
     let loaded: Vec<(CandleSeries, SourceInfo)> = files
         .par_iter()
         .map(|file| {
-            let scan = Scan::open(&file.path, file.format)?;
             let FileBars {
                 timestamp_column,
                 timestamp_unit,
                 groups,
-            } = read::read(
-                &scan,
-                &ReadSpec {
-                    path: &file.path,
-                    long_symbols: None,
-                    window: request.window,
-                },
-            )?;
+            } = guard::guarded(&file.path, || {
+                let scan = Scan::open(&file.path, file.format)?;
+                read::read(
+                    &scan,
+                    &ReadSpec {
+                        path: &file.path,
+                        long_symbols: None,
+                        window: request.window,
+                    },
+                )
+            })?;
             let bars = groups
                 .into_iter()
                 .next()

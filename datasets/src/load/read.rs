@@ -8,7 +8,7 @@ use polars::prelude::*;
 use super::timestamp::{
     integer_unit, parse_iso8601_ms, TimestampUnit, SECONDS_THRESHOLD, TIMESTAMP_COLUMNS,
 };
-use super::{FileRows, LoadError};
+use super::{csv_error, types, FileRows, LoadError};
 use crate::FileFormat;
 
 /// Name of the 1-based row index polars adds when rows may be filtered out.
@@ -19,18 +19,24 @@ const SYMBOL: &str = "symbol";
 /// The price and volume columns, in output order.
 pub(super) const VALUE_COLUMNS: [&str; 5] = ["open", "high", "low", "close", "volume"];
 
+/// What a price or volume column must hold.
+const NUMBER: &str = "a numeric type (float64, float32 or integer)";
+
 /// A lazily scanned file and its schema (for CSV: inferred from the first 100 rows).
 pub(super) struct Scan {
     frame: LazyFrame,
     schema: SchemaRef,
+    format: FileFormat,
 }
 
 impl Scan {
+    /// Opens `path` and resolves its schema; a Parquet column of a type polars cannot
+    /// represent is refused first ([`types::check_parquet_schema`]).
     pub(super) fn open(path: &Path, format: FileFormat) -> Result<Self, LoadError> {
-        let read_err = |source| LoadError::Read {
-            file: path.to_path_buf(),
-            source,
-        };
+        let read_err = |source| read_error(path, format, source);
+        if format == FileFormat::Parquet {
+            types::check_parquet_schema(path)?;
+        }
         let pl_path = PlRefPath::try_from_path(path).map_err(read_err)?;
         let mut frame = match format {
             FileFormat::Parquet => LazyFrame::scan_parquet(
@@ -47,7 +53,130 @@ impl Scan {
         }
         .map_err(read_err)?;
         let schema = frame.collect_schema().map_err(read_err)?;
-        Ok(Self { frame, schema })
+        Ok(Self {
+            frame,
+            schema,
+            format,
+        })
+    }
+
+    /// The error for a failed polars read of this file.
+    fn read_error(&self, path: &Path, source: PolarsError) -> LoadError {
+        read_error(path, self.format, source)
+    }
+
+    /// Whether the file has no data rows (for CSV: a header only).
+    fn is_empty(&self, path: &Path) -> Result<bool, LoadError> {
+        let count = self
+            .frame
+            .clone()
+            .select([len()])
+            .collect()
+            .and_then(|frame| {
+                frame
+                    .column("len")?
+                    .idx()?
+                    .get(0)
+                    .ok_or_else(|| polars_err!(NoData: "no row count"))
+            })
+            .map_err(|e| self.read_error(path, e))?;
+        Ok(count == 0)
+    }
+
+    /// The error for a column whose type is not the expected one: a header without rows,
+    /// a column without values, text that is not numbers, or simply the wrong type.
+    fn type_error(
+        &self,
+        path: &Path,
+        column: &PlSmallStr,
+        dtype: &DataType,
+        expected: &str,
+    ) -> LoadError {
+        if let Some(err) = types::small_unsigned(path, column, dtype) {
+            return err;
+        }
+        match self.is_empty(path) {
+            Err(err) => return err,
+            Ok(true) if self.format == FileFormat::Csv => {
+                return LoadError::NoRows {
+                    file: path.to_path_buf(),
+                    columns: self.column_names(),
+                }
+            }
+            Ok(_) => {}
+        }
+        let wrong_type = |found: String| LoadError::WrongType {
+            file: path.to_path_buf(),
+            column: column.to_string(),
+            found,
+            expected: expected.to_string(),
+        };
+        match dtype {
+            DataType::Null => self.all_null(path, column, expected),
+            d if is_text(d) && expected == NUMBER => match self.first_non_number(path, column) {
+                Ok(Some(err)) => err,
+                Ok(None) => wrong_type(format!(
+                    "{d} (numbers stored as text; write the column as numbers)"
+                )),
+                Err(err) => err,
+            },
+            d => wrong_type(d.to_string()),
+        }
+    }
+
+    fn all_null(&self, path: &Path, column: &PlSmallStr, expected: &str) -> LoadError {
+        LoadError::AllNull {
+            file: path.to_path_buf(),
+            column: column.to_string(),
+            expected: expected.to_string(),
+        }
+    }
+
+    /// For a text column that should hold numbers: the error for its first null or
+    /// non-number row, `None` if every row is a number written as text.
+    fn first_non_number(
+        &self,
+        path: &Path,
+        column: &PlSmallStr,
+    ) -> Result<Option<LoadError>, LoadError> {
+        let frame = self
+            .frame
+            .clone()
+            .select([col(column.clone()).cast(DataType::String)])
+            .collect()
+            .map_err(|e| self.read_error(path, e))?;
+        let texts = frame
+            .column(column)
+            .and_then(|c| c.str())
+            .map_err(|e| self.read_error(path, e))?;
+        if texts.null_count() == texts.len() {
+            return Ok(Some(self.all_null(path, column, NUMBER)));
+        }
+        let bad = texts
+            .iter()
+            .enumerate()
+            .find(|(_, text)| text.is_none_or(|t| t.trim().parse::<f64>().is_err()));
+        Ok(bad.map(|(index, text)| match text {
+            None => LoadError::NullValue {
+                file: path.to_path_buf(),
+                column: column.to_string(),
+                row: index as u64 + 1,
+            },
+            Some(text) => LoadError::NotANumber {
+                file: path.to_path_buf(),
+                column: column.to_string(),
+                row: index as u64 + 1,
+                value: text.to_string(),
+            },
+        }))
+    }
+
+    fn column_names(&self) -> String {
+        self.schema
+            .iter_names()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The first column whose name matches one of `accepted` (case-insensitively),
@@ -67,17 +196,14 @@ impl Scan {
 
     /// Every distinct value of the symbol column (used only to explain a missing symbol).
     pub(super) fn distinct_symbols(&self, path: &Path) -> Result<Vec<String>, LoadError> {
-        let Some((name, _)) = self.find(&[SYMBOL]) else {
+        let Some((name, dtype)) = self.find(&[SYMBOL]) else {
             return Ok(Vec::new());
         };
-        let read_err = |source| LoadError::Read {
-            file: path.to_path_buf(),
-            source,
-        };
+        let read_err = |source| self.read_error(path, source);
         let frame = self
             .frame
             .clone()
-            .select([col(name.clone())])
+            .select([text_expr(&name, &dtype)])
             .collect()
             .map_err(read_err)?;
         let symbols = frame
@@ -94,12 +220,7 @@ impl Scan {
             file: path.to_path_buf(),
             column: column.to_string(),
             accepted: accepted.join(", "),
-            present: self
-                .schema
-                .iter_names()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            present: self.column_names(),
         }
     }
 }
@@ -164,64 +285,86 @@ enum TsKind {
     Native,
 }
 
+/// What a timestamp column must hold.
+const TIMESTAMP_TYPES: &str = "integer epoch seconds/milliseconds, ISO-8601 text or a datetime";
+
+impl TsKind {
+    /// How a timestamp column of type `dtype` is read; `None` if it cannot be.
+    fn of(dtype: &DataType) -> Option<Self> {
+        match dtype {
+            DataType::UInt8 | DataType::UInt16 => None,
+            d if d.is_integer() => Some(TsKind::Integer),
+            d if is_text(d) => Some(TsKind::Text),
+            DataType::Date | DataType::Datetime(_, _) => Some(TsKind::Native),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a price or volume column of type `dtype` can be read as f64: every integer
+/// and float type polars can build here (not uint8/uint16, see [`types`]).
+fn is_number(dtype: &DataType) -> bool {
+    dtype.is_primitive_numeric() && !matches!(dtype, DataType::UInt8 | DataType::UInt16)
+}
+
+/// Text, plain or dictionary-encoded (polars' categorical and enum).
+fn is_text(dtype: &DataType) -> bool {
+    dtype.is_string() || dtype.is_categorical() || dtype.is_enum()
+}
+
+/// A text column as plain strings (dictionary-encoded text is decoded).
+fn text_expr(name: &PlSmallStr, dtype: &DataType) -> Expr {
+    match dtype {
+        DataType::String => col(name.clone()),
+        _ => col(name.clone()).cast(DataType::String),
+    }
+}
+
+/// The error for a failed polars read of `path`; CSV errors are located by row.
+fn read_error(path: &Path, format: FileFormat, source: PolarsError) -> LoadError {
+    match format {
+        FileFormat::Csv => csv_error::explain(path, source),
+        FileFormat::Parquet => LoadError::Read {
+            file: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
 /// Reads one file. Symbol and integer/native time-window filters are pushed into the
 /// polars scan (Parquet row groups outside them are skipped by their statistics); text
 /// timestamps are filtered after parsing.
 pub(super) fn read(scan: &Scan, spec: &ReadSpec<'_>) -> Result<FileBars, LoadError> {
     let path = spec.path;
-    let read_err = |source| LoadError::Read {
-        file: path.to_path_buf(),
-        source,
-    };
+    let read_err = |source| scan.read_error(path, source);
     let (ts_name, ts_dtype) = scan
         .find(&TIMESTAMP_COLUMNS)
         .ok_or_else(|| scan.missing(path, "timestamp", &TIMESTAMP_COLUMNS))?;
-    let ts_kind = match &ts_dtype {
-        d if d.is_integer() => TsKind::Integer,
-        d if d.is_string() => TsKind::Text,
-        DataType::Date | DataType::Datetime(_, _) => TsKind::Native,
-        other => {
-            return Err(LoadError::WrongType {
-                file: path.to_path_buf(),
-                column: ts_name.to_string(),
-                found: other.to_string(),
-                expected: "integer epoch seconds/milliseconds, ISO-8601 text or a datetime"
-                    .to_string(),
-            })
-        }
-    };
+    let ts_kind = TsKind::of(&ts_dtype)
+        .ok_or_else(|| scan.type_error(path, &ts_name, &ts_dtype, TIMESTAMP_TYPES))?;
     let mut value_names = Vec::with_capacity(VALUE_COLUMNS.len());
     for canonical in VALUE_COLUMNS {
         let (name, dtype) = scan
             .find(&[canonical])
             .ok_or_else(|| scan.missing(path, canonical, &[canonical]))?;
-        if !dtype.is_primitive_numeric() {
-            return Err(LoadError::WrongType {
-                file: path.to_path_buf(),
-                column: name.to_string(),
-                found: dtype.to_string(),
-                expected: "a numeric type (f64, f32 or integer)".to_string(),
-            });
+        if !is_number(&dtype) {
+            return Err(scan.type_error(path, &name, &dtype, NUMBER));
         }
         value_names.push(name);
     }
-    let symbol_name = match spec.long_symbols {
+    let symbol = match spec.long_symbols {
         None => None,
         Some(_) => {
             let (name, dtype) = scan
                 .find(&[SYMBOL])
                 .ok_or_else(|| scan.missing(path, SYMBOL, &[SYMBOL]))?;
-            if !dtype.is_string() {
-                return Err(LoadError::WrongType {
-                    file: path.to_path_buf(),
-                    column: name.to_string(),
-                    found: dtype.to_string(),
-                    expected: "text (str)".to_string(),
-                });
+            if !is_text(&dtype) {
+                return Err(scan.type_error(path, &name, &dtype, "text (str)"));
             }
-            Some(name)
+            Some((name, dtype))
         }
     };
+    let symbol_name = symbol.as_ref().map(|(name, _)| name.clone());
 
     let ts_expr = match &ts_dtype {
         DataType::Datetime(_, tz) => col(ts_name.clone())
@@ -231,9 +374,16 @@ pub(super) fn read(scan: &Scan, spec: &ReadSpec<'_>) -> Result<FileBars, LoadErr
             .cast(DataType::Datetime(TimeUnit::Milliseconds, None))
             .cast(DataType::Int64),
         d if d.is_integer() => col(ts_name.clone()).cast(DataType::Int64),
-        _ => col(ts_name.clone()),
+        d => text_expr(&ts_name, d),
     };
 
+    // Integer times before 1970 have no unambiguous unit (see `NegativeTimestamp`).
+    let negative = |row: u64, value: i64| LoadError::NegativeTimestamp {
+        file: path.to_path_buf(),
+        column: ts_name.to_string(),
+        row,
+        value,
+    };
     // The window predicate in the file's own unit, so Parquet statistics apply.
     let mut integer_unit_seen = None;
     let window_predicate = match (spec.window, &ts_kind) {
@@ -250,6 +400,9 @@ pub(super) fn read(scan: &Scan, spec: &ReadSpec<'_>) -> Result<FileBars, LoadErr
                 .and_then(|c| c.i64())
                 .map_err(read_err)?
                 .get(0);
+            if let Some(value) = first.filter(|&v| v < 0) {
+                return Err(negative(1, value));
+            }
             first.map(|value| {
                 let unit = integer_unit(value);
                 integer_unit_seen = Some(unit);
@@ -270,10 +423,10 @@ pub(super) fn read(scan: &Scan, spec: &ReadSpec<'_>) -> Result<FileBars, LoadErr
         ),
         _ => None,
     };
-    let symbol_predicate = match (spec.long_symbols, &symbol_name) {
-        (Some(wanted), Some(name)) if !wanted.is_empty() => wanted
+    let symbol_predicate = match (spec.long_symbols, &symbol) {
+        (Some(wanted), Some((name, dtype))) if !wanted.is_empty() => wanted
             .iter()
-            .map(|s| col(name.clone()).eq(lit(s.as_str())))
+            .map(|s| text_expr(name, dtype).eq(lit(s.as_str())))
             .reduce(|a, b| a.or(b)),
         _ => None,
     };
@@ -294,8 +447,8 @@ pub(super) fn read(scan: &Scan, spec: &ReadSpec<'_>) -> Result<FileBars, LoadErr
     if let Some(predicate) = predicate {
         frame = frame.filter(predicate);
     }
-    if let Some(name) = &symbol_name {
-        projection.push(col(name.clone()).alias(SYMBOL));
+    if let Some((name, dtype)) = &symbol {
+        projection.push(text_expr(name, dtype).alias(SYMBOL));
     }
     projection.push(ts_expr.alias(TS));
     for (name, canonical) in value_names.iter().zip(VALUE_COLUMNS) {
@@ -361,6 +514,9 @@ pub(super) fn read(scan: &Scan, spec: &ReadSpec<'_>) -> Result<FileBars, LoadErr
                 return Err(null_at(&ts_name, index));
             }
             let mut ts = values_of(column);
+            if let (TsKind::Integer, Some(index)) = (&ts_kind, ts.iter().position(|&v| v < 0)) {
+                return Err(negative(row_of(index), ts[index]));
+            }
             let unit = if matches!(ts_kind, TsKind::Native) {
                 TimestampUnit::NativeDatetime
             } else {

@@ -11,7 +11,8 @@ pub const TIMESTAMP_COLUMNS: [&str; 5] = ["ts", "timestamp", "time", "date", "op
 
 /// Integers with `|value| < SECONDS_THRESHOLD` are epoch seconds, all others epoch
 /// milliseconds. `1e11` ms is 1973-03-03 and `1e11` s is the year 5138, so no realistic
-/// candle time is ambiguous.
+/// candle time after 1973 is ambiguous. Negative values (before 1970) would be, so the
+/// loader refuses them.
 pub const SECONDS_THRESHOLD: i64 = 100_000_000_000;
 
 /// How a file stores its bar open times; everything is converted to ms since the epoch (UTC).
@@ -35,6 +36,17 @@ impl fmt::Display for TimestampUnit {
             TimestampUnit::Iso8601 => "ISO-8601 text",
             TimestampUnit::NativeDatetime => "native datetime",
         })
+    }
+}
+
+impl TimestampUnit {
+    /// An integer timestamp in this unit as epoch milliseconds (saturating; only epoch
+    /// seconds are scaled).
+    pub fn to_millis(self, value: i64) -> i64 {
+        match self {
+            TimestampUnit::EpochSeconds => value.saturating_mul(1000),
+            _ => value,
+        }
     }
 }
 

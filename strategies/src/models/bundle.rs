@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use gauntlet_datasets::table::{ColumnValues, Table};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -161,6 +162,166 @@ pub struct Scaler {
     pub std: Vec<f64>,
 }
 
+/// What [`Scaler::fit`] does with a feature whose training values are all equal (std 0,
+/// so `(x - mean) / std` is undefined).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZeroVariance {
+    /// Refuse to fit, naming the features.
+    Refuse,
+    /// Use std 1 for them (z = x − mean), as asked explicitly, and say which.
+    StdOne,
+}
+
+/// A scaler fitted on a training table, and what it was fitted on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedScaler {
+    pub scaler: Scaler,
+    /// Rows the mean and std were computed over.
+    pub rows: usize,
+    /// Rows left out because their `label` is null (the last horizon rows of a symbol).
+    pub unlabelled: usize,
+    /// Zero-variance features given std 1 ([`ZeroVariance::StdOne`]).
+    pub std_one: Vec<String>,
+}
+
+/// Why a scaler cannot be fitted on a training table.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScalerFitError {
+    #[error(
+        "no column {name:?} (position {position} in the manifest); the table must be the \
+         `gauntlet features export` output of this manifest"
+    )]
+    MissingColumn { name: String, position: usize },
+    #[error(
+        "feature column(s) the manifest does not list: {}; the table was exported for \
+         another feature set",
+        .0.join(", ")
+    )]
+    ExtraColumns(Vec<String>),
+    #[error("column {name:?} holds {found}, not floats")]
+    NotFloat { name: String, found: &'static str },
+    #[error("no rows with a label to fit the scaler on")]
+    NoRows,
+    #[error("column {name:?} has the non-finite value {value} at row {row}")]
+    NonFinite {
+        name: String,
+        row: usize,
+        value: f64,
+    },
+    #[error(
+        "{} feature(s) have zero variance (every training value equal), so (x - mean) / std \
+         is undefined: {}",
+        .0.len(),
+        .0.iter().map(|(i, name, value)| format!("{name}@{i} (always {value})")).collect::<Vec<_>>().join(", ")
+    )]
+    ZeroVariance(Vec<(usize, String, f64)>),
+}
+
+impl Scaler {
+    /// Fits per-feature mean and **population** standard deviation (divisor n, i.e.
+    /// numpy's default `ddof=0` and scikit-learn's `StandardScaler`) in f64, two-pass,
+    /// over the columns `names` of a `gauntlet features export` table. With a `label`
+    /// column only labelled rows count (the rows a model is trained on: the README's
+    /// `drop_nulls("label")`). Columns other than `symbol`, `ts`, `label` and `names`
+    /// are an error (a table of another feature set); so are non-finite values.
+    pub fn fit(
+        table: &Table,
+        names: &[&str],
+        zero_variance: ZeroVariance,
+    ) -> Result<FittedScaler, ScalerFitError> {
+        let extra: Vec<String> = table
+            .columns()
+            .iter()
+            .map(|(name, _)| name)
+            .filter(|name| !matches!(name.as_str(), "symbol" | "ts" | "label"))
+            .filter(|name| !names.contains(&name.as_str()))
+            .cloned()
+            .collect();
+        if !extra.is_empty() {
+            return Err(ScalerFitError::ExtraColumns(extra));
+        }
+        let labelled: Vec<bool> = match table.column("label") {
+            Some(ColumnValues::OptStr(labels)) => labels.iter().map(Option::is_some).collect(),
+            _ => vec![true; table.height()],
+        };
+        let rows = labelled.iter().filter(|&&l| l).count();
+        if rows == 0 {
+            return Err(ScalerFitError::NoRows);
+        }
+        let mut scaler = Scaler {
+            mean: Vec::with_capacity(names.len()),
+            std: Vec::with_capacity(names.len()),
+        };
+        let mut constant = Vec::new();
+        for (position, name) in names.iter().enumerate() {
+            let values = float_column(table, name, position)?;
+            let (mean, std) = mean_std(name, &values, &labelled, rows)?;
+            if std == 0.0 {
+                constant.push((position, name.to_string(), mean));
+            }
+            scaler.mean.push(mean);
+            scaler.std.push(std);
+        }
+        if !constant.is_empty() && zero_variance == ZeroVariance::Refuse {
+            return Err(ScalerFitError::ZeroVariance(constant));
+        }
+        for (position, _, _) in &constant {
+            scaler.std[*position] = 1.0;
+        }
+        Ok(FittedScaler {
+            scaler,
+            rows,
+            unlabelled: labelled.len() - rows,
+            std_one: constant.into_iter().map(|(_, name, _)| name).collect(),
+        })
+    }
+}
+
+/// The column `name` as f64 values.
+fn float_column(table: &Table, name: &str, position: usize) -> Result<Vec<f64>, ScalerFitError> {
+    match table.column(name) {
+        Some(ColumnValues::F64(values)) => Ok(values.clone()),
+        Some(ColumnValues::F32(values)) => Ok(values.iter().map(|&v| f64::from(v)).collect()),
+        Some(ColumnValues::I64(_)) => Err(ScalerFitError::NotFloat {
+            name: name.to_string(),
+            found: "integers",
+        }),
+        Some(ColumnValues::Str(_) | ColumnValues::OptStr(_)) => Err(ScalerFitError::NotFloat {
+            name: name.to_string(),
+            found: "text",
+        }),
+        None => Err(ScalerFitError::MissingColumn {
+            name: name.to_string(),
+            position,
+        }),
+    }
+}
+
+/// Mean and population std of the `rows` values whose `keep` entry is set (two passes,
+/// so a large mean does not eat the variance).
+fn mean_std(
+    name: &str,
+    values: &[f64],
+    keep: &[bool],
+    rows: usize,
+) -> Result<(f64, f64), ScalerFitError> {
+    let kept = || values.iter().zip(keep).filter(|(_, &k)| k).map(|(&v, _)| v);
+    if let Some((row, &value)) = values
+        .iter()
+        .enumerate()
+        .find(|(row, value)| keep[*row] && !value.is_finite())
+    {
+        return Err(ScalerFitError::NonFinite {
+            name: name.to_string(),
+            row,
+            value,
+        });
+    }
+    let mean = kept().sum::<f64>() / rows as f64;
+    let variance = kept().map(|v| (v - mean) * (v - mean)).sum::<f64>() / rows as f64;
+    Ok((mean, variance.sqrt()))
+}
+
 /// Which output holds the class scores and what they mean.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,6 +347,31 @@ fn one() -> f64 {
 pub enum OutputKind {
     Probabilities,
     Logits,
+}
+
+impl OutputKind {
+    /// The name used in bundle.json and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Probabilities => "probabilities",
+            Self::Logits => "logits",
+        }
+    }
+}
+
+/// Refuses class labels listed twice: two output columns with one name would make
+/// every per-class number (and the ensemble's vote) ambiguous.
+pub fn check_class_labels(labels: &[String]) -> Result<(), String> {
+    for (second, label) in labels.iter().enumerate() {
+        if let Some(first) = labels[..second].iter().position(|l| l == label) {
+            return Err(format!(
+                "{label:?} is listed twice (columns {first} and {second} of {}); each output \
+                 column needs its own label",
+                labels.join(",")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// How the training labels were made: class of the return over `horizon_bars`, `flat`
@@ -285,6 +471,19 @@ pub enum BundleError {
         expected: String,
         actual: String,
     },
+}
+
+impl BundleError {
+    /// Whether the bundle.json at `bundle_path` itself could not be read or parsed (bad
+    /// input: an error), as opposed to a bundle whose model file is missing, damaged or
+    /// replaced (a failed check).
+    pub fn is_unreadable_bundle(&self, bundle_path: &Path) -> bool {
+        match self {
+            Self::Io { path, .. } => path == bundle_path,
+            Self::Json { .. } | Self::SchemaVersion { .. } => true,
+            Self::NotOnnx { .. } | Self::ModelFile { .. } | Self::ModelHash { .. } => false,
+        }
+    }
 }
 
 /// Lower-case hex SHA-256 of `bytes`.
@@ -508,6 +707,8 @@ impl Bundle {
                 "model_format needs schema_version 2".into(),
             ));
         }
+        check_class_labels(&bundle.output.class_labels)
+            .map_err(|message| BundleJsonError::Json(format!("output.class_labels: {message}")))?;
         // Read in the current schema: written back, it is a version 2 bundle.
         bundle.schema_version = BUNDLE_SCHEMA_VERSION;
         Ok(bundle)
@@ -545,25 +746,37 @@ pub struct BundleSpec {
 }
 
 impl BundleSpec {
-    /// Builds the bundle (hashing the model file; an ONNX file must parse as ONNX). The
-    /// bundle is not preflighted here; run `models check` on the result.
+    /// Builds the bundle (hashing the model file; an ONNX file must parse as ONNX),
+    /// without preflighting it: see [`BundleSpec::build_at`].
     pub fn build(self) -> Result<Bundle, BundleError> {
+        Ok(self.build_at(PathBuf::new())?.bundle)
+    }
+
+    /// Builds the bundle that will be written to `bundle_path`, with its model file's
+    /// bytes (hashed; an ONNX file must parse as ONNX), ready for [`super::preflight`]:
+    /// `gauntlet models bundle` writes only what preflight accepts.
+    pub fn build_at(self, bundle_path: PathBuf) -> Result<ModelBundle, BundleError> {
         let model_bytes = std::fs::read(&self.model_path).map_err(|source| BundleError::Io {
             path: self.model_path.clone(),
             source,
         })?;
-        if self.model_format == ModelFormat::Onnx {
-            parse_onnx(&model_bytes).map_err(|err| BundleError::NotOnnx {
-                path: self.model_path.clone(),
-                reason: err.to_string(),
-            })?;
-        }
+        let onnx_info = match self.model_format {
+            ModelFormat::Onnx => {
+                Some(
+                    parse_onnx(&model_bytes).map_err(|err| BundleError::NotOnnx {
+                        path: self.model_path.clone(),
+                        reason: err.to_string(),
+                    })?,
+                )
+            }
+            ModelFormat::XgboostJson | ModelFormat::LightgbmText => None,
+        };
         let model_file = self
             .model_path
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Ok(Bundle {
+        let bundle = Bundle {
             schema_version: BUNDLE_SCHEMA_VERSION,
             name: self.name,
             model_file,
@@ -587,6 +800,13 @@ impl BundleSpec {
             training_window: self.training_window,
             reference: self.reference,
             calibration: None,
+        };
+        Ok(ModelBundle {
+            bundle,
+            bundle_path,
+            model_path: self.model_path,
+            model_bytes,
+            onnx_info,
         })
     }
 }
@@ -713,5 +933,115 @@ mod tests {
             Bundle::from_json(r#"{"schema_version": 9, "anything": 1}"#),
             Err(BundleJsonError::Version(9))
         ));
+    }
+
+    /// A training table: `symbol`, `ts`, the columns, and labels (`None`: unlabelled).
+    fn table(columns: &[(&str, Vec<f32>)], labels: &[Option<&str>]) -> Table {
+        let mut table = Table::new();
+        let rows = labels.len();
+        table
+            .push("symbol", ColumnValues::Str(vec!["BTC-USD".into(); rows]))
+            .unwrap();
+        table
+            .push("ts", ColumnValues::I64((0..rows as i64).collect()))
+            .unwrap();
+        for (name, values) in columns {
+            table
+                .push(*name, ColumnValues::F32(values.clone()))
+                .unwrap();
+        }
+        let labels = labels.iter().map(|l| l.map(str::to_string)).collect();
+        table.push("label", ColumnValues::OptStr(labels)).unwrap();
+        table
+    }
+
+    #[test]
+    fn scaler_fit_is_mean_and_population_std_over_labelled_rows() {
+        let t = table(
+            &[
+                ("a", vec![1.0, 2.0, 3.0, 4.0, 100.0]),
+                ("b", vec![10.0, 10.0, 20.0, 20.0, -5.0]),
+            ],
+            &[Some("up"), Some("down"), Some("flat"), Some("up"), None],
+        );
+        let fitted = Scaler::fit(&t, &["a", "b"], ZeroVariance::Refuse).unwrap();
+        assert_eq!((fitted.rows, fitted.unlabelled), (4, 1));
+        assert_eq!(fitted.scaler.mean, vec![2.5, 15.0]);
+        // numpy: np.std([1, 2, 3, 4]) (ddof=0) = sqrt(1.25); np.std([10, 10, 20, 20]) = 5.
+        assert!((fitted.scaler.std[0] - 1.25f64.sqrt()).abs() < 1e-12);
+        assert!((fitted.scaler.std[1] - 5.0).abs() < 1e-12);
+        assert!(fitted.std_one.is_empty());
+    }
+
+    #[test]
+    fn scaler_fit_keeps_precision_around_a_large_mean() {
+        let t = table(
+            &[("p", vec![79_568.0, 79_570.0])],
+            &[Some("up"), Some("up")],
+        );
+        let fitted = Scaler::fit(&t, &["p"], ZeroVariance::Refuse).unwrap();
+        assert_eq!(fitted.scaler.mean, vec![79_569.0]);
+        assert_eq!(fitted.scaler.std, vec![1.0]);
+    }
+
+    #[test]
+    fn scaler_fit_refuses_zero_variance_unless_asked_for_std_one() {
+        let t = table(
+            &[("a", vec![1.0, 2.0]), ("flat", vec![3.0, 3.0])],
+            &[Some("up"), Some("down")],
+        );
+        let err = Scaler::fit(&t, &["a", "flat"], ZeroVariance::Refuse).unwrap_err();
+        assert_eq!(
+            err,
+            ScalerFitError::ZeroVariance(vec![(1, "flat".into(), 3.0)])
+        );
+        assert!(err.to_string().contains("flat@1 (always 3)"), "{err}");
+        let fitted = Scaler::fit(&t, &["a", "flat"], ZeroVariance::StdOne).unwrap();
+        assert_eq!(fitted.scaler.std[1], 1.0);
+        assert_eq!(fitted.std_one, vec!["flat".to_string()]);
+    }
+
+    #[test]
+    fn scaler_fit_names_missing_extra_and_bad_columns() {
+        let t = table(&[("a", vec![1.0, 2.0])], &[Some("up"), Some("up")]);
+        assert_eq!(
+            Scaler::fit(&t, &["a", "b"], ZeroVariance::Refuse).unwrap_err(),
+            ScalerFitError::MissingColumn {
+                name: "b".into(),
+                position: 1
+            }
+        );
+        assert_eq!(
+            Scaler::fit(&t, &[], ZeroVariance::Refuse).unwrap_err(),
+            ScalerFitError::ExtraColumns(vec!["a".into()])
+        );
+        let t = table(&[("a", vec![1.0, f32::NAN])], &[Some("up"), Some("up")]);
+        assert!(matches!(
+            Scaler::fit(&t, &["a"], ZeroVariance::Refuse).unwrap_err(),
+            ScalerFitError::NonFinite { row: 1, .. }
+        ));
+        let t = table(&[("a", vec![1.0])], &[None]);
+        assert_eq!(
+            Scaler::fit(&t, &["a"], ZeroVariance::Refuse).unwrap_err(),
+            ScalerFitError::NoRows
+        );
+    }
+
+    #[test]
+    fn duplicate_class_labels_are_refused_at_load_naming_the_key() {
+        let json = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/models/mlp3.bundle.json"),
+        )
+        .unwrap()
+        .replace("\"flat\",", "\"down\",");
+        match Bundle::from_json(&json) {
+            Err(BundleJsonError::Json(message)) => assert!(
+                message
+                    .starts_with("output.class_labels: \"down\" is listed twice (columns 0 and 1"),
+                "{message}"
+            ),
+            _ => panic!("duplicate labels accepted"),
+        }
+        assert!(check_class_labels(&["down".into(), "up".into()]).is_ok());
     }
 }

@@ -18,17 +18,18 @@ mod scoring;
 mod trees;
 
 pub use bundle::{
-    bundle_json_path, read_feature_manifest, sha256_hex, Bundle, BundleError, BundleFeatures,
-    BundleSpec, CalibrationRecord, ExpectedFeatures, InputLayout, InputSpec, LabelSpec,
-    ModelBundle, ModelFormat, OutputKind, OutputSpec, ReferenceRows, Scaler, Scaling,
-    TrainingWindow, BUNDLE_SCHEMA_VERSION,
+    bundle_json_path, check_class_labels, read_feature_manifest, sha256_hex, Bundle, BundleError,
+    BundleFeatures, BundleSpec, CalibrationRecord, ExpectedFeatures, FittedScaler, InputLayout,
+    InputSpec, LabelSpec, ModelBundle, ModelFormat, OutputKind, OutputSpec, ReferenceRows, Scaler,
+    ScalerFitError, Scaling, TrainingWindow, ZeroVariance, BUNDLE_SCHEMA_VERSION,
 };
 pub use cache::{CacheError, PredictionCache, PredictionKey, CACHE_FORMAT_VERSION};
 pub use onnx_proto::{parse_onnx, OnnxError, OnnxFileInfo, TensorDecl};
 pub use preflight::{
-    check_bundle, engine_for, preflight, CheckedModel, EnginePreference, MovedName, PositionedName,
-    PreflightError, PreflightFailure, PreflightOptions, PreflightReport, ReferenceDiff,
-    WORST_ROWS_LISTED,
+    check_bundle, engine_for, onnx_output_kind, onnx_scores_output, preflight,
+    reference_output_kind, CheckedModel, EnginePreference, MovedName, OutputEvidence,
+    PositionedName, PreflightError, PreflightFailure, PreflightOptions, PreflightReport,
+    ReferenceDiff, NAMES_LISTED, WORST_ROWS_LISTED,
 };
 pub use runtime::{
     locate_onnxruntime, runtime, OrtRuntime, RuntimeError, ONNXRUNTIME_LIBRARY, ONNXRUNTIME_VERSION,

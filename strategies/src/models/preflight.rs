@@ -9,6 +9,7 @@
 //! the run asks for ONNX Runtime; any other graph runs on ONNX Runtime, and the
 //! [`EngineChoice`] says why.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -16,9 +17,11 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 
 use super::bundle::{
-    Bundle, BundleError, ExpectedFeatures, InputLayout, ModelBundle, ModelFormat, Scaling,
+    Bundle, BundleError, ExpectedFeatures, InputLayout, ModelBundle, ModelFormat, OutputKind,
+    ReferenceRows, Scaling,
 };
-use super::onnx_proto::{decode_model, GraphSignature};
+use super::onnx_proto::onnx::NodeProto;
+use super::onnx_proto::{decode_model, GraphSignature, ModelProto, OnnxFileInfo, TensorDecl};
 use super::runtime::{runtime, RuntimeError, ONNXRUNTIME_VERSION};
 use super::scoring::{
     lock_worker, Engine, EngineChoice, FeatureRows, MemberScores, Preprocess, ScoreError,
@@ -28,6 +31,10 @@ use super::trees::TreeModel;
 
 /// How many of the worst reference rows a failure lists.
 pub const WORST_ROWS_LISTED: usize = 5;
+
+/// How many feature names a failure lists before "… and N more"; the alternate format
+/// (`{:#}`) lists every one.
+pub const NAMES_LISTED: usize = 10;
 
 /// What preflight needs besides the bundle and the pipeline.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -165,6 +172,12 @@ pub enum PreflightFailure {
         labels: Vec<String>,
         output_width: i64,
     },
+    /// `output.kind` contradicts what the output evidently holds.
+    OutputKind {
+        name: String,
+        declared: OutputKind,
+        evidence: OutputEvidence,
+    },
     Temperature {
         value: f64,
     },
@@ -192,16 +205,37 @@ pub enum PreflightFailure {
     },
 }
 
-fn list(names: &[PositionedName]) -> String {
-    names
-        .iter()
-        .map(|entry| format!("{}@{}", entry.name, entry.position))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `items` joined by commas: the first [`NAMES_LISTED`] and "… and N more (T in all)",
+/// or all of them when `all` (one failure can name hundreds of features).
+fn summarize(items: impl ExactSizeIterator<Item = String>, all: bool) -> String {
+    let total = items.len();
+    let shown = if all { total } else { NAMES_LISTED.min(total) };
+    let mut text = items.take(shown).collect::<Vec<_>>().join(", ");
+    if shown < total {
+        text.push_str(&format!(" … and {} more ({total} in all)", total - shown));
+    }
+    text
 }
 
+fn list(names: &[PositionedName], all: bool) -> String {
+    let items = names
+        .iter()
+        .map(|entry| format!("{}@{}", entry.name, entry.position));
+    summarize(items, all)
+}
+
+/// A bar open time for a message; a window end beyond any date (an open-ended
+/// `data.from` / `data.to`) is "open-ended", never a raw sentinel number.
+fn show_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|ts| ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| "open-ended".to_string())
+}
+
+/// Long lists (feature names, scaler entries) are summarized; `{:#}` lists them all.
 impl fmt::Display for PreflightFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let all = f.alternate();
         match self {
             Self::NotOnnx { path, reason } => {
                 write!(f, "{} is not a valid ONNX model: {reason}", path.display())
@@ -255,23 +289,22 @@ impl fmt::Display for PreflightFailure {
                 if !missing.is_empty() {
                     parts.push(format!(
                         "missing from the pipeline (model needs; name@bundle position): {}",
-                        list(missing)
+                        list(missing, all)
                     ));
                 }
                 if !extra.is_empty() {
                     parts.push(format!(
                         "extra in the pipeline (model was not trained on; name@pipeline position): {}",
-                        list(extra)
+                        list(extra, all)
                     ));
                 }
                 if !reordered.is_empty() {
+                    let moves = reordered
+                        .iter()
+                        .map(|m| format!("{}: {} -> {}", m.name, m.bundle_position, m.pipeline_position));
                     parts.push(format!(
                         "reordered (name: bundle position -> pipeline position): {}",
-                        reordered
-                            .iter()
-                            .map(|m| format!("{}: {} -> {}", m.name, m.bundle_position, m.pipeline_position))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        summarize(moves, all)
                     ));
                 }
                 write!(f, "feature names differ: {}", parts.join("; "))
@@ -297,10 +330,10 @@ impl fmt::Display for PreflightFailure {
             Self::ScalerValues { bad } => write!(
                 f,
                 "scaler std must be > 0 and finite (and mean finite): {}",
-                bad.iter()
-                    .map(|(i, name, mean, std)| format!("{name}@{i} mean={mean} std={std}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                summarize(
+                    bad.iter().map(|(i, name, mean, std)| format!("{name}@{i} mean={mean} std={std}")),
+                    all
+                )
             ),
             Self::OutputMissing { name, available } => write!(
                 f,
@@ -313,22 +346,27 @@ impl fmt::Display for PreflightFailure {
                 labels.len(),
                 labels.join("/")
             ),
+            Self::OutputKind { name, declared, evidence } => write!(
+                f,
+                "output.kind is {:?} but output {name:?} holds {}: {}; declare \"kind\": {:?} \
+                 (`gauntlet models bundle --kind {}`)",
+                declared.as_str(),
+                evidence.kind.as_str(),
+                evidence.reason,
+                evidence.kind.as_str(),
+                evidence.kind.as_str()
+            ),
             Self::Temperature { value } => write!(f, "temperature must be finite and > 0, got {value}"),
             Self::TrainingWindow { message } => write!(f, "{message}"),
-            Self::TrainingOverlap { training_from, training_to, backtest_from, backtest_to } => {
-                let show = |ms: &i64| {
-                    chrono::DateTime::from_timestamp_millis(*ms)
-                        .map(|ts| ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                        .unwrap_or_else(|| ms.to_string())
-                };
-                write!(
-                    f,
-                    "backtest window {} .. {} overlaps the training window {training_from} .. {training_to}: \
-                     that is leakage; backtest outside the training window or pass --allow-training-overlap",
-                    show(backtest_from),
-                    show(backtest_to)
-                )
-            }
+            Self::TrainingOverlap { training_from, training_to, backtest_from, backtest_to } => write!(
+                f,
+                "backtest window {} .. {} overlaps the training window {training_from} .. {training_to}: \
+                 that is leakage; backtest outside the training window, or accept the overlap with \
+                 `allow_training_overlap = true` in the run config's [models] section \
+                 (`--allow-training-overlap` on `models check` and `calibrate`)",
+                show_time(*backtest_from),
+                show_time(*backtest_to)
+            ),
             Self::ReferenceShape { message } => write!(f, "reference rows: {message}"),
             Self::ReferenceMismatch { engine, tolerance, rows_over, rows_total, worst } => write!(
                 f,
@@ -357,6 +395,7 @@ pub struct PreflightReport {
     pub failures: Vec<PreflightFailure>,
 }
 
+/// `{:#}` lists every name of every failure (see [`PreflightFailure`]).
 impl fmt::Display for PreflightReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -368,7 +407,11 @@ impl fmt::Display for PreflightReport {
             if self.failures.len() == 1 { "" } else { "s" }
         )?;
         for failure in &self.failures {
-            write!(f, "\n  - {failure}")?;
+            if f.alternate() {
+                write!(f, "\n  - {failure:#}")?;
+            } else {
+                write!(f, "\n  - {failure}")?;
+            }
         }
         Ok(())
     }
@@ -521,6 +564,7 @@ fn prepare_engine(
 ) -> Result<Option<Prepared>, PreflightError> {
     let spec = &bundle.bundle;
     if spec.model_format != ModelFormat::Onnx {
+        check_output_kind(spec, None, failures);
         return Ok(prepare_native_file(bundle, expected, options, failures));
     }
     let proto = match decode_model(&bundle.model_bytes) {
@@ -533,6 +577,7 @@ fn prepare_engine(
             return Ok(None);
         }
     };
+    check_output_kind(spec, Some(&proto), failures);
     let Some(GraphFacts { fixed_batch }) =
         check_graph(spec, expected, &GraphSignature::of(&proto), failures)
     else {
@@ -818,6 +863,195 @@ fn check_output_spec(
                 }
             }
         }
+    }
+}
+
+/// What an output holds, and how that was told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputEvidence {
+    pub kind: OutputKind,
+    pub reason: String,
+}
+
+/// Largest |sum − 1| of a reference row that still reads as a probability distribution
+/// (exporters round to about 7 digits).
+const SUM_TOLERANCE: f64 = 1e-3;
+
+/// What the reference outputs hold: probabilities when every row is in [0, 1] and sums
+/// to 1, logits when no row does; `None` without rows, with a non-finite value or with
+/// both kinds of row (damaged outputs, which the reference comparison reports).
+pub fn reference_output_kind(reference: &ReferenceRows) -> Option<OutputEvidence> {
+    let rows = &reference.outputs;
+    if rows.is_empty() || rows.iter().flatten().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let is_distribution = |row: &Vec<f32>| {
+        let sum: f64 = row.iter().map(|&v| f64::from(v)).sum();
+        row.iter().all(|&v| (-1e-6..=1.0 + 1e-6).contains(&v)) && (sum - 1.0).abs() <= SUM_TOLERANCE
+    };
+    let distributions = rows.iter().filter(|row| is_distribution(row)).count();
+    if distributions == rows.len() {
+        Some(OutputEvidence {
+            kind: OutputKind::Probabilities,
+            reason: format!(
+                "every one of the {} reference output rows is in [0, 1] and sums to 1",
+                rows.len()
+            ),
+        })
+    } else if distributions == 0 {
+        Some(OutputEvidence {
+            kind: OutputKind::Logits,
+            reason: format!(
+                "none of the {} reference output rows is a probability distribution (in [0, 1], \
+                 summing to 1), e.g. row 0 {:?}",
+                rows.len(),
+                rows[0]
+            ),
+        })
+    } else {
+        None
+    }
+}
+
+/// What the ONNX model in `bytes` computes into `output`, told from the node that
+/// computes it (see [`graph_output_kind`]); `None` when the graph does not say.
+pub fn onnx_output_kind(bytes: &[u8], output: &str) -> Option<OutputEvidence> {
+    graph_output_kind(&decode_model(bytes).ok()?, output)
+}
+
+/// What `output` holds, told from the node computing it (through `Identity`, `Cast`,
+/// `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`): probabilities from `Softmax`,
+/// `Sigmoid`, an L1 `Normalizer` or a classifier (`TreeEnsembleClassifier`,
+/// `LinearClassifier`, `SVMClassifier`) with a `post_transform`; logits from a linear
+/// layer (`MatMul`, `Gemm`, or `Add` of one) or `LogSoftmax`. `None` otherwise (a
+/// classifier without `post_transform` may sum leaf probabilities or raw scores).
+fn graph_output_kind(model: &ModelProto, output: &str) -> Option<OutputEvidence> {
+    let graph = model.graph.as_ref()?;
+    let producers: HashMap<&str, &NodeProto> = graph
+        .node
+        .iter()
+        .flat_map(|node| node.output.iter().map(move |out| (out.as_str(), node)))
+        .collect();
+    let is_linear = |name: &str| {
+        producers
+            .get(name)
+            .is_some_and(|node| matches!(node.op_type(), "MatMul" | "Gemm"))
+    };
+    let evidence = |kind, what: String| {
+        Some(OutputEvidence {
+            kind,
+            reason: format!("the graph computes it with {what}"),
+        })
+    };
+    let mut current = output;
+    // At most one step per node: a malformed graph with a cycle cannot loop forever.
+    for _ in 0..=graph.node.len() {
+        let node = producers.get(current)?;
+        let op = node.op_type();
+        let named = format!("{op} node {:?}", node.name());
+        match op {
+            "Identity" | "Cast" | "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" => {
+                current = node.input.first()?;
+            }
+            "Softmax" | "Sigmoid" => return evidence(OutputKind::Probabilities, named),
+            "Normalizer" if node_string(node, "norm").as_deref() == Some("L1") => {
+                return evidence(OutputKind::Probabilities, format!("{named} (norm L1)"));
+            }
+            "TreeEnsembleClassifier" | "LinearClassifier" | "SVMClassifier"
+                if node.output.get(1).map(String::as_str) == Some(current) =>
+            {
+                let post = node_string(node, "post_transform").unwrap_or_else(|| "NONE".into());
+                return (post != "NONE").then(|| OutputEvidence {
+                    kind: OutputKind::Probabilities,
+                    reason: format!("the graph computes it with {named} (post_transform {post})"),
+                });
+            }
+            "LogSoftmax" => {
+                return evidence(OutputKind::Logits, format!("{named} (log-probabilities)"))
+            }
+            "MatMul" | "Gemm" => {
+                return evidence(
+                    OutputKind::Logits,
+                    format!("a linear layer ({named}) and no Softmax"),
+                )
+            }
+            "Add" if node.input.iter().any(|input| is_linear(input)) => {
+                return evidence(
+                    OutputKind::Logits,
+                    format!("a linear layer ({named}) and no Softmax"),
+                )
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// A string attribute of `node`.
+fn node_string(node: &NodeProto, name: &str) -> Option<String> {
+    node.attribute
+        .iter()
+        .find(|a| a.name() == name)
+        .and_then(|a| a.s.as_ref())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+}
+
+/// The output of an ONNX graph that holds the class scores when none is named: its only
+/// float tensor output (an int64 `label` output is not one), with the reason; `Err`
+/// saying what to pass when there is none or more than one.
+pub fn onnx_scores_output(info: &OnnxFileInfo) -> Result<(String, String), String> {
+    let outputs = || {
+        info.outputs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    };
+    let floats: Vec<&TensorDecl> = info
+        .outputs
+        .iter()
+        .filter(|o| o.is_float_tensor())
+        .collect();
+    match floats.as_slice() {
+        [only] => Ok((
+            only.name.clone(),
+            if info.outputs.len() == 1 {
+                "the graph's only output".to_string()
+            } else {
+                "the graph's only float tensor output".to_string()
+            },
+        )),
+        [] => Err(format!(
+            "the graph has no float tensor output (outputs: {}); a ZipMap output (a sequence of \
+             maps) cannot be scored: re-export without ZipMap (skl2onnx `options={{'zipmap': False}}`)",
+            outputs().join(", ")
+        )),
+        _ => Err(format!(
+            "the graph has {} float tensor outputs ({}); name the one holding the class scores \
+             with --output",
+            floats.len(),
+            outputs().join(", ")
+        )),
+    }
+}
+
+/// `output.kind` against what the reference outputs hold, else against the graph
+/// (`model`, ONNX only): one failure when they contradict it.
+fn check_output_kind(
+    spec: &Bundle,
+    model: Option<&ModelProto>,
+    failures: &mut Vec<PreflightFailure>,
+) {
+    let evidence = spec
+        .reference
+        .as_ref()
+        .and_then(reference_output_kind)
+        .or_else(|| model.and_then(|model| graph_output_kind(model, &spec.output.name)));
+    if let Some(evidence) = evidence.filter(|evidence| evidence.kind != spec.output.kind) {
+        failures.push(PreflightFailure::OutputKind {
+            name: spec.output.name.clone(),
+            declared: spec.output.kind,
+            evidence,
+        });
     }
 }
 
@@ -1126,5 +1360,116 @@ impl CheckedModel {
         distribution: &super::scoring::InputDistribution,
     ) -> Option<String> {
         distribution.warning(&self.plan.model, &self.plan.feature_names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/models")
+            .join(name);
+        std::fs::read(path).unwrap()
+    }
+
+    fn reference(outputs: Vec<Vec<f32>>) -> ReferenceRows {
+        ReferenceRows {
+            source: "test".into(),
+            tolerance: 0.0,
+            inputs: vec![vec![]; outputs.len()],
+            outputs,
+        }
+    }
+
+    #[test]
+    fn long_name_lists_are_summarized_unless_alternate() {
+        let missing: Vec<PositionedName> = (0..437)
+            .map(|position| PositionedName {
+                position,
+                name: format!("f{position}"),
+            })
+            .collect();
+        let failure = PreflightFailure::FeatureNames {
+            missing,
+            extra: vec![],
+            reordered: vec![],
+        };
+        let short = failure.to_string();
+        assert!(short.contains("position): f0@0, f1@1,"), "{short}");
+        assert!(
+            short.ends_with("f9@9 … and 427 more (437 in all)"),
+            "{short}"
+        );
+        assert!(short.len() < 300, "{short}");
+        let full = format!("{failure:#}");
+        assert!(full.contains("f436@436"), "{full}");
+    }
+
+    #[test]
+    fn an_open_ended_backtest_window_is_not_printed_as_a_number() {
+        let failure = PreflightFailure::TrainingOverlap {
+            training_from: "2024-01-01T00:00:00Z".into(),
+            training_to: "2024-01-04T23:55:00Z".into(),
+            backtest_from: 1_704_369_600_000,
+            backtest_to: i64::MAX - 1,
+        };
+        let text = failure.to_string();
+        assert!(
+            text.contains("2024-01-04T12:00:00Z .. open-ended overlaps"),
+            "{text}"
+        );
+        assert!(!text.contains("9223372036854775806"), "{text}");
+        assert!(text.contains("allow_training_overlap = true"), "{text}");
+    }
+
+    #[test]
+    fn reference_rows_tell_probabilities_from_logits() {
+        let probabilities = reference(vec![vec![0.2, 0.3, 0.5], vec![1.0, 0.0, 0.0]]);
+        assert_eq!(
+            reference_output_kind(&probabilities).map(|e| e.kind),
+            Some(OutputKind::Probabilities)
+        );
+        let logits = reference(vec![vec![2.0, 0.3, 0.5], vec![1.5, -0.2, 0.1]]);
+        let evidence = reference_output_kind(&logits).unwrap();
+        assert_eq!(evidence.kind, OutputKind::Logits);
+        assert!(
+            evidence.reason.contains("none of the 2"),
+            "{}",
+            evidence.reason
+        );
+        // A damaged row among probabilities says nothing (the comparison reports it).
+        let damaged = reference(vec![vec![0.2, 0.3, 0.5], vec![0.2, 0.31, 0.5]]);
+        assert_eq!(reference_output_kind(&damaged), None);
+        assert_eq!(reference_output_kind(&reference(vec![])), None);
+        assert_eq!(
+            reference_output_kind(&reference(vec![vec![f32::NAN, 1.0]])),
+            None
+        );
+    }
+
+    #[test]
+    fn the_graph_tells_probabilities_from_logits() {
+        let mlp = onnx_output_kind(&fixture("mlp3.onnx"), "probabilities").unwrap();
+        assert_eq!(mlp.kind, OutputKind::Probabilities);
+        assert!(mlp.reason.contains("Softmax"), "{}", mlp.reason);
+        let lstm = onnx_output_kind(&fixture("lstm3.onnx"), "logits").unwrap();
+        assert_eq!(lstm.kind, OutputKind::Logits);
+        assert_eq!(onnx_output_kind(&fixture("mlp3.onnx"), "absent"), None);
+    }
+
+    #[test]
+    fn the_scores_output_is_the_only_float_output() {
+        let info = |name: &str| super::super::onnx_proto::parse_onnx(&fixture(name)).unwrap();
+        assert_eq!(
+            onnx_scores_output(&info("xgb3.onnx")).unwrap().0,
+            "probabilities"
+        );
+        let (name, why) = onnx_scores_output(&info("lstm3.onnx")).unwrap();
+        assert_eq!(
+            (name.as_str(), why.as_str()),
+            ("logits", "the graph's only output")
+        );
     }
 }
