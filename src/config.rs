@@ -1179,4 +1179,48 @@ mod tests {
         assert_eq!(config.reporting.out, dir.path().join("reports"));
         assert_eq!(config.echo["strategy"]["kind"], "buy_and_hold");
     }
+
+    /// `text` with some characters replaced by ones that matter to TOML, and its tail
+    /// maybe cut.
+    fn mutated(text: &'static str) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let chars: Vec<char> = text.chars().collect();
+        let len = chars.len();
+        (
+            prop::collection::vec(
+                (0..len, prop::sample::select(&b"\"=[]{}.,-+019e\n#_ "[..])),
+                1..6,
+            ),
+            prop_oneof![3 => Just(len), 1 => 0..len],
+        )
+            .prop_map(move |(edits, keep)| {
+                let mut chars = chars.clone();
+                for (at, c) in edits {
+                    chars[at] = char::from(c);
+                }
+                chars.truncate(keep);
+                chars.into_iter().collect()
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// A damaged run config is parsed or refused, never a panic.
+        #[test]
+        fn damaged_configs_never_panic(
+            text in proptest::prop_oneof![
+                mutated(include_str!("../configs/demo.toml")),
+                mutated(include_str!("../configs/universe_5m_risk.toml")),
+            ],
+        ) {
+            let _ = RunConfig::parse(&text, Path::new("configs/run.toml"));
+        }
+
+        /// And a damaged gates file.
+        #[test]
+        fn damaged_gates_never_panic(text in mutated(include_str!("../configs/gates.toml"))) {
+            let _ = gauntlet_reports::gates::GateSpec::from_toml_str(&text);
+        }
+    }
 }

@@ -9,6 +9,8 @@
 //! input row, no allocation per row.
 
 mod forest;
+#[cfg(test)]
+mod fuzz;
 mod kernel;
 mod layout;
 mod lightgbm;
