@@ -914,7 +914,7 @@ pub fn reference_output_kind(reference: &ReferenceRows) -> Option<OutputEvidence
 }
 
 /// What the ONNX model in `bytes` computes into `output`, told from the node that
-/// computes it (see [`graph_output_kind`]); `None` when the graph does not say.
+/// computes it (see `graph_output_kind`); `None` when the graph does not say.
 pub fn onnx_output_kind(bytes: &[u8], output: &str) -> Option<OutputEvidence> {
     graph_output_kind(&decode_model(bytes).ok()?, output)
 }
