@@ -4,15 +4,12 @@
 //! (exit 101) or leaves a mixed output set. One module per input family; the cases are
 //! listed in docs/errors.md.
 
-#[path = "bad_input/common.rs"]
 mod common;
+#[path = "bad_input/config.rs"]
+mod config;
 #[path = "bad_input/data.rs"]
 mod data;
 #[path = "bad_input/models.rs"]
 mod models;
-
 #[path = "bad_input/output_sets.rs"]
 mod output_sets;
-
-#[path = "bad_input/config.rs"]
-mod config;

@@ -2,33 +2,13 @@
 //! happy paths, exit codes, config typos, the backtesting.py oracle through the CLI,
 //! a sweep whose best config is known by construction, determinism across threads.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use common::{code, gauntlet, path_str, text};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn gauntlet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .output()
-        .expect("run gauntlet")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exit code")
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
 
 /// A small synthetic 5m universe and an SMA-cross config over it, in `dir`.
 fn sma_setup(dir: &Path) -> PathBuf {

@@ -2,27 +2,14 @@
 //! universe they were trained on (same synth arguments), calibrated on the period after
 //! their training window. Needs ONNX Runtime (`make venv`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use gauntlet_strategies::models::ModelBundle;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models")
-}
-
-fn gauntlet(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::{fixtures, run};
 
 /// The fixtures' universe at 5m (synth 1m with `make demo`'s arguments, resampled),
 /// made once per test binary.
@@ -33,7 +20,7 @@ fn data_5m() -> &'static Path {
             let dir = tempfile::tempdir().unwrap();
             let one = dir.path().join("1m");
             let five = dir.path().join("5m");
-            let (code, _, stderr) = gauntlet(&[
+            let (code, _, stderr) = run(&[
                 "data",
                 "synth",
                 "--symbols",
@@ -48,7 +35,7 @@ fn data_5m() -> &'static Path {
                 one.to_str().unwrap(),
             ]);
             assert_eq!(code, 0, "{stderr}");
-            let (code, _, stderr) = gauntlet(&[
+            let (code, _, stderr) = run(&[
                 "data",
                 "resample",
                 one.to_str().unwrap(),
@@ -101,7 +88,7 @@ fn calibrate(dir: &Path, names: &[&str], from: &str, extra: &[&str]) -> (i32, St
     ];
     args.extend(bundles.iter().map(String::as_str));
     args.extend_from_slice(extra);
-    gauntlet(&args)
+    run(&args)
 }
 
 #[test]
@@ -161,8 +148,7 @@ fn overconfident_member_gets_a_larger_temperature_and_a_new_bundle() {
 
     // The calibrated bundle passes preflight like any other.
     let path = dir.path().join("lstm3.calibrated.bundle.json");
-    let (code, stdout, _) =
-        gauntlet(&["models", "check", "--set", "core31", path.to_str().unwrap()]);
+    let (code, stdout, _) = run(&["models", "check", "--set", "core31", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}");
 
     // A rerun refuses to overwrite, before writing anything.

@@ -1,29 +1,16 @@
 //! End-to-end tests of `gauntlet data validate` and `gauntlet data resample`.
 
+mod common;
+
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Output};
 
 use gauntlet_datasets::write::write_universe;
 use gauntlet_datasets::{load, CandleSeries, FileFormat, Interval, LoadRequest};
 
+use common::{gauntlet, path_str, text};
+
 const T0: i64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
 const MIN: i64 = 60_000;
-
-fn gauntlet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .output()
-        .expect("run gauntlet")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 /// `n` clean 1m bars from T0.
 fn series(symbol: &str, n: i64) -> CandleSeries {
@@ -35,10 +22,6 @@ fn series(symbol: &str, n: i64) -> CandleSeries {
     s
 }
 
-fn arg(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
-
 #[test]
 fn validate_clean_directory_prints_the_table_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
@@ -48,7 +31,7 @@ fn validate_clean_directory_prints_the_table_and_exits_0() {
         FileFormat::Parquet,
     )
     .unwrap();
-    let out = gauntlet(&["data", "validate", arg(dir.path())]);
+    let out = gauntlet(&["data", "validate", path_str(dir.path())]);
     let stdout = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(
@@ -88,7 +71,7 @@ fn validate_with_filters_only_reads_the_selection() {
     let out = gauntlet(&[
         "data",
         "validate",
-        arg(dir.path()),
+        path_str(dir.path()),
         "--symbols",
         "ETH-USD",
         "--from",
@@ -121,7 +104,7 @@ fn validate_bad_file_names_file_row_and_column_and_exits_1() {
         ),
     )
     .unwrap();
-    let out = gauntlet(&["data", "validate", arg(dir.path())]);
+    let out = gauntlet(&["data", "validate", path_str(dir.path())]);
     let stdout = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
@@ -135,7 +118,7 @@ fn validate_bad_file_names_file_row_and_column_and_exits_1() {
 fn validate_missing_path_exits_2_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-dir");
-    let out = gauntlet(&["data", "validate", arg(&missing)]);
+    let out = gauntlet(&["data", "validate", path_str(&missing)]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -148,7 +131,7 @@ fn validate_missing_path_exits_2_with_a_clear_message() {
 fn validate_unreadable_file_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("BTC-USD_1m.parquet"), b"not parquet at all").unwrap();
-    let out = gauntlet(&["data", "validate", arg(dir.path())]);
+    let out = gauntlet(&["data", "validate", path_str(dir.path())]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot read"), "{stderr}");
@@ -170,11 +153,11 @@ fn resample_end_to_end_writes_files_that_reload() {
     let out = gauntlet(&[
         "data",
         "resample",
-        arg(&input),
+        path_str(&input),
         "--to",
         "5m",
         "--out",
-        arg(&output),
+        path_str(&output),
         "--format",
         "csv",
     ]);
@@ -206,11 +189,11 @@ fn resample_defaults_to_the_input_format_and_refuses_bad_data() {
     let out = gauntlet(&[
         "data",
         "resample",
-        arg(&input),
+        path_str(&input),
         "--to",
         "5m",
         "--out",
-        arg(&output),
+        path_str(&output),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(output.join("BTC-USD_5m.csv").is_file());
@@ -218,11 +201,11 @@ fn resample_defaults_to_the_input_format_and_refuses_bad_data() {
     let out = gauntlet(&[
         "data",
         "resample",
-        arg(&output),
+        path_str(&output),
         "--to",
         "1m",
         "--out",
-        arg(&input),
+        path_str(&input),
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("must be coarser"), "{}", text(&out));
@@ -237,11 +220,11 @@ fn resample_defaults_to_the_input_format_and_refuses_bad_data() {
     let out = gauntlet(&[
         "data",
         "resample",
-        arg(&bad),
+        path_str(&bad),
         "--to",
         "5m",
         "--out",
-        arg(&output),
+        path_str(&output),
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

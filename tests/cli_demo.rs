@@ -2,22 +2,9 @@
 //! backtest and gates, reports written; the same run is byte-identical at 1 and 2
 //! threads, with the prediction cache cold and warm.
 
-use std::process::{Command, Output};
+mod common;
 
-fn gauntlet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .output()
-        .expect("run gauntlet")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+use common::{gauntlet, text};
 
 #[test]
 fn demo_runs_the_ensemble_through_backtest_and_gates_deterministically() {

@@ -1,24 +1,14 @@
 //! `gauntlet features list` end to end.
 
-use std::process::Command;
+mod common;
 
 use gauntlet_strategies::features::{FeatureManifest, FeatureSet};
 
-fn gauntlet(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::run;
 
 #[test]
 fn list_prints_names_parameters_warmup_and_hash() {
-    let (code, stdout, stderr) = gauntlet(&["features", "list", "--set", "core31"]);
+    let (code, stdout, stderr) = run(&["features", "list", "--set", "core31"]);
     assert_eq!(code, 0, "{stderr}");
     let manifest = FeatureSet::core31().manifest();
     assert!(stdout.contains(&manifest.hash), "{stdout}");
@@ -43,7 +33,7 @@ fn list_prints_names_parameters_warmup_and_hash() {
 
 #[test]
 fn list_without_a_set_shows_every_built_in_set() {
-    let (code, stdout, _) = gauntlet(&["features", "list"]);
+    let (code, stdout, _) = run(&["features", "list"]);
     assert_eq!(code, 0);
     assert!(stdout.contains(&FeatureSet::core31().manifest().hash));
     assert!(stdout.contains(&FeatureSet::mtf50().manifest().hash));
@@ -52,7 +42,7 @@ fn list_without_a_set_shows_every_built_in_set() {
 
 #[test]
 fn list_json_is_the_manifest() {
-    let (code, stdout, stderr) = gauntlet(&["features", "list", "--set", "mtf50", "--json"]);
+    let (code, stdout, stderr) = run(&["features", "list", "--set", "mtf50", "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let manifest = FeatureManifest::from_json(&stdout).unwrap();
     assert_eq!(manifest, FeatureSet::mtf50().manifest());
@@ -63,7 +53,7 @@ fn list_reads_a_custom_set_and_reports_its_errors() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("mine.toml");
     std::fs::write(&good, "name = \"mine\"\nfeatures = [{ sma = [5, 200] }]\n").unwrap();
-    let (code, stdout, stderr) = gauntlet(&["features", "list", "--set", good.to_str().unwrap()]);
+    let (code, stdout, stderr) = run(&["features", "list", "--set", good.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains("sma_200") && stdout.contains("199"),
@@ -76,7 +66,7 @@ fn list_reads_a_custom_set_and_reports_its_errors() {
         "name = \"bad\"\nfeatures = [\"rsi\", { atr = { windw = 3 } }]\n",
     )
     .unwrap();
-    let (code, _, stderr) = gauntlet(&["features", "list", "--set", bad.to_str().unwrap()]);
+    let (code, _, stderr) = run(&["features", "list", "--set", bad.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(
         stderr.contains("atr: unknown parameter `windw`"),
@@ -86,7 +76,7 @@ fn list_reads_a_custom_set_and_reports_its_errors() {
 
 #[test]
 fn list_rejects_an_unknown_set_name() {
-    let (code, _, stderr) = gauntlet(&["features", "list", "--set", "core30"]);
+    let (code, _, stderr) = run(&["features", "list", "--set", "core30"]);
     assert_eq!(code, 2);
     assert!(
         stderr.contains("unknown feature set \"core30\""),

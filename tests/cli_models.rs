@@ -2,29 +2,16 @@
 //! fixtures: exit codes (0 pass, 1 a bundle failed, 2 error) and messages. Needs ONNX
 //! Runtime (`make venv`), like the models tests of the strategies crate.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use std::path::Path;
 
 use gauntlet_strategies::features::FeatureSet;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models")
-}
+use common::{fixtures, run};
 
 fn fixture(name: &str) -> String {
     fixtures().join(name).display().to_string()
-}
-
-fn gauntlet(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
 }
 
 #[test]
@@ -35,7 +22,7 @@ fn check_passes_every_good_bundle_against_the_builtin_set() {
         .collect();
     let mut args = vec!["models", "check", "--set", "core31"];
     args.extend(bundles.iter().map(String::as_str));
-    let (code, stdout, stderr) = gauntlet(&args);
+    let (code, stdout, stderr) = run(&args);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("ok      xgb3 ("), "{stdout}");
     assert!(
@@ -48,7 +35,7 @@ fn check_passes_every_good_bundle_against_the_builtin_set() {
 fn check_accepts_a_manifest_file_too() {
     let manifest = fixture("core31.manifest.json");
     let bundle = fixture("mlp3.bundle.json");
-    let (code, stdout, stderr) = gauntlet(&["models", "check", "--manifest", &manifest, &bundle]);
+    let (code, stdout, stderr) = run(&["models", "check", "--manifest", &manifest, &bundle]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("1 of 1 bundles passed"), "{stdout}");
 }
@@ -58,7 +45,7 @@ fn check_fails_with_exit_1_and_lists_what_is_wrong() {
     let good = fixture("mlp3.bundle.json");
     let wide = fixture("broken/wide50.bundle.json");
     let reordered = fixture("broken/reordered.bundle.json");
-    let (code, stdout, stderr) = gauntlet(&[
+    let (code, stdout, stderr) = run(&[
         "models", "check", "--set", "core31", &good, &wide, &reordered,
     ]);
     assert_eq!(code, 1, "{stdout}{stderr}");
@@ -82,7 +69,7 @@ fn check_fails_with_exit_1_and_lists_what_is_wrong() {
 #[test]
 fn check_against_another_set_fails_on_the_manifest() {
     let bundle = fixture("xgb3.bundle.json");
-    let (code, stdout, _) = gauntlet(&["models", "check", "--set", "mtf50", &bundle]);
+    let (code, stdout, _) = run(&["models", "check", "--set", "mtf50", &bundle]);
     assert_eq!(code, 1, "{stdout}");
     assert!(
         stdout.contains("model input width 31 != feature set mtf50 width 50"),
@@ -90,7 +77,7 @@ fn check_against_another_set_fails_on_the_manifest() {
     );
     // The wide model is an mtf50 model: it passes there.
     let wide = fixture("broken/wide50.bundle.json");
-    let (code, stdout, stderr) = gauntlet(&["models", "check", "--set", "mtf50", &wide]);
+    let (code, stdout, stderr) = run(&["models", "check", "--set", "mtf50", &wide]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
 
@@ -98,16 +85,16 @@ fn check_against_another_set_fails_on_the_manifest() {
 fn check_errors_with_exit_2() {
     let bundle = fixture("mlp3.bundle.json");
     // No pipeline named.
-    let (code, _, stderr) = gauntlet(&["models", "check", &bundle]);
+    let (code, _, stderr) = run(&["models", "check", &bundle]);
     assert_eq!(code, 2);
     assert!(stderr.contains("--set core31"), "{stderr}");
     // Unknown feature set.
-    let (code, _, stderr) = gauntlet(&["models", "check", "--set", "core99", &bundle]);
+    let (code, _, stderr) = run(&["models", "check", "--set", "core99", &bundle]);
     assert_eq!(code, 2);
     assert!(stderr.contains("core99"), "{stderr}");
     // Both --set and --manifest.
     let manifest = fixture("core31.manifest.json");
-    let (code, _, _) = gauntlet(&[
+    let (code, _, _) = run(&[
         "models",
         "check",
         "--set",
@@ -122,7 +109,7 @@ fn check_errors_with_exit_2() {
 #[test]
 fn check_refuses_a_backtest_overlapping_training() {
     let bundle = fixture("mlp3.bundle.json");
-    let (code, stdout, _) = gauntlet(&[
+    let (code, stdout, _) = run(&[
         "models",
         "check",
         "--set",
@@ -135,7 +122,7 @@ fn check_refuses_a_backtest_overlapping_training() {
     ]);
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("that is leakage"), "{stdout}");
-    let (code, stdout, _) = gauntlet(&[
+    let (code, stdout, _) = run(&[
         "models",
         "check",
         "--set",
@@ -152,7 +139,7 @@ fn check_refuses_a_backtest_overlapping_training() {
 #[test]
 fn inspect_shows_the_bundle_and_compatibility_with_a_set() {
     let bundle = fixture("lstm3.bundle.json");
-    let (code, stdout, stderr) = gauntlet(&["models", "inspect", &bundle]);
+    let (code, stdout, stderr) = run(&["models", "inspect", &bundle]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("input       input"), "{stdout}");
     assert!(stdout.contains("layout Sequence window 32"), "{stdout}");
@@ -162,7 +149,7 @@ fn inspect_shows_the_bundle_and_compatibility_with_a_set() {
     );
     assert!(!stdout.contains("compatible"), "{stdout}");
 
-    let (code, stdout, stderr) = gauntlet(&["models", "inspect", "--set", "core31", &bundle]);
+    let (code, stdout, stderr) = run(&["models", "inspect", "--set", "core31", &bundle]);
     assert_eq!(code, 0, "{stderr}");
     let hash = FeatureSet::core31().manifest().hash;
     assert!(
@@ -173,7 +160,7 @@ fn inspect_shows_the_bundle_and_compatibility_with_a_set() {
     );
 
     let wide = fixture("broken/wide50.bundle.json");
-    let (code, stdout, _) = gauntlet(&["models", "inspect", "--set", "core31", &wide]);
+    let (code, stdout, _) = run(&["models", "inspect", "--set", "core31", &wide]);
     assert_eq!(code, 1, "{stdout}");
     assert!(
         stdout.contains("compatible  NO, with feature set core31 (4 problems; exit 1):"),
@@ -190,7 +177,7 @@ fn check_says_which_engine_scores_each_bundle_and_honours_engine() {
         .collect();
     let mut args = vec!["models", "check", "--set", "core31"];
     args.extend(native.iter().map(String::as_str));
-    let (code, stdout, stderr) = gauntlet(&args);
+    let (code, stdout, stderr) = run(&args);
     assert_eq!(code, 0, "{stdout}{stderr}");
     for expected in [
         "ok      xgb3_native (",
@@ -205,13 +192,13 @@ fn check_says_which_engine_scores_each_bundle_and_honours_engine() {
     // An MLP is not a tree ensemble: ONNX Runtime scores it, and `--engine native`
     // refuses it; an XGBoost file has no graph for ONNX Runtime.
     let mlp = fixture("mlp3.bundle.json");
-    let (code, stdout, _) = gauntlet(&["models", "check", "--set", "core31", &mlp]);
+    let (code, stdout, _) = run(&["models", "check", "--set", "core31", &mlp]);
     assert_eq!(code, 0, "{stdout}");
     assert!(
         stdout.contains("engine onnxruntime (ONNX Runtime 1.31.1: node MatMul (MatMul1) between the inputs and output \"probabilities\" is not one the native evaluator reproduces)"),
         "{stdout}"
     );
-    let (code, stdout, _) = gauntlet(&[
+    let (code, stdout, _) = run(&[
         "models", "check", "--set", "core31", "--engine", "native", &mlp,
     ]);
     assert_eq!(code, 1, "{stdout}");
@@ -219,7 +206,7 @@ fn check_says_which_engine_scores_each_bundle_and_honours_engine() {
         stdout.contains("engine native cannot score this model: node MatMul"),
         "{stdout}"
     );
-    let (code, stdout, _) = gauntlet(&[
+    let (code, stdout, _) = run(&[
         "models",
         "check",
         "--set",
@@ -239,7 +226,7 @@ fn check_says_which_engine_scores_each_bundle_and_honours_engine() {
 
 #[test]
 fn inspect_shows_the_engine_and_why() {
-    let (code, stdout, stderr) = gauntlet(&["models", "inspect", &fixture("lgbm3.bundle.json")]);
+    let (code, stdout, stderr) = run(&["models", "inspect", &fixture("lgbm3.bundle.json")]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("format      onnx"), "{stdout}");
     assert!(
@@ -256,7 +243,7 @@ fn inspect_shows_the_engine_and_why() {
         stdout.contains("engine      native (ONNX TreeEnsembleClassifier: 300 trees, depth ≤ 3"),
         "{stdout}"
     );
-    let (code, stdout, stderr) = gauntlet(&[
+    let (code, stdout, stderr) = run(&[
         "models",
         "inspect",
         "--engine",
@@ -271,15 +258,14 @@ fn inspect_shows_the_engine_and_why() {
         "{stdout}"
     );
     // A training library's own file, bare and bundled.
-    let (code, stdout, stderr) = gauntlet(&["models", "inspect", &fixture("bench/lgb_model.txt")]);
+    let (code, stdout, stderr) = run(&["models", "inspect", &fixture("bench/lgb_model.txt")]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("format      lightgbm_text"), "{stdout}");
     assert!(
         stdout.contains("trees       LightGBM text: 450 trees, depth ≤ 21"),
         "{stdout}"
     );
-    let (code, stdout, stderr) =
-        gauntlet(&["models", "inspect", &fixture("xgb3_native.bundle.json")]);
+    let (code, stdout, stderr) = run(&["models", "inspect", &fixture("xgb3_native.bundle.json")]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("format      xgboost_json"), "{stdout}");
     assert!(
@@ -305,7 +291,7 @@ fn bundle_infers_the_output_fits_the_scaler_and_writes_what_check_passes() {
     let table = dir.path().join("train.parquet");
     feature_table(&table, &names, &rows);
     let model = dir.path().join("xgb3.onnx").display().to_string();
-    let (code, stdout, stderr) = gauntlet(&[
+    let (code, stdout, stderr) = run(&[
         "models",
         "bundle",
         "--model",
@@ -336,7 +322,7 @@ fn bundle_infers_the_output_fits_the_scaler_and_writes_what_check_passes() {
         serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
     assert_eq!(written["scaler"]["mean"][3], 4.0);
     assert_eq!(written["scaler"]["std"][3], 1.0);
-    let (code, stdout, _) = gauntlet(&[
+    let (code, stdout, _) = run(&[
         "models",
         "check",
         "--set",
@@ -401,7 +387,7 @@ fn score_matches_onnxruntime_and_the_training_library() {
     // The bundle: raw features by name, scaled by its scaler, on both engines.
     for engine in ["native", "onnxruntime"] {
         let out = dir.path().join(format!("{engine}.parquet"));
-        let (code, stdout, stderr) = gauntlet(&[
+        let (code, stdout, stderr) = run(&[
             "models",
             "score",
             "--model",
@@ -443,7 +429,7 @@ fn score_matches_onnxruntime_and_the_training_library() {
     let bare = dir.path().join("bare.parquet");
     feature_table(&bare, &names, &inputs);
     let out = dir.path().join("lgbm3.csv");
-    let (code, stdout, stderr) = gauntlet(&[
+    let (code, stdout, stderr) = run(&[
         "models",
         "score",
         "--model",

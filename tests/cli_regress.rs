@@ -2,8 +2,10 @@
 //! hand-made engine run (gauntlet_reports' build_report), then edited to make a worse, a
 //! better or an incomparable candidate.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use gauntlet_engine::result::{AmbiguityStats, EquityCurve};
 use gauntlet_engine::{ExitReason, RunResult, Trade};
@@ -13,26 +15,9 @@ use gauntlet_reports::render::{
 };
 use gauntlet_strategies::strategy::Side;
 
+use common::{gauntlet, path_str, stderr, stdout};
+
 const DAY: i64 = 86_400_000;
-
-fn gauntlet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .output()
-        .expect("run gauntlet")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
 
 fn trade(symbol_index: usize, entry_ts: i64, exit_ts: i64, pnl: f64) -> Trade {
     Trade {
@@ -126,7 +111,13 @@ fn dirs(baseline: &Report, candidate: &Report) -> tempfile::TempDir {
 
 fn regress(root: &Path, extra: &[&str]) -> Output {
     let (b, c) = (root.join("baseline"), root.join("candidate"));
-    let mut args = vec!["regress", "--baseline", arg(&b), "--candidate", arg(&c)];
+    let mut args = vec![
+        "regress",
+        "--baseline",
+        path_str(&b),
+        "--candidate",
+        path_str(&c),
+    ];
     args.extend_from_slice(extra);
     gauntlet(&args)
 }
@@ -139,7 +130,7 @@ fn a_worse_candidate_fails_with_exit_1_and_names_the_metric() {
     let candidate = with_statistic(&baseline, "sharpe_ratio", sharpe - 0.5);
     let root = dirs(&baseline, &candidate);
     let out_dir = root.path().join("regress");
-    let out = regress(root.path(), &["--out", arg(&out_dir)]);
+    let out = regress(root.path(), &["--out", path_str(&out_dir)]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
     assert!(text.starts_with("## gauntlet regress: REGRESSED"), "{text}");
@@ -242,7 +233,7 @@ fn a_tolerances_file_changes_the_verdict() {
     let root = dirs(&baseline, &candidate);
     let tolerances = root.path().join("tol.toml");
     std::fs::write(&tolerances, "[metrics.sharpe_ratio]\nabs = 1.0\n").unwrap();
-    let out = regress(root.path(), &["--tolerances", arg(&tolerances)]);
+    let out = regress(root.path(), &["--tolerances", path_str(&tolerances)]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -297,14 +288,16 @@ fn bad_inputs_exit_2_and_name_the_path() {
     let out = gauntlet(&[
         "regress",
         "--baseline",
-        arg(&base),
+        path_str(&base),
         "--candidate",
-        arg(&missing),
+        path_str(&missing),
     ]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("candidate") && err.contains(arg(&missing)) && err.contains("does not exist"),
+        err.contains("candidate")
+            && err.contains(path_str(&missing))
+            && err.contains("does not exist"),
         "{err}"
     );
 
@@ -313,15 +306,15 @@ fn bad_inputs_exit_2_and_name_the_path() {
     let out = gauntlet(&[
         "regress",
         "--baseline",
-        arg(&empty),
+        path_str(&empty),
         "--candidate",
-        arg(&base),
+        path_str(&base),
     ]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let expected_file = empty.join("report.json");
     assert!(
-        err.contains("baseline") && err.contains(arg(&expected_file)),
+        err.contains("baseline") && err.contains(path_str(&expected_file)),
         "{err}"
     );
 
@@ -335,14 +328,14 @@ fn bad_inputs_exit_2_and_name_the_path() {
     let out = gauntlet(&[
         "regress",
         "--baseline",
-        arg(&base),
+        path_str(&base),
         "--candidate",
-        arg(&broken),
+        path_str(&broken),
     ]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains(arg(&broken.join("report.json"))) && err.contains("line 1 column"),
+        err.contains(path_str(&broken.join("report.json"))) && err.contains("line 1 column"),
         "{err}"
     );
 
@@ -355,14 +348,14 @@ fn bad_inputs_exit_2_and_name_the_path() {
     let out = gauntlet(&[
         "regress",
         "--baseline",
-        arg(&old),
+        path_str(&old),
         "--candidate",
-        arg(&base),
+        path_str(&base),
     ]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("schema_version 0") && err.contains(arg(&old.join("report.json"))),
+        err.contains("schema_version 0") && err.contains(path_str(&old.join("report.json"))),
         "{err}"
     );
 
@@ -372,11 +365,11 @@ fn bad_inputs_exit_2_and_name_the_path() {
         "[metrics.sharpe]\nabs = 1\n[metrics.ece]\nrel = -1\n",
     )
     .unwrap();
-    let out = regress(root.path(), &["--tolerances", arg(&tolerances)]);
+    let out = regress(root.path(), &["--tolerances", path_str(&tolerances)]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains(arg(&tolerances))
+        err.contains(path_str(&tolerances))
             && err.contains("[metrics.sharpe]")
             && err.contains("[metrics.ece] `rel` = -1"),
         "{err}"

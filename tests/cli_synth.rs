@@ -1,15 +1,12 @@
 //! End-to-end tests of `gauntlet data synth`.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn gauntlet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::gauntlet;
 
 fn synth(out: &Path, extra: &[&str]) -> Output {
     let out = out.to_str().unwrap();

@@ -4,7 +4,7 @@
 //! models are copied into a temporary directory and mutated there. Needs ONNX Runtime
 //! (`make venv`) for the MLP and LSTM fixtures, like tests/cli_models.rs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use gauntlet_datasets::table::{ColumnValues, Table};
 use gauntlet_datasets::FileFormat;
@@ -12,14 +12,10 @@ use gauntlet_strategies::features::FeatureSet;
 use rstest::rstest;
 use serde_json::{json, Value};
 
-use super::common::{assert_fails, gauntlet_in, text};
+use super::common::{assert_fails, fixtures, gauntlet_in, text};
 
 /// Where `models bundle` cases write; it must not exist after a refusal.
 const OUT: &str = "out.bundle.json";
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models")
-}
 
 /// Copies fixture files (paths under tests/fixtures/models) into `dir`, flat.
 fn copy(dir: &Path, names: &[&str]) {

@@ -1,7 +1,17 @@
-//! What every bad-input case needs: run the binary, read what it said.
+//! What the end-to-end tests of the binary share: running `gauntlet`, reading what it
+//! said, the committed fixtures, a small synthetic universe.
+#![allow(dead_code)] // each test binary uses a different subset
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// Runs `gauntlet` with `args` in the current directory.
+pub fn gauntlet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(args)
+        .output()
+        .expect("run gauntlet")
+}
 
 /// Runs `gauntlet` with `args` in `dir`.
 pub fn gauntlet_in(dir: &Path, args: &[&str]) -> Output {
@@ -12,13 +22,38 @@ pub fn gauntlet_in(dir: &Path, args: &[&str]) -> Output {
         .expect("run gauntlet")
 }
 
+/// `gauntlet` with `args`: its exit code, stdout and stderr.
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = gauntlet(args);
+    (code(&out), stdout(&out), stderr(&out))
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// stdout and stderr together.
 pub fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    format!("{}{}", stdout(output), stderr(output))
+}
+
+/// The exit code (-1 when a signal ended the process).
+pub fn code(output: &Output) -> i32 {
+    output.status.code().unwrap_or(-1)
+}
+
+/// A path as an argument.
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// The committed fixture models.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models")
 }
 
 /// Asserts the exit code and that the message contains every one of `needles`; never a
