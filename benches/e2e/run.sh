@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The end-to-end benchmark (W2, WORKLOADS.md): 100 symbols × 90 days × 5m = 2,592,000
+# The end-to-end benchmark (W2, benches/WORKLOADS.md): 100 symbols × 90 days × 5m = 2,592,000
 # candles, core31, the XGBoost + LightGBM + MLP ensemble, the risk settings of
 # configs/universe_5m_risk.toml. Records each stage's wall time (printed by gauntlet)
 # and the peak RSS (/usr/bin/time -v) of:

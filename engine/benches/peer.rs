@@ -1,4 +1,4 @@
-//! The PEER workload (WORKLOADS.md), simulator only: SMA(10)/SMA(30) cross, long-only,
+//! The PEER workload (benches/WORKLOADS.md), simulator only: SMA(10)/SMA(30) cross, long-only,
 //! 2 % stop-loss, all-in, next-open fills, no fees, on 100 symbols × 10 000 1m candles
 //! and on 1 symbol × 1 000 000. Throughput is reported in candles (elements).
 //!

@@ -1,4 +1,4 @@
-//! Times the PEER workload (see WORKLOADS.md) in whatever profile it is built in:
+//! Times the PEER workload (see benches/WORKLOADS.md) in whatever profile it is built in:
 //! `cargo run -p gauntlet-engine --example peer [repetitions [symbols]]` (dev profile: our crates
 //! are built at opt-level 3) or `--release`. Prints the median throughput of each
 //! shape in candles per second and a fingerprint of the results (trades, final equity)

@@ -1,4 +1,4 @@
-//! The PEER workload (see WORKLOADS.md): SMA(10)/SMA(30) cross, long-only, 2 % stop-loss
+//! The PEER workload (see benches/WORKLOADS.md): SMA(10)/SMA(30) cross, long-only, 2 % stop-loss
 //! from the entry, all-in sizing, next-open fills, no fees, on deterministic 1m candles.
 //!
 //! Shared by the criterion bench (`benches/peer.rs`), the dev-profile timing example

@@ -73,7 +73,7 @@ pub fn load_file(file: &str, engine: EnginePreference) -> CheckedModel {
 }
 
 /// `n_rows` rows of independent standard normal values (xorshift64 and Box–Muller:
-/// deterministic, dependency-free), the rows of `../shared/bench-models`' timings.
+/// deterministic, dependency-free), the rows of the timings in tests/fixtures/models/bench/README.md.
 pub fn normal_rows(n_rows: usize) -> Vec<f32> {
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut uniform = move || {
