@@ -1,5 +1,7 @@
 //! Renderers: `report.json`, `report.md`, `report.html`, `trades.csv`, `risk_events.csv`,
-//! all from one [`Report`], and the atomic writer [`write_reports`].
+//! all from one [`Report`], and the atomic writer [`write_reports`]; also the sweep outputs
+//! and the Markdown of a regression diff
+//! ([`RegressionReport::to_markdown`](crate::regress::RegressionReport::to_markdown)).
 //!
 //! Determinism: the JSON is `serde_json` pretty-printed output of [`Report`], whose keys are
 //! struct fields in declared order and `BTreeMap` keys in sorted order; finite f64 are
@@ -12,6 +14,7 @@ mod csv_tables;
 mod html;
 mod markdown;
 mod model;
+pub(crate) mod regression;
 mod svg;
 mod sweep;
 
