@@ -6,21 +6,52 @@ use serde::{Deserialize, Serialize};
 /// Sequential id of an order within one run (0, 1, 2, … in submission order).
 pub type OrderId = u64;
 
-/// Why a position (or part of it) was closed.
+/// Why a position was closed: one vocabulary for the engine's fills and trades and the
+/// reports' trade records, breakdowns and CSV files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExitReason {
-    /// The strategy asked to exit or to reverse.
+    /// The strategy's signal closed or reversed it.
     Signal,
+    /// The stop-loss price was hit (including a gap through it).
     StopLoss,
+    /// The take-profit price was hit.
     TakeProfit,
+    /// The trailing stop was hit.
     TrailingStop,
+    /// A maximum holding time elapsed (`risk.time_stop_bars` or the strategy's own).
     TimeStop,
-    /// Flattened by the daily drawdown limit or the circuit breaker.
+    /// A portfolio risk rule (daily drawdown limit, circuit breaker) flattened it.
     RiskFlatten,
     /// Still open when the data ended: closed at the last close without fees (the
     /// equity curve already holds this mark).
     EndOfData,
+}
+
+impl ExitReason {
+    /// All reasons, in report order.
+    pub const ALL: [ExitReason; 7] = [
+        Self::Signal,
+        Self::StopLoss,
+        Self::TakeProfit,
+        Self::TrailingStop,
+        Self::TimeStop,
+        Self::RiskFlatten,
+        Self::EndOfData,
+    ];
+
+    /// The snake_case name used in reports and CSV files (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signal => "signal",
+            Self::StopLoss => "stop_loss",
+            Self::TakeProfit => "take_profit",
+            Self::TrailingStop => "trailing_stop",
+            Self::TimeStop => "time_stop",
+            Self::RiskFlatten => "risk_flatten",
+            Self::EndOfData => "end_of_data",
+        }
+    }
 }
 
 /// What an order is for.

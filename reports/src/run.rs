@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use gauntlet_engine::risk::RiskRule;
-use gauntlet_engine::{ExitReason as EngineExitReason, RiskEvent, RunResult, Trade};
+use gauntlet_engine::{RiskEvent, RunResult, Trade};
 use gauntlet_strategies::strategy::Side;
 use serde::{Deserialize, Serialize};
 
@@ -45,20 +45,6 @@ pub struct RunConversion {
     pub counted_trades: Vec<TradeRecord>,
     /// The policy that chose `counted_trades`.
     pub end_of_data: EndOfDataPolicy,
-}
-
-/// Maps the engine's exit reason to the reports' one (same variants, kept separate so the
-/// reports' record does not depend on the engine's representation).
-pub fn exit_reason(reason: EngineExitReason) -> ExitReason {
-    match reason {
-        EngineExitReason::Signal => ExitReason::Signal,
-        EngineExitReason::StopLoss => ExitReason::StopLoss,
-        EngineExitReason::TakeProfit => ExitReason::TakeProfit,
-        EngineExitReason::TrailingStop => ExitReason::TrailingStop,
-        EngineExitReason::TimeStop => ExitReason::TimeStop,
-        EngineExitReason::RiskFlatten => ExitReason::RiskFlatten,
-        EngineExitReason::EndOfData => ExitReason::EndOfData,
-    }
 }
 
 /// `"long"` or `"short"`.
@@ -116,7 +102,7 @@ pub fn trade_record(
         fees: trade.fees,
         entry_notional,
         exit_notional,
-        exit_reason: exit_reason(trade.exit_reason),
+        exit_reason: trade.exit_reason,
         mae: per_notional(trade.mae),
         mfe: per_notional(trade.mfe),
     };
@@ -326,12 +312,12 @@ pub fn risk_rule_breakdown(run: &RunResult) -> BTreeMap<String, RiskRuleSummary>
                 .trades
                 .iter()
                 .filter(|t| match t.exit_reason {
-                    EngineExitReason::StopLoss => name == "stop_loss",
-                    EngineExitReason::TakeProfit => name == "take_profit",
-                    EngineExitReason::TrailingStop => name == "trailing_stop",
-                    EngineExitReason::TimeStop => name == "time_stop",
-                    EngineExitReason::RiskFlatten => flatten_owner(t) == Some(name),
-                    EngineExitReason::Signal | EngineExitReason::EndOfData => false,
+                    ExitReason::StopLoss => name == "stop_loss",
+                    ExitReason::TakeProfit => name == "take_profit",
+                    ExitReason::TrailingStop => name == "trailing_stop",
+                    ExitReason::TimeStop => name == "time_stop",
+                    ExitReason::RiskFlatten => flatten_owner(t) == Some(name),
+                    ExitReason::Signal | ExitReason::EndOfData => false,
                 })
                 .collect();
             let after: Vec<&Trade> = run
@@ -372,7 +358,7 @@ mod tests {
         entry_ts: i64,
         exit_ts: i64,
         pnl: f64,
-        reason: EngineExitReason,
+        reason: ExitReason,
     ) -> Trade {
         Trade {
             symbol_index,
@@ -422,8 +408,8 @@ mod tests {
     fn converts_trades_and_applies_the_end_of_data_policy() {
         let run = run_with(
             vec![
-                engine_trade(0, 0, 2, 10.0, EngineExitReason::Signal),
-                engine_trade(1, 1, 9, -4.0, EngineExitReason::EndOfData),
+                engine_trade(0, 0, 2, 10.0, ExitReason::Signal),
+                engine_trade(1, 1, 9, -4.0, ExitReason::EndOfData),
             ],
             vec![],
         );
@@ -444,10 +430,10 @@ mod tests {
 
     #[test]
     fn bad_trades_are_errors_naming_the_index() {
-        let mut bad = engine_trade(0, 0, 2, 10.0, EngineExitReason::Signal);
+        let mut bad = engine_trade(0, 0, 2, 10.0, ExitReason::Signal);
         bad.pnl = f64::NAN;
         let run = run_with(
-            vec![engine_trade(0, 0, 2, 1.0, EngineExitReason::Signal), bad],
+            vec![engine_trade(0, 0, 2, 1.0, ExitReason::Signal), bad],
             vec![],
         );
         assert!(matches!(
@@ -485,15 +471,15 @@ mod tests {
             },
         ];
         let trades = vec![
-            engine_trade(0, 0, 2, -5.0, EngineExitReason::StopLoss),
+            engine_trade(0, 0, 2, -5.0, ExitReason::StopLoss),
             // Re-entry on AAA after the stop: "after" for stop_loss; closed by the flatten.
-            engine_trade(0, 3, 6, -7.0, EngineExitReason::RiskFlatten),
+            engine_trade(0, 3, 6, -7.0, ExitReason::RiskFlatten),
             // BBB entered before anything fired, flattened too.
-            engine_trade(1, 1, 6, 2.0, EngineExitReason::RiskFlatten),
+            engine_trade(1, 1, 6, 2.0, ExitReason::RiskFlatten),
             // After the daily limit (portfolio scope) and after AAA's stop.
-            engine_trade(0, 8, 9, 3.0, EngineExitReason::Signal),
+            engine_trade(0, 8, 9, 3.0, ExitReason::Signal),
             // BBB after the daily limit, not in the stop's scope.
-            engine_trade(1, 8, 9, 1.0, EngineExitReason::Signal),
+            engine_trade(1, 8, 9, 1.0, ExitReason::Signal),
         ];
         let breakdown = risk_rule_breakdown(&run_with(trades, events));
         assert_eq!(

@@ -1,55 +1,12 @@
 //! The closed-trade record the statistics read. The engine's `Trade` converts into it, so
-//! the reports crate does not depend on the engine's internal representation.
+//! the statistics do not depend on the engine's internal representation; the exit
+//! reason is the engine's own [`ExitReason`].
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReportsError;
 
-/// Why a position was closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExitReason {
-    /// The strategy's signal closed or reversed it.
-    Signal,
-    /// The stop-loss price was hit (including a gap through it).
-    StopLoss,
-    /// The take-profit price was hit.
-    TakeProfit,
-    /// The trailing stop was hit.
-    TrailingStop,
-    /// A maximum holding time elapsed.
-    TimeStop,
-    /// A portfolio risk rule (daily drawdown limit, circuit breaker) flattened it.
-    RiskFlatten,
-    /// The data ended with the position open; it was closed at the last price.
-    EndOfData,
-}
-
-impl ExitReason {
-    /// All reasons, in report order.
-    pub const ALL: [ExitReason; 7] = [
-        Self::Signal,
-        Self::StopLoss,
-        Self::TakeProfit,
-        Self::TrailingStop,
-        Self::TimeStop,
-        Self::RiskFlatten,
-        Self::EndOfData,
-    ];
-
-    /// The snake_case name used in reports and CSV files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Signal => "signal",
-            Self::StopLoss => "stop_loss",
-            Self::TakeProfit => "take_profit",
-            Self::TrailingStop => "trailing_stop",
-            Self::TimeStop => "time_stop",
-            Self::RiskFlatten => "risk_flatten",
-            Self::EndOfData => "end_of_data",
-        }
-    }
-}
+pub use gauntlet_engine::ExitReason;
 
 /// One closed trade (a round trip: entry to exit of one position).
 ///
