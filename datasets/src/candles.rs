@@ -1,6 +1,33 @@
 //! The columnar candle series every other crate consumes.
 
+use serde::{Deserialize, Serialize};
+
 use crate::Interval;
+
+/// One candle (`ts` = bar open time, ms UTC): what a strategy sees at a bar's close, what
+/// the streaming feature computer takes, what a fill is simulated against.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Bar {
+    pub ts: i64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+impl Bar {
+    /// Finite positive prices and a finite non-negative volume.
+    pub fn is_usable(&self) -> bool {
+        let price = |p: f64| p.is_finite() && p > 0.0;
+        price(self.open)
+            && price(self.high)
+            && price(self.low)
+            && price(self.close)
+            && self.volume.is_finite()
+            && self.volume >= 0.0
+    }
+}
 
 /// One symbol's candles at one interval, stored column by column.
 ///
@@ -137,6 +164,18 @@ impl CandleSeries {
 
     pub fn volume(&self) -> &[f64] {
         &self.volume
+    }
+
+    /// Row `i` as one [`Bar`]. Panics if `i ≥ len()`.
+    pub fn bar(&self, i: usize) -> Bar {
+        Bar {
+            ts: self.ts[i],
+            open: self.open[i],
+            high: self.high[i],
+            low: self.low[i],
+            close: self.close[i],
+            volume: self.volume[i],
+        }
     }
 
     /// Open time of the first and of the last bar, if any.

@@ -19,7 +19,7 @@ pub mod table;
 pub mod validate;
 pub mod write;
 
-pub use candles::{CandleSeries, CandleSeriesError};
+pub use candles::{Bar, CandleSeries, CandleSeriesError};
 pub use interval::{Interval, ParseIntervalError};
 pub use load::{load, LoadError, LoadRequest, LoadedUniverse, SourceInfo, SymbolFilter};
 pub use resample::{resample, resample_all, ResampleError, Resampled};

@@ -348,11 +348,6 @@ struct Simulator<'a, S: Strategy, Sl> {
     ambiguity: AmbiguityStats,
 }
 
-#[inline]
-fn bar_at(c: &CandleSeries, i: usize) -> Bar {
-    Columns::new(c).bar(i)
-}
-
 /// One symbol's candle columns as plain slices of one common length, taken once per run
 /// so the hot loop reads them without a call into the datasets crate per field.
 #[derive(Debug, Clone, Copy)]
@@ -971,7 +966,7 @@ impl<'a, S: Strategy, Sl: SlippageModel> Simulator<'a, S, Sl> {
             }
             None => (None, 0, 0),
         };
-        (start..end).filter_map(move |j| detail.map(|d| bar_at(d, j)))
+        (start..end).filter_map(move |j| detail.map(|d| d.bar(j)))
     }
 
     /// Fills (part of) the working entry at `reference` (before slippage).

@@ -2,7 +2,7 @@
 
 mod features_support;
 
-use features_support::{bar, random_series, same, CLEAN};
+use features_support::{random_series, same, CLEAN};
 use gauntlet_datasets::{CandleSeries, Interval};
 use gauntlet_strategies::features::{
     compute, compute_as, compute_universe, Bar, FeatureError, FeatureSet, StreamingComputer,
@@ -32,7 +32,7 @@ fn an_unusable_bar_is_skipped_and_the_state_continues() {
     // Same series with a NaN close inserted after row 199 (ts in between).
     let mut dirty = CandleSeries::with_capacity("RND", Interval::M1, 401);
     for i in 0..clean.len() {
-        let b = bar(&clean, i);
+        let b = clean.bar(i);
         dirty.push(b.ts, b.open, b.high, b.low, b.close, b.volume);
         if i == 199 {
             dirty.push(b.ts + 30_000, b.open, b.high, b.low, f64::NAN, b.volume);
@@ -159,7 +159,7 @@ fn a_value_beyond_f32_makes_its_row_not_ready_in_f32_only() {
     // Finite in f64, beyond f32's largest value (3.4e38) once converted.
     let mut huge = CandleSeries::with_capacity("HUGE", Interval::M1, clean.len());
     for i in 0..clean.len() {
-        let b = bar(&clean, i);
+        let b = clean.bar(i);
         let scale = 1e40;
         huge.push(
             b.ts,

@@ -2,7 +2,7 @@
 
 mod features_support;
 
-use features_support::{bar, random_series, same, Shape, CLEAN};
+use features_support::{random_series, same, Shape, CLEAN};
 use gauntlet_datasets::CandleSeries;
 use gauntlet_strategies::features::{
     compute_as, compute_universe_as, FeatureSet, FeatureValue, StreamingComputer,
@@ -45,7 +45,7 @@ fn assert_streaming_equals_batch(set: &FeatureSet, series: &CandleSeries) {
     let batch = compute_as::<f64>(set, series).unwrap();
     let mut streaming = StreamingComputer::new(set, series.interval()).unwrap();
     for i in 0..series.len() {
-        let ready = streaming.update(&bar(series, i));
+        let ready = streaming.update(&series.bar(i));
         assert_eq!(ready, batch.ready[i], "{} row {i}: ready", set.name());
         for (j, (&s, &b)) in streaming
             .values()

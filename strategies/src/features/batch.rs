@@ -11,9 +11,9 @@ use rayon::prelude::*;
 use super::error::FeatureError;
 use super::indicators::per_lane;
 use super::set::FeatureSet;
-#[cfg(doc)]
-use super::stream::Bar;
 use super::stream::{batch_rows, LaneBar, Rows};
+#[cfg(doc)]
+use gauntlet_datasets::Bar;
 
 /// The element type of a feature matrix: `f32` (what models consume, the default)
 /// or `f64` (`--precision f64`, golden tests). Values are always computed in f64.

@@ -36,7 +36,8 @@ pub use catalog::{
     MTF_TIMEFRAMES,
 };
 pub use error::{FeatureError, SetIssue};
+pub use gauntlet_datasets::Bar;
 pub use labels::{forward_return_labels, Label};
 pub use manifest::{FeatureManifest, ManifestFeature, MANIFEST_SCHEMA};
 pub use set::{FeatureDef, FeatureSet, BUILTIN_SETS, RESERVED_COLUMNS};
-pub use stream::{Bar, StreamingComputer};
+pub use stream::StreamingComputer;

@@ -14,7 +14,7 @@
 //! 0.0) — use `ready`, not the values, to decide.
 
 use gauntlet_datasets::memory::{copy_streaming, store_fence, with_huge_pages};
-use gauntlet_datasets::Interval;
+use gauntlet_datasets::{Bar, Interval};
 
 use super::batch::FeatureValue;
 use super::catalog::{BollingerOutput, FeatureKind, MacdOutput, MtfOutput, VolatilityClass};
@@ -24,30 +24,6 @@ use super::indicators::{
     VolatilityRegime,
 };
 use super::set::FeatureSet;
-
-/// One candle as the streaming computer takes it (`ts` = open time, ms UTC).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bar {
-    pub ts: i64,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub volume: f64,
-}
-
-impl Bar {
-    /// Finite positive prices and a finite non-negative volume.
-    pub fn is_usable(&self) -> bool {
-        let price = |p: f64| p.is_finite() && p > 0.0;
-        price(self.open)
-            && price(self.high)
-            && price(self.low)
-            && price(self.close)
-            && self.volume.is_finite()
-            && self.volume >= 0.0
-    }
-}
 
 /// The bars of `L` series at one shared open time, one per lane.
 #[derive(Debug, Clone, Copy)]

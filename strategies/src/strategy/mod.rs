@@ -15,6 +15,7 @@ mod sma_cross;
 pub use buy_and_hold::BuyAndHold;
 pub use config::{ConfigError, FieldError};
 pub use ensemble_threshold::{EnsembleThreshold, EnsembleThresholdConfig, EnsembleThresholdState};
+pub use gauntlet_datasets::Bar;
 pub use model_view::{ModelOutputs, ModelOutputsError, ModelView};
 pub use sma_cross::{SmaCross, SmaCrossConfig, SmaCrossState};
 
@@ -43,17 +44,6 @@ impl Side {
             Side::Short => Side::Long,
         }
     }
-}
-
-/// One candle as a strategy sees it (`ts` = bar open time, ms UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Bar {
-    pub ts: i64,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub volume: f64,
 }
 
 /// The symbol's position at the close of the current bar.

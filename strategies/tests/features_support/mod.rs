@@ -2,7 +2,6 @@
 #![allow(dead_code)] // each test file uses a different subset of these helpers
 
 use gauntlet_datasets::{CandleSeries, Interval};
-use gauntlet_strategies::features::Bar;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -56,17 +55,6 @@ pub fn random_series(seed: u64, len: usize, offset_min: i64, shape: Shape) -> Ca
         }
     }
     series
-}
-
-pub fn bar(series: &CandleSeries, i: usize) -> Bar {
-    Bar {
-        ts: series.ts()[i],
-        open: series.open()[i],
-        high: series.high()[i],
-        low: series.low()[i],
-        close: series.close()[i],
-        volume: series.volume()[i],
-    }
 }
 
 /// NaN-aware bitwise equality of two feature values.
