@@ -30,7 +30,7 @@ pub const SWEEPABLE: [&str; 4] = ["initial_cash", "fills.", "risk.", "strategy."
 /// Whether the objective is maximized or minimized.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Direction {
+pub enum Goal {
     #[default]
     Max,
     Min,
@@ -42,7 +42,7 @@ struct RawGrid {
     #[serde(default = "default_objective")]
     objective: String,
     #[serde(default)]
-    direction: Direction,
+    direction: Goal,
     grid: BTreeMap<String, Vec<toml::Value>>,
 }
 
@@ -54,7 +54,7 @@ fn default_objective() -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
     pub objective: String,
-    pub direction: Direction,
+    pub direction: Goal,
     /// Keys in sorted order with their values.
     pub axes: Vec<(String, Vec<toml::Value>)>,
 }
@@ -244,7 +244,7 @@ mod tests {
     fn points_are_the_cartesian_product_last_axis_fastest() {
         let grid = Grid {
             objective: "sharpe_ratio".into(),
-            direction: Direction::Max,
+            direction: Goal::Max,
             axes: vec![
                 (
                     "a".into(),

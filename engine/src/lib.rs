@@ -29,4 +29,4 @@ pub use order::{ExitReason, FillRecord, Order, OrderRecord, OrderStatus};
 pub use result::{AmbiguityStats, EquityCurve, ModelSnapshot, RunResult, Trade};
 pub use risk::{RiskApproved, RiskEvent, RiskRule};
 pub use signals::{Signal, SignalColumns};
-pub use sim::{simulate, simulate_many, EngineError, FeatureRows, SymbolInput};
+pub use sim::{simulate, simulate_many, EngineError, FeatureMatrix, SymbolInput};

@@ -43,14 +43,16 @@ use crate::risk::{
 };
 use crate::sleeves::simulate_sleeves;
 
-/// A row-major f32 feature matrix of one symbol: row `i` belongs to bar `i`.
+/// A row-major f32 feature matrix of one symbol that a strategy reads: row `i` belongs
+/// to bar `i` (warm-up rows included; the models' scored rows are
+/// `gauntlet_strategies::models::FeatureRows`).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FeatureRows<'a> {
+pub struct FeatureMatrix<'a> {
     pub values: &'a [f32],
     pub n_columns: usize,
 }
 
-impl<'a> FeatureRows<'a> {
+impl<'a> FeatureMatrix<'a> {
     fn row(&self, i: usize) -> Option<&'a [f32]> {
         let start = i.checked_mul(self.n_columns)?;
         self.values.get(start..start + self.n_columns)
@@ -61,7 +63,7 @@ impl<'a> FeatureRows<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct SymbolInput<'a> {
     pub candles: &'a CandleSeries,
-    pub features: Option<FeatureRows<'a>>,
+    pub features: Option<FeatureMatrix<'a>>,
     pub model: Option<ModelOutputs<'a>>,
     /// Finer candles covering the same period, for [`AmbiguityPolicy::DrillDown`].
     pub detail: Option<&'a CandleSeries>,

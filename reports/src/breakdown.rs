@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReportsError;
-use crate::series::EquityCurve;
+use crate::series::EquitySeries;
 use crate::stats::{trade_statistics, PerformanceInput};
 use crate::trades::{ExitReason, TradeRecord};
 
@@ -96,7 +96,7 @@ pub struct MonthlyReturn {
 
 /// Simple returns per UTC calendar month (months without bars are absent). Errors on a
 /// timestamp outside chrono's range or a non-positive reference equity.
-pub fn monthly_returns(curve: &EquityCurve) -> Result<Vec<MonthlyReturn>, ReportsError> {
+pub fn monthly_returns(curve: &EquitySeries) -> Result<Vec<MonthlyReturn>, ReportsError> {
     let mut months: Vec<MonthlyReturn> = Vec::new();
     let mut reference = curve.initial_equity();
     let mut current: Option<((i32, u32), f64, usize)> = None;
@@ -159,20 +159,20 @@ mod tests {
             jan31 + 29 * MS_PER_DAY,
             jan31 + 61 * MS_PER_DAY,
         ];
-        let curve = EquityCurve::new(100.0, ts, vec![110.0, 50.0, 121.0, 60.5]).unwrap();
+        let curve = EquitySeries::new(100.0, ts, vec![110.0, 50.0, 121.0, 60.5]).unwrap();
         let months = monthly_returns(&curve).unwrap();
         let keys: Vec<(i32, u32)> = months.iter().map(|m| (m.year, m.month)).collect();
         assert_eq!(keys, vec![(2024, 1), (2024, 2), (2024, 4)]);
         assert!((months[0].simple_return - 0.1).abs() < 1e-15);
         assert!((months[1].simple_return - 0.1).abs() < 1e-15);
         assert!((months[2].simple_return + 0.5).abs() < 1e-15);
-        let empty = EquityCurve::new(100.0, vec![], vec![]).unwrap();
+        let empty = EquitySeries::new(100.0, vec![], vec![]).unwrap();
         assert!(monthly_returns(&empty).unwrap().is_empty());
     }
 
     #[test]
     fn per_symbol_and_exit_reason_groups() {
-        let curve = EquityCurve::new(100.0, vec![0, 1], vec![100.0, 101.0]).unwrap();
+        let curve = EquitySeries::new(100.0, vec![0, 1], vec![100.0, 101.0]).unwrap();
         let trades = vec![
             trade("ETH", 0, 1, 4.0, ExitReason::TakeProfit),
             trade("BTC", 0, 1, -2.0, ExitReason::StopLoss),

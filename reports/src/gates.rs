@@ -54,38 +54,38 @@ pub const EXIT_ERROR: i32 = 2;
 pub const MEMBERS_GATE: &str = "ensemble_members_complete";
 
 /// Shorthand gate keys: `(key, statistic, direction)`.
-pub const SHORTHANDS: [(&str, &str, Direction); 9] = [
-    ("max_drawdown", "max_drawdown", Direction::Max),
+pub const SHORTHANDS: [(&str, &str, Bound); 9] = [
+    ("max_drawdown", "max_drawdown", Bound::Max),
     (
         "max_drawdown_duration_days",
         "max_drawdown_duration_days",
-        Direction::Max,
+        Bound::Max,
     ),
-    ("min_trades", "number_of_trades", Direction::Min),
-    ("min_consensus", "consensus_rate", Direction::Min),
-    ("max_sl_hit_rate", "stop_loss_hit_rate", Direction::Max),
-    ("min_sharpe", "sharpe_ratio", Direction::Min),
-    ("min_sortino", "sortino_ratio", Direction::Min),
-    ("min_psr", "probabilistic_sharpe_ratio", Direction::Min),
-    ("min_dsr", "deflated_sharpe_ratio", Direction::Min),
+    ("min_trades", "number_of_trades", Bound::Min),
+    ("min_consensus", "consensus_rate", Bound::Min),
+    ("max_sl_hit_rate", "stop_loss_hit_rate", Bound::Max),
+    ("min_sharpe", "sharpe_ratio", Bound::Min),
+    ("min_sortino", "sortino_ratio", Bound::Min),
+    ("min_psr", "probabilistic_sharpe_ratio", Bound::Min),
+    ("min_dsr", "deflated_sharpe_ratio", Bound::Min),
 ];
 
 /// Which side of the threshold passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Direction {
+pub enum Bound {
     /// Pass iff actual ≥ threshold; margin = actual − threshold.
     Min,
     /// Pass iff actual ≤ threshold; margin = threshold − actual.
     Max,
 }
 
-impl Direction {
+impl Bound {
     /// `">="` or `"<="`.
     pub fn comparison(self) -> &'static str {
         match self {
-            Direction::Min => ">=",
-            Direction::Max => "<=",
+            Bound::Min => ">=",
+            Bound::Max => "<=",
         }
     }
 }
@@ -98,7 +98,7 @@ pub struct Gate {
     /// The statistic it reads (e.g. `sharpe_ratio`).
     pub statistic: String,
     /// Which side passes.
-    pub direction: Direction,
+    pub direction: Bound,
     /// The threshold.
     pub threshold: Threshold,
 }
@@ -194,14 +194,14 @@ pub fn gateable_statistics() -> BTreeSet<&'static str> {
         .collect()
 }
 
-fn resolve(key: &str, known: &BTreeSet<&'static str>) -> Option<(String, Direction)> {
+fn resolve(key: &str, known: &BTreeSet<&'static str>) -> Option<(String, Bound)> {
     if let Some((_, stat, dir)) = SHORTHANDS.iter().find(|(k, _, _)| *k == key) {
         return Some((stat.to_string(), *dir));
     }
     let (direction, name) = if let Some(name) = key.strip_prefix("min_") {
-        (Direction::Min, name)
+        (Bound::Min, name)
     } else {
-        (Direction::Max, key.strip_prefix("max_")?)
+        (Bound::Max, key.strip_prefix("max_")?)
     };
     known.contains(name).then(|| (name.to_string(), direction))
 }
@@ -417,8 +417,8 @@ fn evaluate_gate(
     let (passed, margin, note) = match (actual, threshold) {
         (Some(a), Some(t)) => {
             let margin = match gate.direction {
-                Direction::Min => a - t,
-                Direction::Max => t - a,
+                Bound::Min => a - t,
+                Bound::Max => t - a,
             };
             (margin >= 0.0, Some(margin), None)
         }
@@ -540,7 +540,7 @@ mod tests {
     fn parses_shorthands_and_generic_keys() {
         let spec = GateSpec::from_toml_str(SEED_GATES).unwrap();
         assert!(!spec.allow_dropped_members);
-        let resolved: Vec<(&str, &str, Direction)> = spec
+        let resolved: Vec<(&str, &str, Bound)> = spec
             .overall
             .iter()
             .map(|g| (g.key.as_str(), g.statistic.as_str(), g.direction))
@@ -548,11 +548,11 @@ mod tests {
         assert_eq!(
             resolved,
             vec![
-                ("max_drawdown", "max_drawdown", Direction::Max),
-                ("max_ece", "ece", Direction::Max),
-                ("min_sharpe", "sharpe_ratio", Direction::Min),
-                ("min_trades", "number_of_trades", Direction::Min),
-                ("min_win_rate", "win_rate", Direction::Min),
+                ("max_drawdown", "max_drawdown", Bound::Max),
+                ("max_ece", "ece", Bound::Max),
+                ("min_sharpe", "sharpe_ratio", Bound::Min),
+                ("min_trades", "number_of_trades", Bound::Min),
+                ("min_win_rate", "win_rate", Bound::Min),
             ]
         );
         assert_eq!(

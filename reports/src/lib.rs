@@ -16,5 +16,5 @@ pub mod trades;
 
 pub use annualization::Annualization;
 pub use error::ReportsError;
-pub use series::{DailyReturns, DrawdownEpisode, EquityCurve};
+pub use series::{DailyReturns, DrawdownEpisode, EquitySeries};
 pub use trades::{ExitReason, TradeRecord};

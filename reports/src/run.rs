@@ -20,7 +20,7 @@ use gauntlet_strategies::strategy::Side;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReportsError;
-use crate::series::EquityCurve;
+use crate::series::EquitySeries;
 use crate::trades::{ExitReason, TradeRecord};
 
 /// Whether trades closed only because the data ended count in the trade statistics.
@@ -38,7 +38,7 @@ pub enum EndOfDataPolicy {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunConversion {
     /// Equity per timestamp, with the run's initial cash as initial equity.
-    pub equity: EquityCurve,
+    pub equity: EquitySeries,
     /// Every trade, converted, in the engine's order.
     pub all_trades: Vec<TradeRecord>,
     /// The trades the trade statistics read (all of them, or all but `end_of_data`).
@@ -116,7 +116,7 @@ pub fn convert_run(
     run: &RunResult,
     policy: EndOfDataPolicy,
 ) -> Result<RunConversion, ReportsError> {
-    let equity = EquityCurve::new(
+    let equity = EquitySeries::new(
         run.initial_cash,
         run.equity.ts.clone(),
         run.equity.equity.clone(),

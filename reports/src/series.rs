@@ -11,13 +11,13 @@ pub const MS_PER_DAY: i64 = 86_400_000;
 /// the marked-to-market equity at that bar's close. `initial_equity` is the capital before
 /// the first bar; it is the reference of the first return and a possible drawdown peak.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EquityCurve {
+pub struct EquitySeries {
     initial_equity: f64,
     ts_ms: Vec<i64>,
     equity: Vec<f64>,
 }
 
-impl EquityCurve {
+impl EquitySeries {
     /// Validates and builds a curve: `initial_equity` finite and > 0, one equity per
     /// timestamp, every equity finite, timestamps strictly increasing. No bars is allowed.
     pub fn new(
@@ -250,7 +250,7 @@ mod tests {
     #[test]
     fn daily_returns_use_initial_equity_as_first_reference() {
         // Day 0: bars at 00:00 and 12:00 (last equity 110), day 1: one bar (99), day 3: 99.
-        let curve = EquityCurve::new(
+        let curve = EquitySeries::new(
             100.0,
             vec![0, 12 * H, MS_PER_DAY, 3 * MS_PER_DAY + H],
             vec![105.0, 110.0, 99.0, 99.0],
@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn days_before_epoch_group_correctly() {
         let curve =
-            EquityCurve::new(100.0, vec![-2 * H, -H, 0], vec![101.0, 102.0, 103.0]).unwrap();
+            EquitySeries::new(100.0, vec![-2 * H, -H, 0], vec![101.0, 102.0, 103.0]).unwrap();
         let daily = curve.daily_returns().unwrap();
         assert_eq!(daily.days(), &[-1, 0]);
     }
@@ -275,22 +275,22 @@ mod tests {
     #[test]
     fn rejects_bad_curves() {
         assert!(matches!(
-            EquityCurve::new(0.0, vec![], vec![]),
+            EquitySeries::new(0.0, vec![], vec![]),
             Err(ReportsError::NonPositiveEquity { .. })
         ));
         assert!(matches!(
-            EquityCurve::new(1.0, vec![0, 0], vec![1.0, 1.0]),
+            EquitySeries::new(1.0, vec![0, 0], vec![1.0, 1.0]),
             Err(ReportsError::UnsortedTimestamps { index: 1, .. })
         ));
         assert!(matches!(
-            EquityCurve::new(1.0, vec![0, 1], vec![1.0, f64::NAN]),
+            EquitySeries::new(1.0, vec![0, 1], vec![1.0, f64::NAN]),
             Err(ReportsError::NonFinite { index: 1, .. })
         ));
         assert!(matches!(
-            EquityCurve::new(1.0, vec![0], vec![1.0, 2.0]),
+            EquitySeries::new(1.0, vec![0], vec![1.0, 2.0]),
             Err(ReportsError::LengthMismatch { .. })
         ));
-        let wiped = EquityCurve::new(1.0, vec![0, MS_PER_DAY], vec![0.0, 1.0]).unwrap();
+        let wiped = EquitySeries::new(1.0, vec![0, MS_PER_DAY], vec![0.0, 1.0]).unwrap();
         assert!(matches!(
             wiped.daily_returns(),
             Err(ReportsError::NonPositiveEquity { index: 0, .. })
@@ -299,7 +299,7 @@ mod tests {
 
     #[test]
     fn drawdown_episodes_track_peak_trough_recovery() {
-        let curve = EquityCurve::new(
+        let curve = EquitySeries::new(
             100.0,
             vec![0, 1, 2, 3, 4, 5],
             vec![90.0, 80.0, 100.0, 120.0, 108.0, 110.0],

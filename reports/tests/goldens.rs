@@ -8,7 +8,7 @@ use gauntlet_reports::series::MS_PER_DAY;
 use gauntlet_reports::stats::{
     compute_statistics, PerformanceInput, SharpeRatio, Statistic, StatisticsConfig,
 };
-use gauntlet_reports::{Annualization, EquityCurve};
+use gauntlet_reports::{Annualization, EquitySeries};
 use serde_json::Value;
 
 const TOL: f64 = 1e-9;
@@ -36,7 +36,7 @@ fn assert_close(name: &str, actual: f64, expected: f64) {
 
 /// The golden daily returns as an equity curve: initial equity 1, one bar per UTC day,
 /// `E_t = Π_{s ≤ t} (1 + r_s)`, so the derived daily returns are the golden ones.
-fn empyrical_curve() -> EquityCurve {
+fn empyrical_curve() -> EquitySeries {
     let mut reader = csv::Reader::from_path(fixture("empyrical_daily_returns.csv")).unwrap();
     let mut equity = Vec::new();
     let mut wealth = 1.0;
@@ -51,7 +51,7 @@ fn empyrical_curve() -> EquityCurve {
     let ts = (0..equity.len() as i64)
         .map(|d| (18_631 + d) * MS_PER_DAY)
         .collect();
-    EquityCurve::new(1.0, ts, equity).unwrap()
+    EquitySeries::new(1.0, ts, equity).unwrap()
 }
 
 #[test]

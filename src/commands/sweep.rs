@@ -30,7 +30,7 @@ use rayon::prelude::*;
 
 use super::backtest::RunArgs;
 use crate::config::RunConfig;
-use crate::grid::{self, Direction, Grid, GridPoint};
+use crate::grid::{self, Goal, Grid, GridPoint};
 use crate::output::{OutputSet, StagedDir};
 use crate::pipeline::{self, Prepared, StageTimings};
 
@@ -177,8 +177,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         schema_version: SWEEP_SCHEMA_VERSION,
         objective: grid.objective.clone(),
         direction: match grid.direction {
-            Direction::Max => "max",
-            Direction::Min => "min",
+            Goal::Max => "max",
+            Goal::Min => "min",
         }
         .to_string(),
         keys: grid.axes.iter().map(|(k, _)| k.clone()).collect(),
@@ -246,13 +246,13 @@ fn evaluate(
 
 /// Grid indices, best first: defined objectives by direction, undefined last, ties by
 /// grid index (the sort is stable).
-fn rank(results: &[Evaluated], direction: Direction) -> Vec<usize> {
+fn rank(results: &[Evaluated], direction: Goal) -> Vec<usize> {
     let mut order: Vec<usize> = (0..results.len()).collect();
     order.sort_by(
         |&a, &b| match (results[a].objective, results[b].objective) {
             (Some(x), Some(y)) => match direction {
-                Direction::Max => y.total_cmp(&x),
-                Direction::Min => x.total_cmp(&y),
+                Goal::Max => y.total_cmp(&x),
+                Goal::Min => x.total_cmp(&y),
             },
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
@@ -407,8 +407,8 @@ mod tests {
     #[test]
     fn ranking_puts_undefined_last_and_keeps_grid_order_on_ties() {
         let results = [None, Some(1.0), Some(3.0), Some(1.0)].map(evaluated);
-        assert_eq!(rank(&results, Direction::Max), vec![2, 1, 3, 0]);
-        assert_eq!(rank(&results, Direction::Min), vec![1, 3, 2, 0]);
+        assert_eq!(rank(&results, Goal::Max), vec![2, 1, 3, 0]);
+        assert_eq!(rank(&results, Goal::Min), vec![1, 3, 2, 0]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::Direction::MustEqual as Equal;
+use super::Preference::MustEqual as Equal;
 use super::{MetricTolerance, Tolerances, MAX_CONFIG_DIFFERENCES, REGRESSION_SCHEMA_VERSION};
 use crate::gates::{EXIT_ERROR, EXIT_GATE_FAILED, EXIT_PASS};
 use crate::render::{iso_time, Report};
@@ -694,11 +694,11 @@ mod tests {
     use crate::calibration::CalibrationReport;
     use crate::regress::fixtures::{sample_report, DAY};
     use crate::regress::tolerances::{absolute, relative};
-    use crate::regress::Direction::{self, HigherIsBetter as Higher, LowerIsBetter as Lower};
+    use crate::regress::Preference::{self, HigherIsBetter as Higher, LowerIsBetter as Lower};
     use crate::regress::REPORT_CHECKS;
     use Status::{Improved, Missing, Regressed, Unchanged, WithinTolerance as Within};
 
-    fn tol(direction: Direction, abs: Option<f64>, rel: Option<f64>) -> MetricTolerance {
+    fn tol(direction: Preference, abs: Option<f64>, rel: Option<f64>) -> MetricTolerance {
         MetricTolerance::new(direction, abs, rel)
     }
 

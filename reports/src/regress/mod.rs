@@ -63,7 +63,7 @@ pub use diff::{
     RegressionReport, RegressionVerdict, Severity, Status, StatusCounts,
 };
 pub use tolerances::{
-    tolerable_metrics, Direction, MetricTolerance, Tolerances, DEFAULT_TOLERANCES,
+    tolerable_metrics, MetricTolerance, Preference, Tolerances, DEFAULT_TOLERANCES,
 };
 
 /// Version of the `regress.json` schema; bumped on any incompatible change.

@@ -1,4 +1,4 @@
-//! The tolerances spec: which way each metric should move ([`Direction`]), how much it may
+//! The tolerances spec: which way each metric should move ([`Preference`]), how much it may
 //! worsen ([`MetricTolerance`]), the built-in [`DEFAULT_TOLERANCES`], and [`Tolerances`]
 //! read from a tolerances file such as `configs/tolerances.toml` (format in the
 //! [`regress`](crate::regress) module doc).
@@ -14,7 +14,7 @@ use crate::gates::gateable_statistics;
 /// Which way a metric should move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Direction {
+pub enum Preference {
     /// Worsening `w = b − c` (e.g. Sharpe ratio).
     HigherIsBetter,
     /// Worsening `w = c − b` (e.g. max drawdown).
@@ -23,14 +23,14 @@ pub enum Direction {
     MustEqual,
 }
 
-impl Direction {
+impl Preference {
     /// The worsening `w` of the candidate `c` against the baseline `b` (see the
     /// [`regress`](crate::regress) module doc).
     pub fn worsening(self, baseline: f64, candidate: f64) -> f64 {
         match self {
-            Direction::HigherIsBetter => baseline - candidate,
-            Direction::LowerIsBetter => candidate - baseline,
-            Direction::MustEqual => (candidate - baseline).abs(),
+            Preference::HigherIsBetter => baseline - candidate,
+            Preference::LowerIsBetter => candidate - baseline,
+            Preference::MustEqual => (candidate - baseline).abs(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl Direction {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MetricTolerance {
     /// Which way is better.
-    pub direction: Direction,
+    pub direction: Preference,
     /// Absolute tolerance, in the metric's unit (≥ 0).
     pub abs: Option<f64>,
     /// Relative tolerance, a fraction of `|baseline|` (≥ 0).
@@ -47,7 +47,7 @@ pub struct MetricTolerance {
 }
 
 impl MetricTolerance {
-    pub(super) const fn new(direction: Direction, abs: Option<f64>, rel: Option<f64>) -> Self {
+    pub(super) const fn new(direction: Preference, abs: Option<f64>, rel: Option<f64>) -> Self {
         Self {
             direction,
             abs,
@@ -64,15 +64,15 @@ impl MetricTolerance {
     }
 }
 
-use Direction::{HigherIsBetter as Higher, LowerIsBetter as Lower, MustEqual as Equal};
+use Preference::{HigherIsBetter as Higher, LowerIsBetter as Lower, MustEqual as Equal};
 
 /// A tolerance with only an absolute part.
-pub(super) const fn absolute(direction: Direction, abs: f64) -> MetricTolerance {
+pub(super) const fn absolute(direction: Preference, abs: f64) -> MetricTolerance {
     MetricTolerance::new(direction, Some(abs), None)
 }
 
 /// A tolerance with only a relative part.
-pub(super) const fn relative(direction: Direction, rel: f64) -> MetricTolerance {
+pub(super) const fn relative(direction: Preference, rel: f64) -> MetricTolerance {
     MetricTolerance::new(direction, None, Some(rel))
 }
 
@@ -171,7 +171,7 @@ struct RawTolerances {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMetricTolerance {
-    direction: Option<Direction>,
+    direction: Option<Preference>,
     abs: Option<f64>,
     rel: Option<f64>,
 }

@@ -16,7 +16,7 @@ use crate::run::{
     convert_run, risk_rule_breakdown, rule_details, rule_name, side_name, EndOfDataPolicy,
     RiskRuleSummary,
 };
-use crate::series::EquityCurve;
+use crate::series::EquitySeries;
 use crate::stats::{compute_statistics, PerformanceInput, StatisticsConfig, StatisticsReport};
 use crate::trades::ExitReason;
 
@@ -417,7 +417,7 @@ pub fn build_report(run: &RunResult, options: ReportOptions<'_>) -> Result<Repor
 }
 
 /// Cuts the curve into at most [`MAX_PLOT_POINTS`] buckets; see [`EquityBucket`].
-pub fn equity_buckets(curve: &EquityCurve) -> Vec<EquityBucket> {
+pub fn equity_buckets(curve: &EquitySeries) -> Vec<EquityBucket> {
     let n = curve.len();
     if n == 0 {
         return Vec::new();
@@ -457,7 +457,7 @@ mod tests {
         let mut equity = vec![100.0; n];
         equity[5] = 80.0;
         equity[6] = 120.0;
-        let curve = EquityCurve::new(100.0, ts, equity).unwrap();
+        let curve = EquitySeries::new(100.0, ts, equity).unwrap();
         let buckets = equity_buckets(&curve);
         assert_eq!(buckets.len(), n.div_ceil(3));
         // bars 3,4,5 and 6,7,8
@@ -467,7 +467,7 @@ mod tests {
         // After the new peak of 120, equity 100 is a drawdown of 1/6.
         assert!((buckets[2].drawdown - 20.0 / 120.0).abs() < 1e-15);
         assert_eq!(buckets.last().unwrap().ts_ms, n as i64 - 1);
-        let empty = EquityCurve::new(1.0, vec![], vec![]).unwrap();
+        let empty = EquitySeries::new(1.0, vec![], vec![]).unwrap();
         assert!(equity_buckets(&empty).is_empty());
     }
 

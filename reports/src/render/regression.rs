@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::regress::Direction::{
+use crate::regress::Preference::{
     HigherIsBetter as Higher, LowerIsBetter as Lower, MustEqual as Equal,
 };
 use crate::regress::{
@@ -236,9 +236,9 @@ mod tests {
 
     use rstest::rstest;
 
-    use crate::regress::Direction;
+    use crate::regress::Preference;
 
-    fn tol(direction: Direction, abs: Option<f64>, rel: Option<f64>) -> MetricTolerance {
+    fn tol(direction: Preference, abs: Option<f64>, rel: Option<f64>) -> MetricTolerance {
         MetricTolerance {
             direction,
             abs,

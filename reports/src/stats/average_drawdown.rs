@@ -3,7 +3,7 @@
 use super::{PerformanceInput, Statistic};
 
 /// Average drawdown depth over episodes: `(1 / K) Σ_k depth_k` for the K drawdown episodes
-/// of [`crate::series::EquityCurve::drawdown_episodes`] (each episode's deepest point, as a
+/// of [`crate::series::EquitySeries::drawdown_episodes`] (each episode's deepest point, as a
 /// positive fraction of its peak). No drawdown → 0.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AverageDrawdown;

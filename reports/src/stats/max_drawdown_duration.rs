@@ -5,7 +5,7 @@ use crate::series::MS_PER_DAY;
 
 /// Longest drawdown, in days: `max over episodes (recovery_ts − peak_ts) / 86 400 000`,
 /// where an unrecovered episode ends at the last bar's time (see
-/// [`crate::series::EquityCurve::drawdown_episodes`]). No drawdown → 0.
+/// [`crate::series::EquitySeries::drawdown_episodes`]). No drawdown → 0.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MaxDrawdownDurationDays;
 

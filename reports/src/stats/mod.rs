@@ -71,23 +71,23 @@ pub use win_rate::WinRate;
 
 use crate::annualization::Annualization;
 use crate::error::ReportsError;
-use crate::series::{DailyReturns, EquityCurve};
+use crate::series::{DailyReturns, EquitySeries};
 use crate::trades::{ExitReason, TradeRecord};
 
 /// Everything a statistic may read. Built once per run (or per symbol).
 #[derive(Debug, Clone)]
 pub struct PerformanceInput<'a> {
-    equity: &'a EquityCurve,
+    equity: &'a EquitySeries,
     daily: DailyReturns,
     trades: &'a [TradeRecord],
     annualization: Annualization,
 }
 
 impl<'a> PerformanceInput<'a> {
-    /// Derives the daily returns from `equity` (see [`EquityCurve::daily_returns`]) and
+    /// Derives the daily returns from `equity` (see [`EquitySeries::daily_returns`]) and
     /// validates every trade record.
     pub fn new(
-        equity: &'a EquityCurve,
+        equity: &'a EquitySeries,
         trades: &'a [TradeRecord],
         annualization: Annualization,
     ) -> Result<Self, ReportsError> {
@@ -104,7 +104,7 @@ impl<'a> PerformanceInput<'a> {
     }
 
     /// The equity curve.
-    pub fn equity(&self) -> &EquityCurve {
+    pub fn equity(&self) -> &EquitySeries {
         self.equity
     }
 
@@ -314,19 +314,19 @@ pub(crate) mod test_support {
     use crate::series::MS_PER_DAY;
 
     /// One bar per UTC day from day 0 with the given equities.
-    pub fn daily_curve(initial: f64, equity: &[f64]) -> EquityCurve {
+    pub fn daily_curve(initial: f64, equity: &[f64]) -> EquitySeries {
         let ts = (0..equity.len() as i64).map(|d| d * MS_PER_DAY).collect();
-        EquityCurve::new(initial, ts, equity.to_vec()).unwrap()
+        EquitySeries::new(initial, ts, equity.to_vec()).unwrap()
     }
 
     /// Evaluates `stat` on a daily curve and trades with 252 periods per year.
-    pub fn eval(stat: &dyn Statistic, curve: &EquityCurve, trades: &[TradeRecord]) -> Option<f64> {
+    pub fn eval(stat: &dyn Statistic, curve: &EquitySeries, trades: &[TradeRecord]) -> Option<f64> {
         let input = PerformanceInput::new(curve, trades, Annualization::TradingDays).unwrap();
         stat.calculate(&input)
     }
 
     /// The flat curve (100 for 5 days) used by the edge-case tests.
-    pub fn flat_curve() -> EquityCurve {
+    pub fn flat_curve() -> EquitySeries {
         daily_curve(100.0, &[100.0; 5])
     }
 }
