@@ -81,6 +81,17 @@ impl StagedDir {
     /// Starts a set for the directory `target`: clears what killed runs left beside it
     /// and creates an empty staging directory.
     pub fn begin(target: &Path, set: OutputSet) -> anyhow::Result<Self> {
+        // A link to a directory: the set replaces the linked directory, the link stays.
+        let resolved;
+        let target = match target.symlink_metadata() {
+            Ok(m) if m.file_type().is_symlink() => {
+                resolved = fs::canonicalize(target).with_context(|| {
+                    format!("{} is a link that leads nowhere", target.display())
+                })?;
+                resolved.as_path()
+            }
+            _ => target,
+        };
         if target.symlink_metadata().is_ok_and(|m| !m.is_dir()) {
             bail!(
                 "{} exists and is not a directory: choose another output directory",
@@ -255,6 +266,18 @@ fn clear_abandoned(parent: &Path, name: &str, target: &Path, set: OutputSet) -> 
             continue;
         }
         let path = entry.path();
+        // A run killed between moving the previous set aside and moving the new one in
+        // (file systems without an exchanging rename): the previous set goes back.
+        if file_name.to_string_lossy().ends_with(".previous") && !target.exists() {
+            fs::rename(&path, target).with_context(|| {
+                format!(
+                    "cannot move {} back to {}",
+                    path.display(),
+                    target.display()
+                )
+            })?;
+            continue;
+        }
         if path.is_dir() && target.is_dir() {
             carry_over(&path, target, set)?;
         }
@@ -381,6 +404,33 @@ mod tests {
         assert_eq!(read(&target.join("sweep/sweep.json")), "a sweep");
         assert_eq!(read(&target.join("report.json")), "new");
         drop(staged);
+        assert_eq!(names(root.path()), ["reports"]);
+    }
+
+    #[test]
+    fn a_link_to_a_directory_stays_a_link() {
+        let root = tempfile::tempdir().unwrap();
+        let real = root.path().join("elsewhere");
+        write(&real.join("report.json"), "old");
+        let link = root.path().join("reports");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let staged = StagedDir::begin(&link, OutputSet::Report).unwrap();
+        write(&staged.path().join("report.json"), "new");
+        staged.commit().unwrap();
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(read(&real.join("report.json")), "new");
+    }
+
+    #[test]
+    fn a_previous_set_moved_aside_by_a_killed_run_comes_back() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("reports");
+        let aside = root
+            .path()
+            .join(format!(".reports.staging-{}-0.previous", u32::MAX));
+        write(&aside.join("report.json"), "old");
+        drop(StagedDir::begin(&target, OutputSet::Report).unwrap());
+        assert_eq!(read(&target.join("report.json")), "old");
         assert_eq!(names(root.path()), ["reports"]);
     }
 
