@@ -1,5 +1,7 @@
 //! The `gauntlet` command line: thin commands over the library crates.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 
 mod cli;

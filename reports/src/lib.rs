@@ -2,6 +2,8 @@
 //! file, each with its formula), calibration and model diagnostics, promotion gates,
 //! regression diffs, and the JSON / Markdown / HTML / CSV renderers.
 
+#![forbid(unsafe_code)]
+
 pub mod annualization;
 pub mod breakdown;
 pub mod calibration;
