@@ -3,6 +3,7 @@
 //! sets), model bundles with ONNX inference and preflight checks, the ensemble, and
 //! the strategies that turn predictions into order intents.
 
+mod cpu;
 pub mod ensemble;
 pub mod features;
 pub mod models;

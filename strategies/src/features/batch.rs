@@ -257,7 +257,7 @@ fn in_lanes<T: FeatureValue>(
     group: &[CandleSeries; LANES],
 ) -> Result<Option<[Rows<T>; LANES]>, FeatureError> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if crate::cpu::avx2() {
         // SAFETY: the CPU supports AVX2, checked just above.
         return unsafe { in_lanes_avx2(set, group) };
     }
@@ -356,7 +356,7 @@ impl<const L: usize> Iterator for LaneBars<'_, L> {
             }
         }
         #[cfg(target_arch = "x86_64")]
-        if L == 4 && std::arch::is_x86_feature_detected!("avx2") {
+        if L == 4 && crate::cpu::avx2() {
             // SAFETY: the CPU supports AVX2, checked just above; `i < ts.len()`.
             return Some(unsafe { self.four_lanes_avx2(i, ts) });
         }

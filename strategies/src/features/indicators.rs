@@ -651,7 +651,7 @@ impl<const L: usize> VolatilityRegime<L> {
 #[inline(always)]
 fn ln_lanes<const L: usize>(x: Lanes<L>) -> Lanes<L> {
     #[cfg(target_arch = "x86_64")]
-    if L == 4 && std::arch::is_x86_feature_detected!("avx2") {
+    if L == 4 && crate::cpu::avx2() {
         // SAFETY: the CPU supports AVX2, checked just above.
         return unsafe { ln_avx2(x) };
     }
@@ -840,7 +840,7 @@ fn count_below<const L: usize>(history: &[Lanes<L>], vol: Lanes<L>) -> Lanes<L> 
         return [below as f64; L];
     }
     #[cfg(target_arch = "x86_64")]
-    if L == 4 && std::arch::is_x86_feature_detected!("avx2") {
+    if L == 4 && crate::cpu::avx2() {
         // SAFETY: the CPU supports AVX2, checked just above.
         return unsafe { count_below_avx2(history, vol) };
     }

@@ -30,7 +30,7 @@ impl Kernel {
     /// The AVX2 compilation when the CPU supports it, else the portable one.
     pub(crate) fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if crate::cpu::avx2() {
             return Self(Compiled::Avx2);
         }
         Self::portable()
