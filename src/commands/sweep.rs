@@ -88,10 +88,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let pool = pipeline::thread_pool(base.threads)?;
     let mut timings = StageTimings::new(args.run.quiet);
     let prepared = pipeline::prepare(&base, &pool, &mut timings)?;
-    if let Some(folds) = args.walk_forward {
-        // Before the simulation, not after it.
-        walk_forward_window(&prepared, folds)?;
-    }
+    // Checked before the simulation, not after it.
+    let walk_forward_plan = args
+        .walk_forward
+        .map(|folds| walk_forward_window(&prepared, folds).map(|window| (folds, window)))
+        .transpose()?;
     let staged = StagedDir::begin(&out, OutputSet::Sweep)?;
     let evaluate_all = |range: Option<(i64, i64)>| -> anyhow::Result<Vec<Evaluated>> {
         pool.install(|| {
@@ -167,9 +168,17 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         deflated_sharpe_ratio: value("deflated_sharpe_ratio"),
     };
 
-    let walk_forward = match args.walk_forward {
-        Some(folds) => Some(timings.time("walk-forward", || {
-            walk_forward(&prepared, &candidates, &grid, folds, &params, &evaluate_all)
+    let walk_forward = match walk_forward_plan {
+        Some((folds, window)) => Some(timings.time("walk-forward", || {
+            walk_forward(
+                &prepared,
+                &candidates,
+                &grid,
+                folds,
+                window,
+                &params,
+                &evaluate_all,
+            )
         })?),
         None => None,
     };
@@ -301,15 +310,16 @@ fn walk_forward_window(prepared: &Prepared, folds: usize) -> anyhow::Result<(i64
 type Params<'a> = dyn Fn(&Candidate) -> Vec<(String, String)> + 'a;
 type EvaluateAll<'a> = dyn Fn(Option<(i64, i64)>) -> anyhow::Result<Vec<Evaluated>> + 'a;
 
+/// `folds` anchored folds over `[t0, t1)` ([`walk_forward_window`]).
 fn walk_forward(
     prepared: &Prepared,
     candidates: &[Candidate],
     grid: &Grid,
     folds: usize,
+    (t0, t1): (i64, i64),
     params: &Params<'_>,
     evaluate_all: &EvaluateAll<'_>,
 ) -> anyhow::Result<WalkForward> {
-    let (t0, t1) = walk_forward_window(prepared, folds)?;
     let spans = folds as i64 + 1;
     let boundary = |j: i64| t0 + ((t1 - t0) as i128 * j as i128 / spans as i128) as i64;
     let mut out = Vec::with_capacity(folds);
