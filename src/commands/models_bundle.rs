@@ -14,8 +14,9 @@ use gauntlet_strategies::features::FeatureManifest;
 use gauntlet_strategies::models::{
     check_class_labels, onnx_output_kind, onnx_scores_output, parse_onnx, preflight,
     read_feature_manifest, reference_output_kind, BundleSpec, ExpectedFeatures, InputLayout,
-    InputSpec, LabelSpec, ModelFormat, OutputEvidence, OutputKind, OutputSpec, PreflightError,
-    PreflightOptions, ReferenceRows, Scaler, ScalerFitError, TrainingWindow, ZeroVariance,
+    InputSpec, LabelSpec, ModelFormat, OnnxFileInfo, OutputEvidence, OutputKind, OutputSpec,
+    PreflightError, PreflightOptions, ReferenceRows, Scaler, ScalerFitError, TrainingWindow,
+    ZeroVariance,
 };
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -162,19 +163,17 @@ fn scaler(args: &BundleArgs, manifest: &FeatureManifest) -> anyhow::Result<Optio
 
 /// The output name and kind: as given, else told from the graph (ONNX) or the reference
 /// outputs, printing what was inferred and from what.
+/// `graph`: the ONNX file's graph (`None` for XGBoost / LightGBM files).
 fn output(
     args: &BundleArgs,
-    format: ModelFormat,
     bytes: &[u8],
+    graph: Option<&OnnxFileInfo>,
     reference: Option<&ReferenceRows>,
 ) -> anyhow::Result<(String, OutputKind)> {
-    let name = match (&args.output, format) {
+    let name = match (&args.output, graph) {
         (Some(name), _) => name.clone(),
-        (None, ModelFormat::Onnx) => {
-            let info = parse_onnx(bytes).map_err(|err| {
-                anyhow::anyhow!("{} is not a valid ONNX model: {err}", args.model.display())
-            })?;
-            let (name, why) = onnx_scores_output(&info)
+        (None, Some(info)) => {
+            let (name, why) = onnx_scores_output(info)
                 .map_err(|err| anyhow::anyhow!("{}: {err}", args.model.display()))?;
             println!("output      {name} (inferred: {why}; --output to choose another)");
             name
@@ -186,15 +185,16 @@ fn output(
     }
     let evidence = reference
         .and_then(reference_output_kind)
-        .or_else(|| match format {
-            ModelFormat::Onnx => onnx_output_kind(bytes, &name),
-            ModelFormat::XgboostJson | ModelFormat::LightgbmText => Some(OutputEvidence {
+        .or_else(|| match graph {
+            Some(_) => onnx_output_kind(bytes, &name),
+            None => Some(OutputEvidence {
                 kind: OutputKind::Probabilities,
                 reason: "the library's predict_proba (--kind logits for its raw margins)".into(),
             }),
         });
     let Some(evidence) = evidence else {
-        if !graph_has_output(bytes, &name) {
+        let has_output = graph.is_some_and(|info| info.outputs.iter().any(|o| o.name == name));
+        if !has_output {
             // Preflight refuses the bundle, naming the graph's outputs; the kind is moot.
             return Ok((name, OutputKind::Probabilities));
         }
@@ -211,11 +211,6 @@ fn output(
         evidence.reason
     );
     Ok((name, evidence.kind))
-}
-
-/// Whether the ONNX graph in `bytes` has an output `name`.
-fn graph_has_output(bytes: &[u8], name: &str) -> bool {
-    parse_onnx(bytes).is_ok_and(|info| info.outputs.iter().any(|output| output.name == name))
 }
 
 impl From<KindArg> for OutputKind {
@@ -246,20 +241,22 @@ pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
             )
         })?,
     };
-    let input_name = match (&args.input_name, format) {
-        (Some(name), _) => name.clone(),
-        (None, ModelFormat::Onnx) => {
-            let info = parse_onnx(&bytes).map_err(|err| {
-                anyhow::anyhow!("{} is not a valid ONNX model: {err}", args.model.display())
-            })?;
-            info.inputs
-                .first()
-                .map(|input| input.name.clone())
-                .context("the ONNX graph has no inputs")?
-        }
-        (None, _) => "input".to_string(),
+    let graph = match format {
+        ModelFormat::Onnx => Some(parse_onnx(&bytes).map_err(|err| {
+            anyhow::anyhow!("{} is not a valid ONNX model: {err}", args.model.display())
+        })?),
+        ModelFormat::XgboostJson | ModelFormat::LightgbmText => None,
     };
-    let (output_name, kind) = output(&args, format, &bytes, reference.as_ref())?;
+    let input_name = match (&args.input_name, &graph) {
+        (Some(name), _) => name.clone(),
+        (None, Some(info)) => info
+            .inputs
+            .first()
+            .map(|input| input.name.clone())
+            .context("the ONNX graph has no inputs")?,
+        (None, None) => "input".to_string(),
+    };
+    let (output_name, kind) = output(&args, &bytes, graph.as_ref(), reference.as_ref())?;
     let scaler = scaler(&args, &manifest)?;
     let name = args.name.clone().unwrap_or_else(|| {
         args.model
