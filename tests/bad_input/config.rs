@@ -6,17 +6,13 @@ use std::path::Path;
 
 use rstest::rstest;
 
-use super::common::{assert_fails, fixtures, gauntlet_in, synth_5m, text};
+use super::common::{assert_fails, copy_fixtures, gauntlet_in, synth_5m, text};
 
 /// A 2-symbol 5m universe from 2024-06-01 (3 days, after the fixtures' training
 /// window) in `data/`, the xgb3 fixture bundle in `models/`, and `files` in `dir`.
 fn setup(dir: &Path, files: &[(&str, &str)]) {
     synth_5m(dir, "2", "3", Some("2024-06-01T00:00:00Z"));
-    let models = fixtures();
-    fs::create_dir(dir.join("models")).unwrap();
-    for file in ["xgb3.bundle.json", "xgb3.onnx"] {
-        fs::copy(models.join(file), dir.join("models").join(file)).unwrap();
-    }
+    copy_fixtures(&dir.join("models"), &["xgb3.bundle.json", "xgb3.onnx"]);
     for (name, content) in files {
         fs::write(dir.join(name), content).unwrap();
     }

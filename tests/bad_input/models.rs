@@ -12,18 +12,10 @@ use gauntlet_strategies::features::FeatureSet;
 use rstest::rstest;
 use serde_json::{json, Value};
 
-use super::common::{assert_fails, fixtures, gauntlet_in, text};
+use super::common::{assert_fails, copy_fixtures, gauntlet_in, text};
 
 /// Where `models bundle` cases write; it must not exist after a refusal.
 const OUT: &str = "out.bundle.json";
-
-/// Copies fixture files (paths under tests/fixtures/models) into `dir`, flat.
-fn copy(dir: &Path, names: &[&str]) {
-    for name in names {
-        let file = Path::new(name).file_name().unwrap();
-        std::fs::copy(fixtures().join(name), dir.join(file)).unwrap();
-    }
-}
 
 /// Rewrites the JSON file `dir/name` with `edit`.
 fn edit_json(dir: &Path, name: &str, edit: impl FnOnce(&mut Value)) {
@@ -110,14 +102,14 @@ fn bundle_args(model: &str, manifest: &str, extra: &[&str]) -> Vec<String> {
 }
 
 fn wider_model_than_manifest(dir: &Path) -> Vec<String> {
-    copy(dir, &["broken/wide50.onnx", "core31.manifest.json"]);
+    copy_fixtures(dir, &["broken/wide50.onnx", "core31.manifest.json"]);
     scaler(dir, 31, None);
     let extra = ["--scaler", "scaler.json", "--kind", "probabilities"];
     bundle_args("wide50.onnx", "core31.manifest.json", &extra)
 }
 
 fn scaler_of_wrong_length(dir: &Path) -> Vec<String> {
-    copy(dir, &["xgb3.onnx", "core31.manifest.json"]);
+    copy_fixtures(dir, &["xgb3.onnx", "core31.manifest.json"]);
     scaler(dir, 30, None);
     bundle_args(
         "xgb3.onnx",
@@ -127,7 +119,7 @@ fn scaler_of_wrong_length(dir: &Path) -> Vec<String> {
 }
 
 fn scaler_with_std_zero(dir: &Path) -> Vec<String> {
-    copy(dir, &["xgb3.onnx", "core31.manifest.json"]);
+    copy_fixtures(dir, &["xgb3.onnx", "core31.manifest.json"]);
     scaler(dir, 31, Some(7));
     bundle_args(
         "xgb3.onnx",
@@ -137,7 +129,7 @@ fn scaler_with_std_zero(dir: &Path) -> Vec<String> {
 }
 
 fn output_the_graph_lacks(dir: &Path) -> Vec<String> {
-    copy(dir, &["lstm3.onnx", "core31.manifest.json"]);
+    copy_fixtures(dir, &["lstm3.onnx", "core31.manifest.json"]);
     let extra = [
         "--no-scaling",
         "--layout",
@@ -151,33 +143,33 @@ fn output_the_graph_lacks(dir: &Path) -> Vec<String> {
 }
 
 fn logits_declared_for_a_softmax_at_bundle(dir: &Path) -> Vec<String> {
-    copy(dir, &["mlp3.onnx", "core31.manifest.json"]);
+    copy_fixtures(dir, &["mlp3.onnx", "core31.manifest.json"]);
     let extra = ["--no-scaling", "--kind", "logits"];
     bundle_args("mlp3.onnx", "core31.manifest.json", &extra)
 }
 
 fn duplicate_classes_at_bundle(dir: &Path) -> Vec<String> {
-    copy(dir, &["xgb3.onnx", "core31.manifest.json"]);
+    copy_fixtures(dir, &["xgb3.onnx", "core31.manifest.json"]);
     let extra = ["--no-scaling", "--classes", "down,down,up"];
     bundle_args("xgb3.onnx", "core31.manifest.json", &extra)
 }
 
 fn fit_scaler_on_a_constant_feature(dir: &Path) -> Vec<String> {
-    copy(dir, &["xgb3.onnx", "core31.manifest.json"]);
+    copy_fixtures(dir, &["xgb3.onnx", "core31.manifest.json"]);
     training_table(dir, None, Some("is_weekend"));
     let extra = ["--fit-scaler-from", "train.parquet"];
     bundle_args("xgb3.onnx", "core31.manifest.json", &extra)
 }
 
 fn fit_scaler_on_a_table_lacking_a_feature(dir: &Path) -> Vec<String> {
-    copy(dir, &["xgb3.onnx", "core31.manifest.json"]);
+    copy_fixtures(dir, &["xgb3.onnx", "core31.manifest.json"]);
     training_table(dir, Some("rsi"), None);
     let extra = ["--fit-scaler-from", "train.parquet"];
     bundle_args("xgb3.onnx", "core31.manifest.json", &extra)
 }
 
 fn fit_scaler_and_a_scaler_file(dir: &Path) -> Vec<String> {
-    copy(dir, &["xgb3.onnx", "core31.manifest.json"]);
+    copy_fixtures(dir, &["xgb3.onnx", "core31.manifest.json"]);
     training_table(dir, None, None);
     scaler(dir, 31, None);
     let extra = [
@@ -191,7 +183,7 @@ fn fit_scaler_and_a_scaler_file(dir: &Path) -> Vec<String> {
 
 /// `models check --set core31` of `bundle` copied with its model and edited.
 fn check_edited(dir: &Path, name: &str, edit: impl FnOnce(&mut Value)) -> Vec<String> {
-    copy(
+    copy_fixtures(
         dir,
         &[&format!("{name}.bundle.json"), &format!("{name}.onnx")],
     );
@@ -250,7 +242,7 @@ fn backtest_overlapping_training(dir: &Path) -> Vec<String> {
 }
 
 fn inspect_incompatible(dir: &Path) -> Vec<String> {
-    copy(dir, &["broken/wide50.bundle.json", "broken/wide50.onnx"]);
+    copy_fixtures(dir, &["broken/wide50.bundle.json", "broken/wide50.onnx"]);
     ["models", "inspect", "--set", "core31", "wide50.bundle.json"]
         .map(String::from)
         .to_vec()

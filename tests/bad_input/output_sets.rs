@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::common::{assert_fails, fixtures, gauntlet_in, synth_5m, text};
+use super::common::{assert_fails, copy_fixtures, gauntlet_in, synth_5m, text};
 
 /// A 4-symbol 5m universe in `dir/data`.
 fn universe(dir: &Path, days: &str) {
@@ -115,11 +115,7 @@ fn synth_over_an_existing_universe_replaces_it() {
 /// A model run whose predictions go to `cache/`, its reports to `--out`.
 fn model_setup(dir: &Path) {
     universe(dir, "3");
-    let models = fixtures();
-    fs::create_dir(dir.join("models")).unwrap();
-    for file in ["xgb3.bundle.json", "xgb3.onnx"] {
-        fs::copy(models.join(file), dir.join("models").join(file)).unwrap();
-    }
+    copy_fixtures(&dir.join("models"), &["xgb3.bundle.json", "xgb3.onnx"]);
     fs::write(
         dir.join("run.toml"),
         "initial_cash = 100000\n\n[data]\npath = \"data\"\ninterval = \"5m\"\n\n\

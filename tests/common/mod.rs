@@ -56,6 +56,16 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models")
 }
 
+/// Copies fixture model files (paths under tests/fixtures/models) into `dir`, flat;
+/// `dir` is created if missing.
+pub fn copy_fixtures(dir: &Path, names: &[&str]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for name in names {
+        let file = Path::new(name).file_name().unwrap();
+        std::fs::copy(fixtures().join(name), dir.join(file)).unwrap();
+    }
+}
+
 /// Asserts the exit code and that the message contains every one of `needles`; never a
 /// panic.
 #[track_caller]
