@@ -48,7 +48,7 @@ test: venv
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 	$(CARGO) test --workspace
-	$(CARGO) test -p gauntlet-strategies --features scalar
+	$(CARGO) test -p gauntlet-kernels -p gauntlet-strategies --features gauntlet-kernels/scalar
 
 ## bench: criterion benches in release (slow to build: polars in release).
 bench:

@@ -1,5 +1,6 @@
 //! The columnar candle series every other crate consumes.
 
+use gauntlet_kernels::lanes::is_usable_bar;
 use serde::{Deserialize, Serialize};
 
 use crate::Interval;
@@ -17,15 +18,10 @@ pub struct Bar {
 }
 
 impl Bar {
-    /// Finite positive prices and a finite non-negative volume.
+    /// Finite positive prices and a finite non-negative volume (the rule the feature
+    /// pipeline's kernels check four series at a time).
     pub fn is_usable(&self) -> bool {
-        let price = |p: f64| p.is_finite() && p > 0.0;
-        price(self.open)
-            && price(self.high)
-            && price(self.low)
-            && price(self.close)
-            && self.volume.is_finite()
-            && self.volume >= 0.0
+        is_usable_bar(self.open, self.high, self.low, self.close, self.volume)
     }
 }
 

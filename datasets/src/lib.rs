@@ -1,18 +1,17 @@
 //! gauntlet-datasets owns market data: the columnar [`CandleSeries`], loading it
 //! from Parquet/CSV (polars stays inside this crate), validating it with errors that
 //! name file, row and column, resampling 1m bars to coarser intervals, and the
-//! deterministic synthetic universe used by the demo, tests and benchmarks. Its
-//! [`memory`] module backs the large columns the other crates write (feature
-//! matrices, equity curves) with huge pages.
+//! deterministic synthetic universe used by the demo, tests and benchmarks.
 //!
 //! Timing convention: `ts` is the bar *open* time in milliseconds since the Unix
 //! epoch (UTC). A bar with open time `t` and interval `d` covers `[t, t + d)`.
+
+#![forbid(unsafe_code)]
 
 mod candles;
 pub mod hash;
 mod interval;
 pub mod load;
-pub mod memory;
 pub mod resample;
 pub mod synth;
 pub mod table;

@@ -1,6 +1,6 @@
 //! What a run produces; all of it serde-serializable for the reports crate.
 
-use gauntlet_datasets::memory::with_huge_pages;
+use gauntlet_kernels::memory::with_huge_pages;
 use gauntlet_strategies::strategy::Side;
 use serde::{Deserialize, Serialize};
 

@@ -9,45 +9,9 @@
 #[path = "common/peer.rs"]
 mod peer;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use gauntlet_datasets::{CandleSeries, Interval};
 use gauntlet_engine::{simulate, RunResult, SymbolInput};
-
-struct CountingAllocator;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count_one() {
-    // `try_with`: the thread-local may already be gone while a thread shuts down.
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counter is a
-// const-initialized thread-local `Cell`, which never allocates.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        System.alloc(layout)
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        System.alloc_zeroed(layout)
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        System.realloc(ptr, layout, new_size)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
+use gauntlet_kernels::counting_allocator::{allocations, CountingAllocator};
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -63,9 +27,9 @@ fn counted_run(universe: &[CandleSeries]) -> (RunResult, u64) {
         .build()
         .unwrap();
     pool.install(|| {
-        let before = ALLOCATIONS.with(Cell::get);
+        let before = allocations();
         let result = simulate(&config, &strategy, &inputs).unwrap();
-        let after = ALLOCATIONS.with(Cell::get);
+        let after = allocations();
         (result, after - before)
     })
 }

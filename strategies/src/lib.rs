@@ -3,7 +3,8 @@
 //! sets), model bundles with ONNX inference and preflight checks, the ensemble, and
 //! the strategies that turn predictions into order intents.
 
-mod cpu;
+#![forbid(unsafe_code)]
+
 pub mod ensemble;
 pub mod features;
 pub mod models;

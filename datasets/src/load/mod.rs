@@ -366,7 +366,7 @@ impl CandleFile {
             .file_stem()
             .and_then(|s| s.to_str())
             .ok_or_else(|| unknown("not valid UTF-8".to_string()))?;
-        let (symbol, interval) = parse_file_stem(stem).map_err(unknown)?;
+        let (symbol, interval) = parse_file_stem(stem).map_err(|err| unknown(err.to_string()))?;
         Ok(Self {
             symbol,
             interval,
@@ -376,17 +376,28 @@ impl CandleFile {
     }
 }
 
+/// A candle file name that is not `SYMBOL_INTERVAL` ([`parse_file_stem`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileStemError {
+    #[error("no '_' before the interval in {0:?}")]
+    NoInterval(String),
+    #[error("empty symbol in {0:?}")]
+    EmptySymbol(String),
+    #[error("{0:?} is not an interval")]
+    NotAnInterval(String),
+}
+
 /// Splits `BTC-USD_1m` into symbol and interval at the last underscore.
-pub fn parse_file_stem(stem: &str) -> Result<(String, Interval), String> {
+pub fn parse_file_stem(stem: &str) -> Result<(String, Interval), FileStemError> {
     let (symbol, interval) = stem
         .rsplit_once('_')
-        .ok_or_else(|| format!("no '_' before the interval in {stem:?}"))?;
+        .ok_or_else(|| FileStemError::NoInterval(stem.to_string()))?;
     if symbol.is_empty() {
-        return Err(format!("empty symbol in {stem:?}"));
+        return Err(FileStemError::EmptySymbol(stem.to_string()));
     }
     let interval = interval
         .parse::<Interval>()
-        .map_err(|_| format!("{interval:?} is not an interval"))?;
+        .map_err(|_| FileStemError::NotAnInterval(interval.to_string()))?;
     Ok((symbol.to_string(), interval))
 }
 
@@ -718,11 +729,18 @@ mod tests {
             parse_file_stem("MY_COIN_4h").unwrap(),
             ("MY_COIN".to_string(), Interval::H4)
         );
-        assert!(parse_file_stem("BTCUSD").unwrap_err().contains("no '_'"));
-        assert!(parse_file_stem("BTC_2m")
-            .unwrap_err()
-            .contains("not an interval"));
-        assert!(parse_file_stem("_1m").unwrap_err().contains("empty symbol"));
+        assert_eq!(
+            parse_file_stem("BTCUSD"),
+            Err(FileStemError::NoInterval("BTCUSD".into()))
+        );
+        assert_eq!(
+            parse_file_stem("BTC_2m"),
+            Err(FileStemError::NotAnInterval("2m".into()))
+        );
+        assert_eq!(
+            parse_file_stem("_1m"),
+            Err(FileStemError::EmptySymbol("_1m".into()))
+        );
     }
 
     #[test]

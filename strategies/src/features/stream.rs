@@ -13,8 +13,9 @@
 //! is finite. Rows before that carry whatever is defined (`ta`'s NaNs, ATR's leading
 //! 0.0) — use `ready`, not the values, to decide.
 
-use gauntlet_datasets::memory::{copy_streaming, store_fence, with_huge_pages};
 use gauntlet_datasets::{Bar, Interval};
+use gauntlet_kernels::lanes::{write_across, LaneBar};
+use gauntlet_kernels::memory::StreamingVec;
 
 use super::batch::FeatureValue;
 use super::catalog::{BollingerOutput, FeatureKind, MacdOutput, MtfOutput, VolatilityClass};
@@ -25,54 +26,16 @@ use super::indicators::{
 };
 use super::set::FeatureSet;
 
-/// The bars of `L` series at one shared open time, one per lane.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct LaneBar<const L: usize> {
-    pub ts: i64,
-    /// Every lane's bar is [`Bar::is_usable`] (see [`LaneBar::usable`]).
-    pub usable: bool,
-    pub open: Lanes<L>,
-    pub high: Lanes<L>,
-    pub low: Lanes<L>,
-    pub close: Lanes<L>,
-    pub volume: Lanes<L>,
-}
-
-impl<const L: usize> LaneBar<L> {
-    /// Whether every lane's bar is usable ([`Bar::is_usable`]).
-    #[inline(always)]
-    pub(crate) fn usable(
-        open: &Lanes<L>,
-        high: &Lanes<L>,
-        low: &Lanes<L>,
-        close: &Lanes<L>,
-        volume: &Lanes<L>,
-    ) -> bool {
-        (0..L).all(|l| {
-            Bar {
-                ts: 0,
-                open: open[l],
-                high: high[l],
-                low: low[l],
-                close: close[l],
-                volume: volume[l],
-            }
-            .is_usable()
-        })
-    }
-}
-
-impl From<&Bar> for LaneBar<1> {
-    fn from(bar: &Bar) -> Self {
-        Self {
-            ts: bar.ts,
-            usable: bar.is_usable(),
-            open: [bar.open],
-            high: [bar.high],
-            low: [bar.low],
-            close: [bar.close],
-            volume: [bar.volume],
-        }
+/// A bar as the bar of one lane.
+fn lane_bar(bar: &Bar) -> LaneBar<1> {
+    LaneBar {
+        ts: bar.ts,
+        usable: bar.is_usable(),
+        open: [bar.open],
+        high: [bar.high],
+        low: [bar.low],
+        close: [bar.close],
+        volume: [bar.volume],
     }
 }
 
@@ -869,15 +832,8 @@ impl<const L: usize> State<L> {
             layout.slots * stride,
             "the plan's block"
         );
-        let values = block.values.as_mut_ptr();
-        // Unchecked: a bounds check per quantity cost as much as the store itself.
-        let put = |slot: usize, v: Lanes<L>| {
-            debug_assert!(slot < layout.slots);
-            // SAFETY: the layout's slots are all below `layout.slots` (`Layout::new`
-            // counts them), the block holds `layout.slots · stride` values and
-            // `k < stride` (both asserted above).
-            unsafe { values.add(slot * stride + k).write(v) }
-        };
+        let values = &mut block.values;
+        let mut put = |slot: usize, v: Lanes<L>| values[slot * stride + k] = v;
         put(HIGH, bar.high);
         put(LOW, bar.low);
         put(CLOSE, bar.close);
@@ -949,6 +905,12 @@ pub(crate) struct Rows<T> {
     pub ready: Vec<bool>,
 }
 
+/// [`Rows`] being written by [`batch_rows`]: the values are streamed past the cache.
+struct LaneRows<T: FeatureValue> {
+    values: StreamingVec<T>,
+    ready: Vec<bool>,
+}
+
 /// Batch form of [`StreamingComputer::update`] for `L` series that share every open
 /// time: consumes `bars` (`rows` of them, lane `l` = series `l`) and returns each
 /// series' values and ready flags exactly as `update` + `values` would give them,
@@ -971,18 +933,14 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
     let columns = plan.ops.len();
     // The values are appended row after row (by `flush` and for skipped bars), so the
     // matrix is written once, not zeroed first.
-    let mut out = std::array::from_fn(|_| Rows {
+    let mut out = std::array::from_fn(|_| LaneRows {
         // On huge pages: W1's output is 1.6 GB.
-        values: with_huge_pages(rows * columns),
+        values: StreamingVec::with_huge_pages(rows * columns),
         ready: vec![false; rows],
     });
     let block_bars = BATCH_BLOCK / L;
     let mut block = Block::new(&plan.layout, block_bars);
     let mut staging = Staging::new(block_bars, columns);
-    // Declared after `out`, so dropped before it on every way out (error, `None`,
-    // unwinding): `flush` streams the rows, and they must be fenced before another
-    // thread gets them or their memory is freed.
-    let _fence = StoreFenceOnDrop;
     // The output row of the block's first bar.
     let mut first_row = 0;
     let mut next_row = 0;
@@ -1001,7 +959,7 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
             flush(&plan, &mut block, &mut staging, first_row, &mut out);
             for lane in &mut out {
                 debug_assert_eq!(lane.values.len(), row * columns);
-                lane.values.extend(std::iter::repeat_n(T::NAN, columns));
+                lane.values.extend_repeated(columns, T::NAN);
             }
             continue;
         }
@@ -1018,16 +976,10 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
         // Rows after the last bar (fewer bars than `rows`): zeros, not ready.
         lane.values.resize(rows * columns, T::ZERO);
     }
-    Ok(Some(out))
-}
-
-/// Calls [`store_fence`] when dropped.
-struct StoreFenceOnDrop;
-
-impl Drop for StoreFenceOnDrop {
-    fn drop(&mut self) {
-        store_fence();
-    }
+    Ok(Some(out.map(|lane| Rows {
+        values: lane.values.into_vec(),
+        ready: lane.ready,
+    })))
 }
 
 /// Columns that [`flush`] computes before it stores them: each lane's values are
@@ -1042,6 +994,12 @@ const STORE_GROUP: usize = 4;
 struct Staged<T, const L: usize> {
     values: [[T; L]; STORE_GROUP],
     nonfinite: [T; L],
+}
+
+impl<T, const L: usize> Staged<T, L> {
+    fn values(&self) -> &[[T; L]; STORE_GROUP] {
+        &self.values
+    }
 }
 
 /// [`flush`]'s buffers for the bars of a block, allocated once per computation.
@@ -1068,17 +1026,16 @@ impl<T: FeatureValue, const L: usize> Staging<T, L> {
 /// written), and empties the block. `staging` has room for the block's bars.
 ///
 /// The rows are assembled in `staging.rows` (in the L1 cache) and then streamed to the
-/// outputs whole ([`copy_streaming`]). Stored into the outputs directly, value group
-/// by value group, each store to a line not yet in the cache would wait for that line
-/// to be read from memory first. The caller calls [`store_fence`] before the outputs
-/// leave its thread or are freed.
+/// outputs whole ([`StreamingVec::extend_streaming`]). Stored into the outputs
+/// directly, value group by value group, each store to a line not yet in the cache
+/// would wait for that line to be read from memory first.
 #[inline(always)]
 fn flush<T: FeatureValue, const L: usize>(
     plan: &Plan,
     block: &mut Block<L>,
     staging: &mut Staging<T, L>,
     first_row: usize,
-    out: &mut [Rows<T>; L],
+    out: &mut [LaneRows<T>; L],
 ) {
     let bars = block.len;
     if bars == 0 {
@@ -1096,9 +1053,6 @@ fn flush<T: FeatureValue, const L: usize>(
         lane_len <= lane_stride,
         "the staging rows hold every bar of the block"
     );
-    let base = block_rows.as_mut_ptr();
-    // SAFETY: `l < L`, so `l·lane_stride` lies within `block_rows`.
-    let rows: [*mut T; L] = std::array::from_fn(|l| unsafe { base.add(l * lane_stride) });
     // The columns of a group are each computed in one contiguous loop over the
     // block's bars, then stored row by row.
     for (group, ops) in plan.ops.chunks(STORE_GROUP).enumerate() {
@@ -1114,16 +1068,20 @@ fn flush<T: FeatureValue, const L: usize>(
             });
         }
         let first_column = group * STORE_GROUP;
-        // SAFETY: `ops.len()` is the group's width, and its columns end at or before
-        // `columns`, so for every `k < bars` each lane's values
-        // `k·columns + first_column ..` of the width lie inside its first
-        // `bars·columns ≤ lane_stride` values of `block_rows` (asserted above).
-        unsafe {
-            match ops.len() {
-                4 => write_group::<T, L, 4>(staged, columns, first_column, rows),
-                3 => write_group::<T, L, 3>(staged, columns, first_column, rows),
-                2 => write_group::<T, L, 2>(staged, columns, first_column, rows),
-                _ => write_group::<T, L, 1>(staged, columns, first_column, rows),
+        let (values, rows) = (Staged::values, &mut block_rows[..]);
+        // One loop per width, so that the width is a constant in it.
+        match ops.len() {
+            4 => {
+                write_across::<_, T, L, 4>(staged, values, rows, lane_stride, columns, first_column)
+            }
+            3 => {
+                write_across::<_, T, L, 3>(staged, values, rows, lane_stride, columns, first_column)
+            }
+            2 => {
+                write_across::<_, T, L, 2>(staged, values, rows, lane_stride, columns, first_column)
+            }
+            _ => {
+                write_across::<_, T, L, 1>(staged, values, rows, lane_stride, columns, first_column)
             }
         }
     }
@@ -1131,16 +1089,7 @@ fn flush<T: FeatureValue, const L: usize>(
     for (lane, lane_rows) in out.iter_mut().zip(block_rows.chunks_exact(lane_stride)) {
         debug_assert_eq!(lane.values.len(), first_row * columns);
         // The groups cover every column: every value of the block's rows was written.
-        // SAFETY: fenced by the caller (see above); `T` is `f32` or `f64` (sealed).
-        unsafe {
-            copy_streaming(
-                &lane_rows[..lane_len],
-                &mut lane.values.spare_capacity_mut()[..lane_len],
-            )
-        };
-        // SAFETY: the rows before the block's were written already, the block's just
-        // now.
-        unsafe { lane.values.set_len((first_row + bars) * columns) };
+        lane.values.extend_streaming(&lane_rows[..lane_len]);
     }
     for (k, (bar, warm)) in staged.iter().zip(warm).enumerate() {
         for (l, lane) in out.iter_mut().enumerate() {
@@ -1148,27 +1097,6 @@ fn flush<T: FeatureValue, const L: usize>(
         }
     }
     block.len = 0;
-}
-
-/// Writes every staged bar's `WIDTH` values (one group of columns) across into its
-/// rows: bar `k`'s into each lane's row pointer plus `k·columns + first_column`. One
-/// loop per width, so that the width is a constant in it.
-///
-/// # Safety
-/// For every `k < staged.len()`, each `rows[l] + k·columns + first_column` is valid
-/// for writing `WIDTH` values.
-#[inline(always)]
-unsafe fn write_group<T: FeatureValue, const L: usize, const WIDTH: usize>(
-    staged: &[Staged<T, L>],
-    columns: usize,
-    first_column: usize,
-    rows: [*mut T; L],
-) {
-    for (k, bar) in staged.iter().enumerate() {
-        let at = k * columns + first_column;
-        // SAFETY: see the function's contract.
-        unsafe { T::write_across::<L, WIDTH>(&bar.values, rows.map(|row| row.add(at))) };
-    }
 }
 
 /// Incremental feature computer for one symbol: feed bars in time order with
@@ -1202,7 +1130,7 @@ impl StreamingComputer {
     /// Consumes one bar and returns whether its row is ready (see the module docs for
     /// unusable bars and readiness).
     pub fn update(&mut self, bar: &Bar) -> bool {
-        let bar = LaneBar::from(bar);
+        let bar = lane_bar(bar);
         if !self.state.accepts(&bar) {
             self.row.iter_mut().for_each(|v| *v = f64::NAN);
             self.ready = false;

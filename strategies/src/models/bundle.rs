@@ -359,16 +359,31 @@ impl OutputKind {
     }
 }
 
+/// A class label listed twice ([`check_class_labels`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{label:?} is listed twice (columns {first} and {second} of {labels}); each output \
+     column needs its own label"
+)]
+pub struct DuplicateClassLabel {
+    pub label: String,
+    pub first: usize,
+    pub second: usize,
+    /// All labels, comma-separated.
+    pub labels: String,
+}
+
 /// Refuses class labels listed twice: two output columns with one name would make
 /// every per-class number (and the ensemble's vote) ambiguous.
-pub fn check_class_labels(labels: &[String]) -> Result<(), String> {
+pub fn check_class_labels(labels: &[String]) -> Result<(), DuplicateClassLabel> {
     for (second, label) in labels.iter().enumerate() {
         if let Some(first) = labels[..second].iter().position(|l| l == label) {
-            return Err(format!(
-                "{label:?} is listed twice (columns {first} and {second} of {}); each output \
-                 column needs its own label",
-                labels.join(",")
-            ));
+            return Err(DuplicateClassLabel {
+                label: label.clone(),
+                first,
+                second,
+                labels: labels.join(","),
+            });
         }
     }
     Ok(())
@@ -392,23 +407,38 @@ pub struct TrainingWindow {
     pub to: String,
 }
 
+/// A [`TrainingWindow`] that is not a span of time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrainingWindowError {
+    #[error("training_window.{key} = {value:?} is not an RFC 3339 time: {reason}")]
+    NotRfc3339 {
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("training_window.from ({from}) is after training_window.to ({to})")]
+    Reversed { from: String, to: String },
+}
+
 impl TrainingWindow {
     /// `(from, to)` in ms since the Unix epoch.
-    pub fn millis(&self) -> Result<(i64, i64), String> {
-        let parse = |key: &str, value: &str| {
+    pub fn millis(&self) -> Result<(i64, i64), TrainingWindowError> {
+        let parse = |key: &'static str, value: &str| {
             chrono::DateTime::parse_from_rfc3339(value)
                 .map(|ts| ts.timestamp_millis())
-                .map_err(|err| {
-                    format!("training_window.{key} = {value:?} is not an RFC 3339 time: {err}")
+                .map_err(|err| TrainingWindowError::NotRfc3339 {
+                    key,
+                    value: value.to_string(),
+                    reason: err.to_string(),
                 })
         };
         let from = parse("from", &self.from)?;
         let to = parse("to", &self.to)?;
         if from > to {
-            return Err(format!(
-                "training_window.from ({}) is after training_window.to ({})",
-                self.from, self.to
-            ));
+            return Err(TrainingWindowError::Reversed {
+                from: self.from.clone(),
+                to: self.to.clone(),
+            });
         }
         Ok((from, to))
     }
@@ -708,7 +738,7 @@ impl Bundle {
             ));
         }
         check_class_labels(&bundle.output.class_labels)
-            .map_err(|message| BundleJsonError::Json(format!("output.class_labels: {message}")))?;
+            .map_err(|err| BundleJsonError::Json(format!("output.class_labels: {err}")))?;
         // Read in the current schema: written back, it is a version 2 bundle.
         bundle.schema_version = BUNDLE_SCHEMA_VERSION;
         Ok(bundle)
@@ -893,7 +923,15 @@ mod tests {
             from: window.to.clone(),
             to: window.from.clone(),
         };
-        assert!(reversed.millis().unwrap_err().contains("is after"));
+        assert!(matches!(
+            reversed.millis(),
+            Err(TrainingWindowError::Reversed { .. })
+        ));
+        assert!(reversed
+            .millis()
+            .unwrap_err()
+            .to_string()
+            .contains("is after"));
     }
 
     #[test]

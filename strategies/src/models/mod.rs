@@ -19,9 +19,10 @@ mod trees;
 
 pub use bundle::{
     bundle_json_path, check_class_labels, read_feature_manifest, sha256_hex, Bundle, BundleError,
-    BundleFeatures, BundleSpec, CalibrationRecord, ExpectedFeatures, FittedScaler, InputLayout,
-    InputSpec, LabelSpec, ModelBundle, ModelFormat, OutputKind, OutputSpec, ReferenceRows, Scaler,
-    ScalerFitError, Scaling, TrainingWindow, ZeroVariance, BUNDLE_SCHEMA_VERSION,
+    BundleFeatures, BundleSpec, CalibrationRecord, DuplicateClassLabel, ExpectedFeatures,
+    FittedScaler, InputLayout, InputSpec, LabelSpec, ModelBundle, ModelFormat, OutputKind,
+    OutputSpec, ReferenceRows, Scaler, ScalerFitError, Scaling, TrainingWindow,
+    TrainingWindowError, ZeroVariance, BUNDLE_SCHEMA_VERSION,
 };
 pub use cache::{CacheError, PredictionCache, PredictionKey, CACHE_FORMAT_VERSION};
 pub use onnx_proto::{parse_onnx, OnnxError, OnnxFileInfo, TensorDecl};

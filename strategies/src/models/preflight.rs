@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::bundle::{
     Bundle, BundleError, ExpectedFeatures, InputLayout, ModelBundle, ModelFormat, OutputKind,
-    ReferenceRows, Scaling,
+    ReferenceRows, Scaling, TrainingWindowError,
 };
 use super::onnx_proto::onnx::NodeProto;
 use super::onnx_proto::{decode_model, GraphSignature, ModelProto, OnnxFileInfo, TensorDecl};
@@ -181,9 +181,7 @@ pub enum PreflightFailure {
     Temperature {
         value: f64,
     },
-    TrainingWindow {
-        message: String,
-    },
+    TrainingWindow(TrainingWindowError),
     TrainingOverlap {
         training_from: String,
         training_to: String,
@@ -357,7 +355,7 @@ impl fmt::Display for PreflightFailure {
                 evidence.kind.as_str()
             ),
             Self::Temperature { value } => write!(f, "temperature must be finite and > 0, got {value}"),
-            Self::TrainingWindow { message } => write!(f, "{message}"),
+            Self::TrainingWindow(err) => write!(f, "{err}"),
             Self::TrainingOverlap { training_from, training_to, backtest_from, backtest_to } => write!(
                 f,
                 "backtest window {} .. {} overlaps the training window {training_from} .. {training_to}: \
@@ -850,7 +848,7 @@ fn check_output_spec(
         failures.push(PreflightFailure::Temperature { value: temperature });
     }
     match spec.training_window.millis() {
-        Err(message) => failures.push(PreflightFailure::TrainingWindow { message }),
+        Err(err) => failures.push(PreflightFailure::TrainingWindow(err)),
         Ok((train_from, train_to)) => {
             if let Some((from, to)) = options.backtest_window {
                 if from <= train_to && train_from <= to && !options.allow_training_overlap {

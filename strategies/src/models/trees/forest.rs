@@ -322,15 +322,13 @@ impl Forest {
 
 /// f32 or f64: the type a forest's sums are accumulated in.
 pub(crate) trait Accumulator:
-    Copy + std::ops::Add<Output = Self> + std::ops::Div<Output = Self> + PartialOrd
+    gauntlet_kernels::trees::Sum + std::ops::Div<Output = Self> + PartialOrd
 {
     const ZERO: Self;
     /// Rounds to nearest (exact for every weight a format stores in this type).
     fn from_f64(value: f64) -> Self;
     fn to_f64(self) -> f64;
     /// The values as f32, when they are (the kernels' f32-only vector paths).
-    fn as_f32(values: &[Self]) -> Option<&[f32]>;
-    fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]>;
     /// ONNX Runtime's `a < b ? a : b` for the aggregates: NaN-free inputs only.
     fn min(self, other: Self) -> Self {
         if other < self {
@@ -356,12 +354,6 @@ impl Accumulator for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
-    fn as_f32(values: &[Self]) -> Option<&[f32]> {
-        Some(values)
-    }
-    fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]> {
-        Some(values)
-    }
 }
 
 impl Accumulator for f64 {
@@ -371,12 +363,6 @@ impl Accumulator for f64 {
     }
     fn to_f64(self) -> f64 {
         self
-    }
-    fn as_f32(_: &[Self]) -> Option<&[f32]> {
-        None
-    }
-    fn as_f32_mut(_: &mut [Self]) -> Option<&mut [f32]> {
-        None
     }
 }
 

@@ -14,7 +14,7 @@
 //! outputs within one tree), the min/max aggregates or outputs some rows leave unscored
 //! (see [`Forest::unscored_is_zero`]), are evaluated by the reference walk instead.
 //!
-//! Three shapes ([`super::kernel`] evaluates them):
+//! Three shapes (`gauntlet_kernels::trees` evaluates them):
 //! - trees of depth ≤ [`MAX_SELECT_DEPTH`]: complete binary trees in heap order (node
 //!   `i` has children `2i + 1` (yes) and `2i + 2`, a leaf above the bottom becomes a
 //!   chain of always-yes splits); every split is compared for eight rows at once and
@@ -25,57 +25,15 @@
 //! - deeper trees still: their own nodes, leaves pointing to themselves, walked by
 //!   several rows side by side until all of them rest on leaves.
 
-use super::forest::{Accumulator, Aggregate, BaseAt, Forest, Node, Precision, Test, Tree};
-use super::kernel::Kernel;
+use gauntlet_kernels::trees::{
+    DeepNode, HeapSplit, HeapSplits, Kernel, MaskSplit, MaskWords, BLOCK_ROWS, MAX_MASK_LEAVES,
+    MAX_SELECT_DEPTH,
+};
 
-/// Deepest tree whose leaf is chosen by selects (eight leaves: they fit in registers).
-pub(crate) const MAX_SELECT_DEPTH: usize = 3;
+use super::forest::{Accumulator, Aggregate, BaseAt, Forest, Node, Precision, Test, Tree};
 
 /// Deepest tree stored in heap order (2^8 leaves: 4 KB of splits and leaves per tree).
 pub(crate) const MAX_HEAP_DEPTH: usize = 8;
-
-/// Most leaves of a deep tree evaluated by leaf masks (two 32-bit words).
-pub(crate) const MAX_MASK_LEAVES: usize = 64;
-
-/// Rows evaluated together: their features (31 × 4 B each) and sums stay in L1.
-pub(crate) const BLOCK_ROWS: usize = 64;
-
-/// An `x ≤ threshold` split in heap order.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct HeapSplit {
-    pub feature: u32,
-    pub threshold: f32,
-}
-
-/// A split of a deep tree evaluated by masks: `x > threshold` clears the leaves of its
-/// yes side (bits `clear` of the tree's leaf words; leaves numbered left to right).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct MaskSplit {
-    /// The feature's offset in a transposed block (feature × BLOCK_ROWS).
-    pub feature: u32,
-    pub threshold: f32,
-    /// The two 32-bit words of the tree's leaf mask this split clears when false.
-    pub clear: [u32; 2],
-}
-
-/// How a masked tree's splits are ordered: first `both` splits that clear leaves in
-/// both words, then `low` that clear only low-word leaves, then the rest (high word
-/// only). The order of the splits does not change the result (the clears commute).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MaskWords {
-    pub both: usize,
-    pub low: usize,
-}
-
-/// A split of a deep tree: to `children[0]` when `x ≤ threshold`, else to
-/// `children[1]`; a leaf points to itself with an infinite threshold.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct DeepNode {
-    /// The feature's offset in a transposed block (feature × BLOCK_ROWS).
-    pub feature: u32,
-    pub threshold: f32,
-    pub children: [u32; 2],
-}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Shape {
@@ -109,7 +67,7 @@ struct FastTree {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Laid<A> {
     trees: Vec<FastTree>,
-    heap_splits: Vec<HeapSplit>,
+    heap_splits: HeapSplits,
     heap_values: Vec<A>,
     mask_splits: Vec<MaskSplit>,
     mask_values: Vec<A>,
@@ -224,7 +182,7 @@ impl<A: Accumulator> Laid<A> {
     fn new(forest: &Forest) -> Self {
         let mut laid = Self {
             trees: Vec::with_capacity(forest.trees.len()),
-            heap_splits: Vec::new(),
+            heap_splits: HeapSplits::default(),
             heap_values: Vec::new(),
             mask_splits: Vec::new(),
             mask_values: Vec::new(),
@@ -258,7 +216,7 @@ impl<A: Accumulator> Laid<A> {
             feature: 0,
             threshold: f32::INFINITY,
         };
-        self.heap_splits.resize(first + inner, always_yes);
+        self.heap_splits.extend_repeated(inner, always_yes);
         self.heap_values
             .resize(first_leaf + (1usize << depth), A::ZERO);
         let mut output = 0;
@@ -268,10 +226,11 @@ impl<A: Accumulator> Laid<A> {
             match &tree.nodes[node] {
                 Node::Split(split) => {
                     let (threshold, swap) = as_less_equal(split.test, split.threshold);
-                    self.heap_splits[first + position] = HeapSplit {
+                    let laid = HeapSplit {
                         feature: split.feature * BLOCK_ROWS as u32,
                         threshold,
                     };
+                    self.heap_splits.set(first + position, laid);
                     let (yes, no) = if swap {
                         (split.no, split.yes)
                     } else {
@@ -430,13 +389,12 @@ impl<A: Accumulator> Laid<A> {
                     first,
                     first_leaf,
                 } => {
-                    let inner = (1usize << depth) - 1;
-                    let splits = &self.heap_splits[first..first + inner];
-                    let values = &self.heap_values[first_leaf..first_leaf + inner + 1];
+                    let heap = self.heap_splits.tree(first, depth);
+                    let values = &self.heap_values[first_leaf..first_leaf + (1 << depth)];
                     if depth <= MAX_SELECT_DEPTH {
-                        kernel.select_tree(depth, splits, values, columns, sums);
+                        kernel.select_tree(depth, heap.splits(), values, columns, sums);
                     } else {
-                        kernel.walk_heap(depth, splits, values, columns, sums);
+                        kernel.walk_heap(heap, values, columns, sums);
                     }
                 }
                 Shape::Masks {

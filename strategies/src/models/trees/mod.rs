@@ -11,7 +11,6 @@
 mod forest;
 #[cfg(test)]
 mod fuzz;
-mod kernel;
 mod layout;
 mod lightgbm;
 mod onnx;
@@ -27,8 +26,8 @@ use std::fmt;
 pub use onnx::NotNative;
 
 use forest::{Forest, Node, Precision};
-use kernel::Kernel;
-use layout::{block_scores, Layout, Scratch as LayoutScratch, BLOCK_ROWS};
+use gauntlet_kernels::trees::{Kernel, BLOCK_ROWS};
+use layout::{block_scores, Layout, Scratch as LayoutScratch};
 use transform::{Elementwise, Transform};
 
 use super::bundle::OutputKind;

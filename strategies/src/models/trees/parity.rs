@@ -227,9 +227,9 @@ fn kernels_agree_bit_for_bit() {
         let rows = random_rows(&model, 4096, 7);
         let mut portable = vec![0f64; 4096 * model.n_outputs()];
         let mut detected = portable.clone();
-        model.kernel = super::kernel::Kernel::portable();
+        model.kernel = gauntlet_kernels::trees::Kernel::portable();
         model.score_f64(&rows, &mut portable, &mut TreeScratch::default());
-        model.kernel = super::kernel::Kernel::detect();
+        model.kernel = gauntlet_kernels::trees::Kernel::detect();
         model.score_f64(&rows, &mut detected, &mut TreeScratch::default());
         let same = portable
             .iter()

@@ -10,10 +10,14 @@
 //! [`prefetch`] asks for a cache line ahead of use.
 //!
 //! Streaming stores: a store to a line that is not in the cache first reads the line
-//! from memory, only to overwrite it. [`copy_streaming`] writes whole lines around
-//! the cache instead, which halves the memory traffic of an output written once.
+//! from memory, only to overwrite it. [`StreamingVec::extend_streaming`] writes whole
+//! lines around the cache instead, which halves the memory traffic of an output
+//! written once.
 
+use std::marker::PhantomData;
 use std::mem::MaybeUninit;
+
+use crate::Number;
 
 /// An empty vector with room for `capacity` values, which the kernel is asked to back
 /// with transparent huge pages before it is first written. Only the 2 MiB-aligned part
@@ -50,21 +54,17 @@ pub fn prefetch<T>(address: *const T) {
 /// keep it in the cache; the partial lines at either end, and every byte on other
 /// architectures, are copied normally.
 ///
-/// For output that is written once and not read back soon: reading `dst` right
-/// after the copy comes from memory. This thread reads its own copies like any other
-/// store; for other threads, non-temporal stores are ordered with nothing until
-/// [`store_fence`] (one fence after many copies: a fence waits until the stores
-/// reach memory).
+/// This thread reads its own copies like any other store; for other threads,
+/// non-temporal stores are ordered with nothing until [`store_fence`].
 ///
 /// # Safety
 /// This thread calls [`store_fence`] before any other thread can access `dst`'s
-/// memory, including before that memory is freed. `T` has no padding bytes (plain
-/// numbers): the copy loads whole bytes as integer vectors.
+/// memory, including before that memory is freed.
 ///
 /// # Panics
 /// When the lengths differ.
 #[inline]
-pub unsafe fn copy_streaming<'a, T: Copy>(src: &[T], dst: &'a mut [MaybeUninit<T>]) -> &'a mut [T] {
+unsafe fn copy_streaming<'a, T: Number>(src: &[T], dst: &'a mut [MaybeUninit<T>]) -> &'a mut [T] {
     assert_eq!(
         src.len(),
         dst.len(),
@@ -116,11 +116,85 @@ pub unsafe fn copy_streaming<'a, T: Copy>(src: &[T], dst: &'a mut [MaybeUninit<T
 /// which makes them visible to other threads like ordinary stores (x86-64 `sfence`;
 /// nothing elsewhere, where the copies are ordinary).
 #[inline]
-pub fn store_fence() {
+fn store_fence() {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a fence only orders stores (SSE, part of every x86-64 CPU).
     unsafe {
         std::arch::x86_64::_mm_sfence();
+    }
+}
+
+/// A vector filled by one thread, partly with streaming stores, for output that is
+/// written once and not read back soon (reading it right after comes from memory).
+///
+/// Non-temporal stores are ordered with nothing until a store fence, which waits until
+/// they reach memory, so one fence after many copies is much cheaper than one per copy.
+/// The vector gets it when it leaves: [`StreamingVec::into_vec`] and dropping it fence
+/// on the filling thread, and it cannot move to another thread before (it is neither
+/// `Send` nor `Sync`).
+#[derive(Debug)]
+pub struct StreamingVec<T: Number> {
+    values: Vec<T>,
+    /// Keeps the vector on the thread whose stores it holds.
+    _this_thread: PhantomData<*const ()>,
+}
+
+impl<T: Number> StreamingVec<T> {
+    /// An empty vector with room for `capacity` values, on huge pages
+    /// ([`with_huge_pages`]).
+    pub fn with_huge_pages(capacity: usize) -> Self {
+        Self {
+            values: with_huge_pages(capacity),
+            _this_thread: PhantomData,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Appends `values`. On x86-64 the cache lines they cover whole are written with
+    /// non-temporal stores (SSE2, part of every x86-64 CPU), which neither read the line
+    /// first nor keep it in the cache; the partial lines at either end, and every byte
+    /// on other architectures, are copied normally. Grows the vector first when its
+    /// capacity is short.
+    #[inline]
+    pub fn extend_streaming(&mut self, values: &[T]) {
+        self.values.reserve(values.len());
+        let len = self.values.len();
+        let spare = &mut self.values.spare_capacity_mut()[..values.len()];
+        // SAFETY: the vector leaves this thread only through `into_vec` or `drop`,
+        // which fence first; `T` is a plain number (`Number`).
+        unsafe { copy_streaming(values, spare) };
+        // SAFETY: the `values.len()` values after the first `len` were just written.
+        unsafe { self.values.set_len(len + values.len()) };
+    }
+
+    /// Appends `count` copies of `value` (ordinary stores).
+    pub fn extend_repeated(&mut self, count: usize, value: T) {
+        self.values.extend(std::iter::repeat_n(value, count));
+    }
+
+    /// Shortens or lengthens the vector to `len` values, new ones `value` (ordinary
+    /// stores).
+    pub fn resize(&mut self, len: usize, value: T) {
+        self.values.resize(len, value);
+    }
+
+    /// The values, their stores fenced: from here on they are an ordinary vector.
+    pub fn into_vec(mut self) -> Vec<T> {
+        // `drop` fences.
+        std::mem::take(&mut self.values)
+    }
+}
+
+impl<T: Number> Drop for StreamingVec<T> {
+    fn drop(&mut self) {
+        store_fence();
     }
 }
 
@@ -185,20 +259,29 @@ mod tests {
     /// value and touches nothing around the destination.
     #[test]
     fn streaming_copies_are_exact_copies() {
-        let src: Vec<u32> = (0..200u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
+        let src: Vec<f32> = (0..200u32)
+            .map(|i| f32::from_bits(i.wrapping_mul(2_654_435_761) >> 2))
+            .collect();
+        let untouched = f32::from_bits(u32::MAX >> 2);
         for offset in 0..CACHE_LINE / 4 + 1 {
             for len in [0, 1, 3, 15, 16, 17, 31, 64, 100, 200 - CACHE_LINE / 4] {
-                let mut buffer = vec![MaybeUninit::new(u32::MAX); 256];
+                let mut buffer = vec![MaybeUninit::new(untouched); 256];
                 // SAFETY: fenced right after, on this thread.
                 let copied =
                     unsafe { copy_streaming(&src[..len], &mut buffer[offset..offset + len]) };
-                assert_eq!(copied, &src[..len], "offset {offset}, len {len}");
+                let same =
+                    |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(same(copied, &src[..len]), "offset {offset}, len {len}");
                 store_fence();
                 // SAFETY: every value of `buffer` was initialized above.
-                let buffer: Vec<u32> = buffer.iter().map(|v| unsafe { v.assume_init() }).collect();
-                assert!(buffer[..offset].iter().all(|&v| v == u32::MAX));
-                assert_eq!(&buffer[offset..offset + len], &src[..len]);
-                assert!(buffer[offset + len..].iter().all(|&v| v == u32::MAX));
+                let buffer: Vec<f32> = buffer.iter().map(|v| unsafe { v.assume_init() }).collect();
+                assert!(buffer[..offset]
+                    .iter()
+                    .all(|v| v.to_bits() == untouched.to_bits()));
+                assert!(same(&buffer[offset..offset + len], &src[..len]));
+                assert!(buffer[offset + len..]
+                    .iter()
+                    .all(|v| v.to_bits() == untouched.to_bits()));
             }
         }
     }
@@ -206,9 +289,29 @@ mod tests {
     #[test]
     #[should_panic(expected = "different lengths")]
     fn streaming_copies_need_equal_lengths() {
-        let mut buffer = [MaybeUninit::new(0u8); 4];
+        let mut buffer = [MaybeUninit::new(0f64); 4];
         // SAFETY: panics before it stores anything.
-        unsafe { copy_streaming(&[1u8, 2, 3], &mut buffer) };
+        unsafe { copy_streaming(&[1.0, 2.0, 3.0], &mut buffer) };
+    }
+
+    /// Appended blocks, streamed or repeated, end up in order in the vector, also when
+    /// it must grow.
+    #[test]
+    fn a_streaming_vector_holds_what_was_appended() {
+        let mut values = StreamingVec::<f64>::with_huge_pages(10);
+        let block: Vec<f64> = (0..37).map(f64::from).collect();
+        values.extend_streaming(&block);
+        values.extend_repeated(3, f64::NAN);
+        values.extend_streaming(&block[..5]);
+        values.resize(50, 0.0);
+        assert_eq!(values.len(), 50);
+        let values = values.into_vec();
+        let mut expected = block.clone();
+        expected.extend([f64::NAN; 3]);
+        expected.extend_from_slice(&block[..5]);
+        expected.resize(50, 0.0);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&values), bits(&expected));
     }
 
     /// `THPeligible` of the mapping that holds `address`, from `/proc/self/smaps`.
