@@ -49,12 +49,11 @@ impl<S: Strategy, Sl: SlippageModel> Simulator<'_, S, Sl> {
             taker_rate: self.fill.taker_rate(),
             stop_loss: protection.get().stop_loss,
         };
-        let wanted = self
+        let sized = self
             .risk
             .size_entry(&order, inputs, &mut self.events, bar.ts);
-        let exec = self
-            .fill
-            .execute_order(&order, price, wanted, bar, liquidity);
+        let wanted = sized.get().quantity;
+        let exec = self.fill.execute_order(sized, bar, liquidity);
         let o = *order.get();
         if exec.quantity <= 0.0 {
             if wanted <= 0.0 {
@@ -157,7 +156,7 @@ impl<S: Strategy, Sl: SlippageModel> Simulator<'_, S, Sl> {
         let price = self.fill.order_price(&order, bar.open, bar);
         let exec = self
             .fill
-            .execute_order(&order, price, qty, bar, Liquidity::Taker);
+            .execute_order(order.size_exit(price, qty), bar, Liquidity::Taker);
         let reason = match o.purpose {
             OrderPurpose::Exit { reason } => reason,
             OrderPurpose::Entry => ExitReason::Signal,
@@ -199,9 +198,10 @@ impl<S: Strategy, Sl: SlippageModel> Simulator<'_, S, Sl> {
             return;
         };
         let qty = self.portfolio.position(s).quantity.abs();
+        let price = self.fill.protective_price(&t.protection, reference, bar);
         let exec = self
             .fill
-            .execute_protective(&t.protection, reference, qty, bar, liquidity);
+            .execute_order(t.protection.size_exit(price, qty), bar, liquidity);
         if exec.quantity <= 0.0 {
             return;
         }
