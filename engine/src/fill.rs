@@ -1,11 +1,12 @@
-//! The fill model: prices (slippage), fees and volume caps of executions. It only
-//! accepts risk-approved orders and protections ([`RiskApproved`]).
+//! The fill model: prices (slippage), fees and volume caps of executions. It prices
+//! only risk-approved orders and protections ([`RiskApproved`]) and executes only the
+//! orders the risk pipeline sized ([`SizedOrder`]).
 
 use gauntlet_strategies::strategy::{Bar, Side};
 
 use crate::config::{AmbiguityPolicy, FeeConfig, SlippageConfig, VolumeCap};
 use crate::order::{Liquidity, Order};
-use crate::risk::{Protection, RiskApproved};
+use crate::risk::{Protection, RiskApproved, SizedOrder};
 
 /// Moves a reference price against the trader.
 pub trait SlippageModel: Sync {
@@ -119,30 +120,27 @@ impl<S: SlippageModel> FillModel<S> {
         self.slippage.fill_price(reference, order.get().side, bar)
     }
 
-    /// Executes up to `quantity` units of an approved order at `price` (already slipped).
-    pub fn execute_order(
-        &self,
-        _order: &RiskApproved<Order>,
-        price: f64,
-        quantity: f64,
-        bar: &Bar,
-        liquidity: Liquidity,
-    ) -> Execution {
-        self.execute(price, quantity, bar, liquidity)
-    }
-
-    /// Executes the exit of up to `quantity` units of a protected position when `level`
-    /// (its stop or target) is reached; `reference` is the open on a gap, else `level`.
-    pub fn execute_protective(
+    /// Price after slippage of the exit of a protected position whose stop or target was
+    /// reached; `reference` is the open on a gap, else the level.
+    pub fn protective_price(
         &self,
         protection: &RiskApproved<Protection>,
         reference: f64,
-        quantity: f64,
+        bar: &Bar,
+    ) -> f64 {
+        self.slippage
+            .fill_price(reference, protection.get().side.opposite(), bar)
+    }
+
+    /// Executes a sized order (an entry, an exit order or a protective exit): up to its
+    /// quantity, at its price.
+    pub fn execute_order(
+        &self,
+        order: RiskApproved<SizedOrder>,
         bar: &Bar,
         liquidity: Liquidity,
     ) -> Execution {
-        let side = protection.get().side.opposite();
-        let price = self.slippage.fill_price(reference, side, bar);
+        let SizedOrder { price, quantity } = order.into_inner();
         self.execute(price, quantity, bar, liquidity)
     }
 

@@ -22,7 +22,11 @@
 //!
 //! # Type-level guarantee
 //! [`RiskApproved`] has a private field and no public constructor: only this module
-//! creates it, and the fill model ([`crate::fill::FillModel`]) accepts nothing else.
+//! creates it. The fill model ([`crate::fill::FillModel`]) executes nothing but a
+//! `RiskApproved<`[`SizedOrder`]`>`, which this module makes from an approved entry
+//! when it sizes it ([`RiskState::size_entry`]) and from an approved exit order or
+//! protection (their `size_exit`): an order that did not pass the pipeline
+//! cannot be executed, nor at another price or quantity than it was sized at.
 //!
 //! ```compile_fail
 //! use gauntlet_engine::risk::RiskApproved;
@@ -64,6 +68,36 @@ impl RiskApproved<Order> {
         let current = self.inner.remaining.unwrap_or(f64::INFINITY);
         self.inner.remaining = Some(remaining.max(0.0).min(current));
     }
+
+    /// This exit order's execution at `price` (after slippage): the whole position,
+    /// `position_quantity` units (exits reduce risk).
+    pub fn size_exit(&self, price: f64, position_quantity: f64) -> RiskApproved<SizedOrder> {
+        debug_assert!(matches!(self.inner.purpose, OrderPurpose::Exit { .. }));
+        RiskApproved::approve(SizedOrder {
+            price,
+            quantity: position_quantity,
+        })
+    }
+}
+
+impl RiskApproved<Protection> {
+    /// The execution, at `price` (after slippage), of the exit this protection makes
+    /// when its stop or target is reached: the whole position, `position_quantity` units.
+    pub fn size_exit(&self, price: f64, position_quantity: f64) -> RiskApproved<SizedOrder> {
+        RiskApproved::approve(SizedOrder {
+            price,
+            quantity: position_quantity,
+        })
+    }
+}
+
+/// One execution that the risk pipeline allows: up to `quantity` units (≥ 0; the fill
+/// model's volume cap may fill fewer) at `price`, the price after slippage at which they
+/// were sized.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SizedOrder {
+    pub price: f64,
+    pub quantity: f64,
 }
 
 /// An entry the risk pipeline refused, and why.
@@ -556,17 +590,18 @@ impl<'c> RiskState<'c> {
         });
     }
 
-    /// Quantity (units, ≥ 0) of an entry at its fill, per [`Sizing`] on the usable equity
-    /// `E = equity × ramp`, then capped so that `|own + q| × price ≤ max_symbol_exposure × E`
-    /// and `other_gross + |own + q| × price ≤ max_gross_exposure × E`, then rounded down
-    /// to whole units if configured.
+    /// An entry's execution at its fill price `s.price`: the quantity (units, ≥ 0) per
+    /// [`Sizing`] on the usable equity `E = equity × ramp`, then capped so that
+    /// `|own + q| × price ≤ max_symbol_exposure × E` and
+    /// `other_gross + |own + q| × price ≤ max_gross_exposure × E`, then rounded down to
+    /// whole units if configured.
     pub fn size_entry(
         &self,
         order: &RiskApproved<Order>,
         s: SizingInputs,
         events: &mut Vec<RiskEvent>,
         ts: i64,
-    ) -> f64 {
+    ) -> RiskApproved<SizedOrder> {
         let c = self.config;
         let o = order.get();
         let usable = s.equity.max(0.0) * self.ramp_fraction;
@@ -628,7 +663,10 @@ impl<'c> RiskState<'c> {
                 },
             });
         }
-        qty
+        RiskApproved::approve(SizedOrder {
+            price: s.price,
+            quantity: qty,
+        })
     }
 }
 
@@ -744,7 +782,9 @@ mod tests {
             taker_rate: 0.01,
             ..inputs(10.0, 1000.0)
         };
-        assert!((r.size_entry(&approved(&config), s, &mut ev, 0) - 500.0 / 10.1).abs() < 1e-12);
+        let sized = r.size_entry(&approved(&config), s, &mut ev, 0);
+        assert!((sized.get().quantity - 500.0 / 10.1).abs() < 1e-12);
+        assert_eq!(sized.get().price, 10.0);
         // risk per trade: lose 1 % of 1000 = 10 over a stop 2 away ⇒ 5 units
         config.sizing = Sizing::RiskPerTrade {
             risk_fraction: 0.01,
@@ -755,7 +795,12 @@ mod tests {
             stop_loss: Some(98.0),
             ..inputs(100.0, 1000.0)
         };
-        assert_eq!(r.size_entry(&approved(&config), s, &mut ev, 0), 5.0);
+        assert_eq!(
+            r.size_entry(&approved(&config), s, &mut ev, 0)
+                .get()
+                .quantity,
+            5.0
+        );
         // volatility target: bar vol = 2/100 = 2 %, target 1 % ⇒ weight 0.5 ⇒ 500/100 = 5
         config.sizing = Sizing::VolatilityTarget {
             target_bar_volatility: 0.01,
@@ -763,7 +808,9 @@ mod tests {
         };
         let r = RiskState::new(&config, 1000.0);
         assert_eq!(
-            r.size_entry(&approved(&config), inputs(100.0, 1000.0), &mut ev, 0),
+            r.size_entry(&approved(&config), inputs(100.0, 1000.0), &mut ev, 0)
+                .get()
+                .quantity,
             5.0
         );
         assert!(ev.is_empty());
@@ -780,7 +827,11 @@ mod tests {
         let r = RiskState::new(&config, 1000.0);
         let a = r.approve_entry(entry(1.0), 0, &mut Vec::new()).unwrap();
         let mut ev = Vec::new();
-        assert_eq!(r.size_entry(&a, inputs(7.0, 1000.0), &mut ev, 5), 42.0); // floor(300/7)
+        let quantity = r
+            .size_entry(&a, inputs(7.0, 1000.0), &mut ev, 5)
+            .get()
+            .quantity;
+        assert_eq!(quantity, 42.0); // floor(300/7)
         assert!(matches!(
             ev[0].rule,
             RiskRule::QuantityCapped {
@@ -793,7 +844,7 @@ mod tests {
             other_gross: 900.0,
             ..inputs(10.0, 1000.0)
         };
-        assert_eq!(r.size_entry(&a, s, &mut ev, 5), 10.0);
+        assert_eq!(r.size_entry(&a, s, &mut ev, 5).get().quantity, 10.0);
         assert!(matches!(
             ev[0].rule,
             RiskRule::QuantityCapped {
