@@ -8,6 +8,8 @@
 //! symbols do not share an account, so each runs that loop alone, in parallel, and the
 //! runs are merged (`sleeves.rs`).
 
+#![forbid(unsafe_code)]
+
 pub mod atr;
 pub mod config;
 pub mod fill;

@@ -1,8 +1,8 @@
 //! A symbol's candle columns as plain slices ([`Columns`]) and the cache prefetch hints
-//! of the loops over time. All `unsafe` code of the loop is here: the unchecked row
-//! read and the prefetch instruction.
+//! of the loops over time.
 
 use gauntlet_datasets::CandleSeries;
+use gauntlet_kernels::memory::prefetch_into_l2;
 use gauntlet_strategies::strategy::{Bar, Strategy};
 
 use super::Simulator;
@@ -44,21 +44,16 @@ impl<'a> Columns<'a> {
         prefetch(self.volume, i);
     }
 
-    /// Row `i` of every column; one bounds check covers all six (they have one length).
+    /// Row `i` of every column.
     #[inline(always)]
     pub(super) fn bar(&self, i: usize) -> Bar {
-        let n = self.ts.len();
-        assert!(i < n, "bar {i} of a series of {n} candles");
-        // SAFETY: `new` cuts every column to the same length `n`, and `i < n`.
-        unsafe {
-            Bar {
-                ts: *self.ts.get_unchecked(i),
-                open: *self.open.get_unchecked(i),
-                high: *self.high.get_unchecked(i),
-                low: *self.low.get_unchecked(i),
-                close: *self.close.get_unchecked(i),
-                volume: *self.volume.get_unchecked(i),
-            }
+        Bar {
+            ts: self.ts[i],
+            open: self.open[i],
+            high: self.high[i],
+            low: self.low[i],
+            close: self.close[i],
+            volume: self.volume[i],
         }
     }
 }
@@ -72,15 +67,9 @@ pub(super) const PREFETCH_ROWS: usize = 16;
 /// A hint: it cannot change any result; out-of-range rows are skipped.
 #[inline(always)]
 fn prefetch<T>(values: &[T], i: usize) {
-    #[cfg(target_arch = "x86_64")]
     if let Some(value) = values.get(i) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
-        // SAFETY: the pointer is to a live element, and a prefetch never faults nor
-        // makes data visible to the program; it only warms the cache.
-        unsafe { _mm_prefetch::<_MM_HINT_T1>((value as *const T).cast()) }
+        prefetch_into_l2(value);
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (values, i);
 }
 
 impl<S: Strategy, Sl: SlippageModel> Simulator<'_, S, Sl> {
