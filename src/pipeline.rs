@@ -805,9 +805,13 @@ pub fn simulate_prepared(
     }
     Ok(match strategy {
         StrategyConfig::EnsembleThreshold(c) => {
-            simulate(engine, &EnsembleThreshold::new(*c)?, &inputs)?
+            let models = inputs.iter().map(|input| input.model);
+            simulate(engine, &EnsembleThreshold::new(*c, models)?, &inputs)?
         }
-        StrategyConfig::SmaCross(c) => simulate(engine, &SmaCross::new(*c)?, &inputs)?,
+        StrategyConfig::SmaCross(c) => {
+            let closes = inputs.iter().map(|input| input.candles.close());
+            simulate(engine, &SmaCross::new(*c, closes)?, &inputs)?
+        }
         StrategyConfig::BuyAndHold => simulate(engine, &BuyAndHold, &inputs)?,
     })
 }

@@ -20,7 +20,7 @@ fn peer_workload(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8));
     for (symbols, bars) in [(100, 10_000), (1, 1_000_000)] {
         let universe = peer::peer_universe(symbols, bars);
-        let strategy = peer::peer_signals(&universe);
+        let strategy = peer::peer_strategy(&universe);
         let inputs: Vec<SymbolInput<'_>> = universe.iter().map(SymbolInput::new).collect();
         let config = peer::peer_config();
         group.throughput(Throughput::Elements((symbols * bars) as u64));

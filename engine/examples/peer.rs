@@ -30,7 +30,7 @@ fn main() {
             continue;
         }
         let universe = peer::peer_universe(symbols, bars);
-        let strategy = peer::peer_signals(&universe);
+        let strategy = peer::peer_strategy(&universe);
         let inputs: Vec<SymbolInput<'_>> = universe.iter().map(SymbolInput::new).collect();
         let config = peer::peer_config();
         let mut seconds = Vec::with_capacity(repetitions);

@@ -17,7 +17,6 @@ pub mod order;
 pub mod portfolio;
 pub mod result;
 pub mod risk;
-pub mod signals;
 pub mod sim;
 mod sleeves;
 #[cfg(test)]
@@ -30,5 +29,4 @@ pub use config::{
 pub use order::{ExitReason, FillRecord, Order, OrderRecord, OrderStatus};
 pub use result::{AmbiguityStats, EquityCurve, ModelSnapshot, RunResult, Trade};
 pub use risk::{RiskApproved, RiskEvent, RiskRule};
-pub use signals::{Signal, SignalColumns};
 pub use sim::{simulate, simulate_many, EngineError, FeatureMatrix, SymbolInput};

@@ -12,7 +12,7 @@
 
 use rayon::prelude::*;
 
-use gauntlet_strategies::strategy::{BarContext, OrderIntent, Side, Strategy};
+use gauntlet_strategies::strategy::{BarContext, OrderIntent, PositionView, Strategy};
 
 use crate::config::{Capital, EngineConfig};
 use crate::order::{FillRecord, OrderId, OrderRecord};
@@ -72,8 +72,8 @@ impl<S: Strategy> Strategy for OneSymbol<'_, S> {
     }
 
     #[inline]
-    fn next_decision(&self, _symbol_index: usize, from: usize, held: Option<Side>) -> usize {
-        self.strategy.next_decision(self.symbol, from, held)
+    fn next_decision(&self, _symbol_index: usize, from: usize, position: &PositionView) -> usize {
+        self.strategy.next_decision(self.symbol, from, position)
     }
 }
 
@@ -260,9 +260,9 @@ fn merge_curves(runs: &[RunResult], sleeve_cash: f64, shared_grid: bool) -> Equi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{simulate, Distance, Signal, SignalColumns, Sizing};
+    use crate::{simulate, Distance, Sizing};
     use gauntlet_datasets::CandleSeries;
-    use gauntlet_strategies::strategy::SmaCrossConfig;
+    use gauntlet_strategies::strategy::{SmaCross, SmaCrossConfig};
 
     /// A random walk from minute `first_bar` on whose every `gap`-th bar is missing.
     fn walk(seed: u64, first_bar: i64, bars: usize, gap: usize) -> CandleSeries {
@@ -282,19 +282,22 @@ mod tests {
         c
     }
 
-    const CROSS: SmaCrossConfig = SmaCrossConfig {
-        fast: 5,
-        slow: 12,
-        allow_short: true,
-    };
+    fn sma_cross(universe: &[CandleSeries]) -> SmaCross {
+        let config = SmaCrossConfig {
+            fast: 5,
+            slow: 12,
+            allow_short: true,
+        };
+        SmaCross::new(config, universe.iter().map(CandleSeries::close)).unwrap()
+    }
 
     /// Each symbol of a per-symbol run trades exactly as it does alone on its share of
     /// the cash; the curve is the sleeves' sum; records are ordered and renumbered.
     fn check_sleeves_are_runs_alone(universe: &[CandleSeries]) {
         let inputs: Vec<_> = universe.iter().map(SymbolInput::new).collect();
-        let signals = SignalColumns::sma_cross(CROSS, universe).unwrap();
+        let cross = sma_cross(universe);
         let config = config();
-        let merged = simulate(&config, &signals, &inputs).unwrap();
+        let merged = simulate(&config, &cross, &inputs).unwrap();
 
         let mut alone_config = config.clone();
         alone_config.initial_cash = config.initial_cash / universe.len() as f64;
@@ -302,13 +305,8 @@ mod tests {
         let mut final_equity = 0.0;
         let mut expected_curve = vec![0.0; merged.equity.len()];
         for (s, input) in inputs.iter().enumerate() {
-            let own: Vec<Vec<Signal>> = vec![signals.columns()[s].clone()];
-            let alone = simulate(
-                &alone_config,
-                &SignalColumns::new(own, true),
-                std::slice::from_ref(input),
-            )
-            .unwrap();
+            let own = sma_cross(std::slice::from_ref(&universe[s]));
+            let alone = simulate(&alone_config, &own, std::slice::from_ref(input)).unwrap();
             assert!(alone.trades.len() > 3, "symbol {s} trades");
             final_equity += alone.final_equity;
             // Its equity at its latest bar at or before each merged row (before its
@@ -414,8 +412,8 @@ mod tests {
     fn the_curve_carries_each_sleeve_between_its_bars() {
         let universe = [walk(1, 0, 3, 0), walk(2, 2, 3, 0)];
         let inputs: Vec<_> = universe.iter().map(SymbolInput::new).collect();
-        let never = SignalColumns::new(vec![vec![Signal::None; 3]; 2], false);
-        let run = simulate(&config(), &never, &inputs).unwrap();
+        // Three bars are too few for a cross.
+        let run = simulate(&config(), &sma_cross(&universe), &inputs).unwrap();
         let minutes: Vec<i64> = run.equity.ts.iter().map(|t| t / 60_000).collect();
         assert_eq!(minutes, [0, 1, 2, 3, 4]);
         assert!(run.equity.equity.iter().all(|&e| e == 30_000.0));
@@ -426,7 +424,7 @@ mod tests {
     fn one_symbol_runs_as_with_shared_capital() {
         let universe = [walk(5, 0, 400, 0)];
         let inputs: Vec<_> = universe.iter().map(SymbolInput::new).collect();
-        let signals = SignalColumns::sma_cross(CROSS, &universe).unwrap();
+        let signals = sma_cross(&universe);
         let mut shared = config();
         shared.risk.capital = Capital::Shared;
         let sleeve = simulate(&config(), &signals, &inputs).unwrap();
@@ -437,7 +435,7 @@ mod tests {
     fn the_result_does_not_depend_on_the_thread_count() {
         let universe: Vec<_> = (1..=5).map(|s| walk(s, 0, 500, 0)).collect();
         let inputs: Vec<_> = universe.iter().map(SymbolInput::new).collect();
-        let signals = SignalColumns::sma_cross(CROSS, &universe).unwrap();
+        let signals = sma_cross(&universe);
         let on = |threads| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)

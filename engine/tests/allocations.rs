@@ -21,7 +21,7 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 fn counted_run(universe: &[CandleSeries]) -> (RunResult, u64) {
     let inputs: Vec<SymbolInput<'_>> = universe.iter().map(SymbolInput::new).collect();
     let config = peer::peer_config();
-    let strategy = peer::peer_strategy();
+    let strategy = peer::peer_strategy(universe);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()

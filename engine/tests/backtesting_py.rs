@@ -45,12 +45,12 @@ fn reproduces_goog_sma_10_20_trades_and_equity() {
     let candles = goog();
     assert_eq!(candles.len(), 2148);
     let config = EngineConfig::backtesting_py(10_000.0, 0.002);
-    let strategy = SmaCross::new(SmaCrossConfig {
+    let cross = SmaCrossConfig {
         fast: 10,
         slow: 20,
         allow_short: true,
-    })
-    .unwrap();
+    };
+    let strategy = SmaCross::new(cross, [candles.close()]).unwrap();
     let result = simulate(&config, &strategy, &[SymbolInput::new(&candles)]).unwrap();
 
     let closed: Vec<_> = result

@@ -218,6 +218,7 @@ fn identical_results_with_one_and_two_threads() {
             slow: 8,
             allow_short: true,
         },
+        series.iter().map(CandleSeries::close),
     )
     .unwrap();
     let mut configs = vec![EngineConfig::default(); 4];

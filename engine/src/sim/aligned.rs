@@ -146,7 +146,8 @@ mod tests {
             if breaker {
                 config.risk.daily_drawdown_limit = Some(0.03);
             }
-            let strategy = SmaCross::new(SmaCrossConfig { fast: 3, slow: 7, allow_short: true }).unwrap();
+            let cross = SmaCrossConfig { fast: 3, slow: 7, allow_short: true };
+            let strategy = SmaCross::new(cross, universe.iter().map(CandleSeries::close)).unwrap();
             let run = |aligned: bool| {
                 let SlippageChoice::None(slippage) = SlippageChoice::from(config.fills.slippage) else {
                     unreachable!("no slippage configured")

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use gauntlet_datasets::{CandleSeries, Interval};
-use gauntlet_engine::{Capital, Distance, EngineConfig, RiskConfig, SignalColumns, Sizing};
+use gauntlet_engine::{Capital, Distance, EngineConfig, RiskConfig, Sizing};
 use gauntlet_strategies::strategy::{SmaCross, SmaCrossConfig};
 
 /// First bar open time: 2024-01-01T00:00:00Z.
@@ -78,14 +78,9 @@ const PEER_SMA: SmaCrossConfig = SmaCrossConfig {
     allow_short: false,
 };
 
-/// SMA(10)/SMA(30) cross, long-only, computing its averages inside the run.
-pub fn peer_strategy() -> SmaCross {
-    SmaCross::new(PEER_SMA).expect("10/30 is a valid SMA cross")
-}
-
-/// The same SMA(10)/SMA(30) long-only crosses precomputed per symbol ("signals given"):
-/// computed once, outside the timed simulation, as vectorbt is measured. Trades exactly
-/// like [`peer_strategy`].
-pub fn peer_signals(universe: &[CandleSeries]) -> SignalColumns {
-    SignalColumns::sma_cross(PEER_SMA, universe).expect("10/30 is a valid SMA cross")
+/// SMA(10)/SMA(30) cross, long-only, its crosses found when it is made: once, outside
+/// the timed simulation, as vectorbt is given its signals.
+pub fn peer_strategy(universe: &[CandleSeries]) -> SmaCross {
+    SmaCross::new(PEER_SMA, universe.iter().map(CandleSeries::close))
+        .expect("10/30 is a valid SMA cross")
 }

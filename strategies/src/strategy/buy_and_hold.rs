@@ -1,6 +1,6 @@
 //! Buy and hold: the benchmark every model must beat.
 
-use super::{BarContext, EntryIntent, OrderIntent, Side, Strategy};
+use super::{BarContext, EntryIntent, OrderIntent, PositionView, Side, Strategy};
 
 /// Enters long at the first bar of each symbol (filled at the next open) and never
 /// exits; the engine closes the position at the end of the data.
@@ -26,5 +26,12 @@ impl Strategy for BuyAndHold {
         }
         *requested = true;
         Some(OrderIntent::Enter(EntryIntent::market(Side::Long)))
+    }
+
+    /// Holding, it never acts again: the engine may skip the symbol's bars until a
+    /// protective level or the end of the data. Flat, it is asked at every bar.
+    #[inline]
+    fn next_decision(&self, _symbol_index: usize, from: usize, position: &PositionView) -> usize {
+        position.side().map_or(from, |_| usize::MAX)
     }
 }

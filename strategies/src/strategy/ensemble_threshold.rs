@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BarContext, ConfigError, EntryIntent, FieldError, OrderIntent, Side, Strategy};
+use super::{
+    first_acting, BarContext, ConfigError, EntryIntent, FieldError, ModelOutputs, ModelView,
+    OrderIntent, PositionView, Side, Strategy,
+};
 
 /// Parameters of [`EnsembleThreshold`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -91,28 +94,92 @@ impl EnsembleThresholdConfig {
 /// * long: on the opposite signal (`P(down) ≥ enter ∧ consensus ≥ min_consensus`)
 ///   reverse to short if `allow_short`, else exit; otherwise exit if
 ///   `P(up) < exit_below` or `bars_held ≥ max_holding_bars`; shorts mirror this.
-#[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// The thresholds are applied to every bar's predictions once, when the strategy is
+/// made, so the engine can skip the bars where nothing crosses them
+/// ([`Strategy::next_decision`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct EnsembleThreshold {
     config: EnsembleThresholdConfig,
+    /// `readings[symbol][bar]`: [`Reading`] bits.
+    readings: Vec<Vec<u8>>,
 }
 
-/// The strategy keeps no memory between bars.
-pub type EnsembleThresholdState = ();
+/// What one bar's predictions say against the thresholds, as bits of a `u8`.
+struct Reading;
+
+impl Reading {
+    /// The bar has a model view.
+    const MODEL: u8 = 1;
+    /// `P(up) ≥ enter ∧ consensus ≥ min_consensus`.
+    const LONG: u8 = 1 << 1;
+    /// `P(down) ≥ enter ∧ consensus ≥ min_consensus`.
+    const SHORT: u8 = 1 << 2;
+    /// `P(up) < exit_below`: a long exits.
+    const UP_FADED: u8 = 1 << 3;
+    /// `P(down) < exit_below`: a short exits.
+    const DOWN_FADED: u8 = 1 << 4;
+
+    /// The signal bit of entering `side`.
+    fn signal(side: Side) -> u8 {
+        match side {
+            Side::Long => Self::LONG,
+            Side::Short => Self::SHORT,
+        }
+    }
+
+    /// The bit that closes a `held` position.
+    fn faded(held: Side) -> u8 {
+        match held {
+            Side::Long => Self::UP_FADED,
+            Side::Short => Self::DOWN_FADED,
+        }
+    }
+
+    fn of(c: &EnsembleThresholdConfig, model: &ModelView<'_>) -> u8 {
+        let agreed = model.consensus >= c.min_consensus;
+        let bit = |set: bool, bit: u8| if set { bit } else { 0 };
+        Self::MODEL
+            | bit(agreed && model.p_up() >= c.enter, Self::LONG)
+            | bit(agreed && model.p_down() >= c.enter, Self::SHORT)
+            | bit(model.p_up() < c.exit_below, Self::UP_FADED)
+            | bit(model.p_down() < c.exit_below, Self::DOWN_FADED)
+    }
+}
 
 impl EnsembleThreshold {
-    /// Validates the parameters.
-    pub fn new(config: EnsembleThresholdConfig) -> Result<Self, ConfigError> {
+    /// Validates the parameters and reads each symbol's predictions against them
+    /// (`models[symbol]`, one row per bar; `None`: a symbol without predictions).
+    pub fn new<'a>(
+        config: EnsembleThresholdConfig,
+        models: impl IntoIterator<Item = Option<ModelOutputs<'a>>>,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
-        Ok(Self { config })
+        let readings = models
+            .into_iter()
+            .map(|model| match model {
+                Some(m) => m.rows().map(|row| Reading::of(&config, &row)).collect(),
+                None => Vec::new(),
+            })
+            .collect();
+        Ok(Self { config, readings })
     }
 
     pub fn config(&self) -> &EnsembleThresholdConfig {
         &self.config
     }
+
+    /// Symbol `symbol`'s readings from bar `from` on (none beyond its predictions).
+    fn readings_from(&self, symbol: usize, from: usize) -> &[u8] {
+        self.readings
+            .get(symbol)
+            .and_then(|readings| readings.get(from..))
+            .unwrap_or_default()
+    }
 }
 
 impl Strategy for EnsembleThreshold {
-    type State = EnsembleThresholdState;
+    type State = ();
 
     fn name(&self) -> &'static str {
         "ensemble_threshold"
@@ -123,15 +190,12 @@ impl Strategy for EnsembleThreshold {
     #[inline]
     fn on_bar(&self, _state: &mut (), ctx: &BarContext<'_>) -> Option<OrderIntent> {
         let c = &self.config;
-        let model = ctx.model?;
-        let agreed = model.consensus >= c.min_consensus;
-        let signal = |side: Side| {
-            let p = match side {
-                Side::Long => model.p_up(),
-                Side::Short => model.p_down(),
-            };
-            agreed && p >= c.enter
-        };
+        let reading = self.readings_from(ctx.symbol_index, ctx.bar_index).first();
+        let reading = reading.copied().unwrap_or_default();
+        if reading & Reading::MODEL == 0 {
+            return None;
+        }
+        let signal = |side: Side| reading & Reading::signal(side) != 0;
         let enter = |side: Side| Some(OrderIntent::Enter(EntryIntent::market(side)));
         match ctx.position.side() {
             None => {
@@ -152,11 +216,7 @@ impl Strategy for EnsembleThreshold {
                         Some(OrderIntent::Exit)
                     };
                 }
-                let p_held = match held {
-                    Side::Long => model.p_up(),
-                    Side::Short => model.p_down(),
-                };
-                if p_held < c.exit_below {
+                if reading & Reading::faded(held) != 0 {
                     Some(OrderIntent::Exit)
                 } else if c
                     .max_holding_bars
@@ -169,24 +229,48 @@ impl Strategy for EnsembleThreshold {
             }
         }
     }
+
+    /// Flat: the next bar with an entry signal. Holding: the next bar with the opposite
+    /// signal or the held side's probability below `exit_below`, or the bar at which
+    /// `max_holding_bars` is reached, whichever comes first (`usize::MAX`: none).
+    #[inline]
+    fn next_decision(&self, symbol_index: usize, from: usize, position: &PositionView) -> usize {
+        let c = &self.config;
+        let (acting, time_stop) = match position.side() {
+            None if c.allow_short => (Reading::LONG | Reading::SHORT, None),
+            None => (Reading::LONG, None),
+            Some(held) => (
+                Reading::signal(held.opposite()) | Reading::faded(held),
+                // At bar `j ≥ from` the position has been held `bars_held + j − (from − 1)` bars.
+                c.max_holding_bars.map(|max| {
+                    (from + max)
+                        .saturating_sub(position.bars_held + 1)
+                        .max(from)
+                }),
+            ),
+        };
+        let readings = self.readings_from(symbol_index, from);
+        let readings =
+            &readings[..time_stop.map_or(readings.len(), |t| readings.len().min(t - from))];
+        first_acting(readings, |reading| reading & acting != 0)
+            .map(|k| from + k)
+            .or(time_stop)
+            .unwrap_or(usize::MAX)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::{Bar, ModelView, PositionView};
+    use crate::strategy::{Bar, Strategy};
+    use proptest::prelude::*;
 
-    fn decide(
-        config: EnsembleThresholdConfig,
-        probs: [f32; 3],
-        consensus: f32,
-        quantity: f64,
-        held: usize,
-    ) -> Option<OrderIntent> {
-        let s = EnsembleThreshold::new(config).unwrap();
-        let ctx = BarContext {
+    /// The context of bar `bar` of symbol 0 (whose model view, if any, the strategy
+    /// reads from its own readings).
+    fn ctx(bar: usize, quantity: f64, held: usize) -> BarContext<'static> {
+        BarContext {
             symbol_index: 0,
-            bar_index: 5,
+            bar_index: bar,
             bar: Bar {
                 ts: 0,
                 open: 1.0,
@@ -196,20 +280,27 @@ mod tests {
                 volume: 1.0,
             },
             features: None,
-            // class order [down, flat, up]
-            model: Some(ModelView {
-                probabilities: &probs,
-                up_class: 2,
-                down_class: 0,
-                consensus,
-            }),
+            model: None,
             position: PositionView {
                 quantity,
                 avg_entry: 1.0,
                 bars_held: held,
             },
-        };
-        s.on_bar(&mut (), &ctx)
+        }
+    }
+
+    fn decide(
+        config: EnsembleThresholdConfig,
+        probs: [f32; 3],
+        consensus: f32,
+        quantity: f64,
+        held: usize,
+    ) -> Option<OrderIntent> {
+        // class order [down, flat, up]
+        let consensus = [consensus];
+        let model = ModelOutputs::new(&probs, 3, &consensus, 2, 0).unwrap();
+        let s = EnsembleThreshold::new(config, [Some(model)]).unwrap();
+        s.on_bar(&mut (), &ctx(0, quantity, held))
     }
 
     const LONG: Option<OrderIntent> = Some(OrderIntent::Enter(EntryIntent::market(Side::Long)));
@@ -279,5 +370,55 @@ mod tests {
             allow_short: false,
         };
         assert_eq!(bad.validate().unwrap_err().errors.len(), 4);
+    }
+
+    #[test]
+    fn bars_without_predictions_ask_for_nothing_not_even_the_time_stop() {
+        let config = EnsembleThresholdConfig {
+            max_holding_bars: Some(1),
+            ..Default::default()
+        };
+        let s = EnsembleThreshold::new(config, [None]).unwrap();
+        assert_eq!(s.on_bar(&mut (), &ctx(0, 1.0, 5)), None);
+        let beyond = EnsembleThreshold::new(config, []).unwrap();
+        assert_eq!(beyond.on_bar(&mut (), &ctx(3, 1.0, 5)), None);
+    }
+
+    proptest! {
+        /// The next decision is at or before the first bar from `from` on at whose close
+        /// the strategy asks for something while the position stays as it is (bars held
+        /// growing by one per bar), and no bar before it asks for anything.
+        #[test]
+        fn next_decision_is_the_first_bar_with_an_intent(
+            rows in prop::collection::vec((0.0f32..1.0, 0.0f32..1.0, prop::bool::ANY), 0..200),
+            enter in 0.5f32..0.9,
+            exit_below in 0.0f32..0.5,
+            max_holding_bars in prop::option::of(1usize..40),
+            allow_short in prop::bool::ANY,
+            quantity in prop::sample::select(vec![-2.0, 0.0, 3.0]),
+            bars_held in 0usize..50,
+            from in 1usize..220,
+        ) {
+            let probabilities: Vec<f32> = rows.iter().flat_map(|&(up, down, _)| [down, 0.0, up]).collect();
+            let consensus: Vec<f32> = rows.iter().map(|&(.., agreed)| if agreed { 0.9 } else { 0.1 }).collect();
+            let model = ModelOutputs::new(&probabilities, 3, &consensus, 2, 0).unwrap();
+            let config = EnsembleThresholdConfig {
+                enter,
+                min_consensus: 0.5,
+                exit_below,
+                max_holding_bars,
+                allow_short,
+            };
+            let s = EnsembleThreshold::new(config, [Some(model)]).unwrap();
+            let held = |j: usize| if quantity == 0.0 { 0 } else { bars_held + j + 1 - from };
+            let asks = |j: usize| s.on_bar(&mut (), &ctx(j, quantity, held(j))).is_some();
+            let position = ctx(0, quantity, bars_held).position;
+            let hint = s.next_decision(0, from, &position);
+            prop_assert!((from..hint.min(rows.len())).all(|j| !asks(j)), "a bar before {} asks", hint);
+            let first = (from..rows.len()).find(|&j| asks(j)).unwrap_or(usize::MAX);
+            prop_assert!(hint <= first, "hint {} after the first intent at {}", hint, first);
+            // Only a time stop on a bar past the predictions may come early.
+            prop_assert!(hint == first || hint >= rows.len(), "hint {} before the first intent at {}", hint, first);
+        }
     }
 }

@@ -123,6 +123,19 @@ impl<'a> ModelOutputs<'a> {
         self.n_classes
     }
 
+    /// Every bar's view, in bar order.
+    pub fn rows(&self) -> impl Iterator<Item = ModelView<'a>> + 'a {
+        let (up_class, down_class) = (self.up_class, self.down_class);
+        let rows = self.probabilities.chunks_exact(self.n_classes);
+        rows.zip(self.consensus)
+            .map(move |(probabilities, &consensus)| ModelView {
+                probabilities,
+                up_class,
+                down_class,
+                consensus,
+            })
+    }
+
     /// Bar `i`'s view, `None` past the end.
     #[inline]
     pub fn row(&self, i: usize) -> Option<ModelView<'a>> {

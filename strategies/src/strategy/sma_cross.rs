@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BarContext, ConfigError, EntryIntent, FieldError, OrderIntent, Side, Strategy};
+use super::{
+    first_acting, BarContext, ConfigError, EntryIntent, FieldError, OrderIntent, PositionView,
+    Side, Strategy,
+};
 
 /// Parameters of [`SmaCross`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,17 +67,29 @@ impl SmaCrossConfig {
 ///   `allow_short`, else exit the long.
 ///
 /// The first cross can be seen at bar `slow` (0-based), when both averages exist on two
-/// consecutive bars.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// consecutive bars. Each bar's cross depends on the closes up to it alone, so the
+/// crosses of every symbol are found once, when the strategy is made: the engine then
+/// skips the bars between them ([`Strategy::next_decision`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmaCross {
     config: SmaCrossConfig,
+    /// `crosses[symbol][bar]`.
+    crosses: Vec<Vec<Cross>>,
 }
 
 impl SmaCross {
-    /// Validates the parameters.
-    pub fn new(config: SmaCrossConfig) -> Result<Self, ConfigError> {
+    /// Validates the parameters and finds the crosses in each symbol's closes
+    /// (`closes[symbol]`, one per bar, in time order: symbol `s` of the run).
+    pub fn new<'a>(
+        config: SmaCrossConfig,
+        closes: impl IntoIterator<Item = &'a [f64]>,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
-        Ok(Self { config })
+        let crosses = closes
+            .into_iter()
+            .map(|closes| crosses(config, closes))
+            .collect();
+        Ok(Self { config, crosses })
     }
 
     pub fn config(&self) -> &SmaCrossConfig {
@@ -82,14 +97,43 @@ impl SmaCross {
     }
 }
 
-/// Per-symbol state: a ring buffer of the last `slow` closes and both rolling means.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SmaCrossState {
-    window: Vec<f64>,
-    seen: usize,
-    fast: RollingMean,
-    slow: RollingMean,
-    previous: Option<(f64, f64)>,
+/// What the two averages did at the close of a bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Cross {
+    #[default]
+    None,
+    Up,
+    Down,
+}
+
+/// The cross at each of `closes`, both averages computed causally in one pass.
+fn crosses(config: SmaCrossConfig, closes: &[f64]) -> Vec<Cross> {
+    let (fast_n, slow_n) = (config.fast, config.slow);
+    let (mut fast, mut slow) = (RollingMean::default(), RollingMean::default());
+    let mut previous: Option<(f64, f64)> = None;
+    closes
+        .iter()
+        .enumerate()
+        .map(|(t, &close)| {
+            if t >= fast_n {
+                fast.remove(closes[t - fast_n]);
+            }
+            if t >= slow_n {
+                slow.remove(closes[t - slow_n]);
+            }
+            fast.add(close);
+            slow.add(close);
+            if t + 1 < slow_n {
+                return Cross::None;
+            }
+            let now = (fast.mean(), slow.mean());
+            match previous.replace(now) {
+                Some(before) if before.0 < before.1 && now.0 > now.1 => Cross::Up,
+                Some(before) if before.0 > before.1 && now.0 < now.1 => Cross::Down,
+                _ => Cross::None,
+            }
+        })
+        .collect()
 }
 
 /// A rolling mean with the arithmetic of pandas' `rolling(n).mean()` (pandas 2.x/3.x
@@ -152,66 +196,60 @@ impl RollingMean {
     }
 }
 
+impl SmaCross {
+    /// Symbol `symbol`'s crosses from bar `from` on (none beyond its closes).
+    fn crosses_from(&self, symbol: usize, from: usize) -> &[Cross] {
+        self.crosses
+            .get(symbol)
+            .and_then(|crosses| crosses.get(from..))
+            .unwrap_or_default()
+    }
+}
+
 impl Strategy for SmaCross {
-    type State = SmaCrossState;
+    type State = ();
 
     fn name(&self) -> &'static str {
         "sma_cross"
     }
 
-    fn new_state(&self) -> SmaCrossState {
-        SmaCrossState {
-            window: vec![0.0; self.config.slow],
-            seen: 0,
-            fast: RollingMean::default(),
-            slow: RollingMean::default(),
-            previous: None,
+    fn new_state(&self) {}
+
+    #[inline]
+    fn on_bar(&self, _state: &mut (), ctx: &BarContext<'_>) -> Option<OrderIntent> {
+        let cross = self.crosses_from(ctx.symbol_index, ctx.bar_index).first();
+        let side = ctx.position.side();
+        match cross.copied().unwrap_or_default() {
+            Cross::None => None,
+            Cross::Up => (side != Some(Side::Long))
+                .then_some(OrderIntent::Enter(EntryIntent::market(Side::Long))),
+            Cross::Down if self.config.allow_short => (side != Some(Side::Short))
+                .then_some(OrderIntent::Enter(EntryIntent::market(Side::Short))),
+            Cross::Down => (side == Some(Side::Long)).then_some(OrderIntent::Exit),
         }
     }
 
+    /// The next bar whose cross makes an intent for the position held (`usize::MAX`
+    /// when there is none): flat, `Up` and (when shorting is allowed) `Down`; long,
+    /// `Down`; short, `Up`.
     #[inline]
-    fn on_bar(&self, state: &mut SmaCrossState, ctx: &BarContext<'_>) -> Option<OrderIntent> {
-        let (fast_n, slow_n) = (self.config.fast, self.config.slow);
-        let close = ctx.bar.close;
-        let slot = state.seen % slow_n;
-        if state.seen >= fast_n {
-            state
-                .fast
-                .remove(state.window[(state.seen - fast_n) % slow_n]);
-        }
-        if state.seen >= slow_n {
-            state.slow.remove(state.window[slot]);
-        }
-        state.window[slot] = close;
-        state.fast.add(close);
-        state.slow.add(close);
-        state.seen += 1;
-        if state.seen < slow_n {
-            return None;
-        }
-        let now = (state.fast.mean(), state.slow.mean());
-        let before = state.previous.replace(now)?;
-        let side = ctx.position.side();
-        if before.0 < before.1 && now.0 > now.1 {
-            (side != Some(Side::Long))
-                .then_some(OrderIntent::Enter(EntryIntent::market(Side::Long)))
-        } else if before.0 > before.1 && now.0 < now.1 {
-            if self.config.allow_short {
-                (side != Some(Side::Short))
-                    .then_some(OrderIntent::Enter(EntryIntent::market(Side::Short)))
-            } else {
-                (side == Some(Side::Long)).then_some(OrderIntent::Exit)
-            }
-        } else {
-            None
-        }
+    fn next_decision(&self, symbol_index: usize, from: usize, position: &PositionView) -> usize {
+        // The crosses that act (one or two).
+        let (a, b) = match position.side() {
+            None if self.config.allow_short => (Cross::Up, Cross::Down),
+            None | Some(Side::Short) => (Cross::Up, Cross::Up),
+            Some(Side::Long) => (Cross::Down, Cross::Down),
+        };
+        let rest = self.crosses_from(symbol_index, from);
+        first_acting(rest, |cross| (cross == a) | (cross == b)).map_or(usize::MAX, |k| from + k)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::{Bar, PositionView};
+    use crate::strategy::{Bar, Strategy};
+    use proptest::prelude::*;
 
     fn ctx(i: usize, close: f64, quantity: f64) -> BarContext<'static> {
         BarContext {
@@ -235,23 +273,24 @@ mod tests {
         }
     }
 
-    fn run(strategy: &SmaCross, closes: &[f64], quantity: f64) -> Vec<Option<OrderIntent>> {
-        let mut state = strategy.new_state();
-        closes
-            .iter()
-            .enumerate()
-            .map(|(i, &c)| strategy.on_bar(&mut state, &ctx(i, c, quantity)))
+    fn config(fast: usize, slow: usize, allow_short: bool) -> SmaCrossConfig {
+        SmaCrossConfig {
+            fast,
+            slow,
+            allow_short,
+        }
+    }
+
+    fn run(config: SmaCrossConfig, closes: &[f64], quantity: f64) -> Vec<Option<OrderIntent>> {
+        let strategy = SmaCross::new(config, [closes]).unwrap();
+        (0..closes.len())
+            .map(|i| strategy.on_bar(&mut (), &ctx(i, closes[i], quantity)))
             .collect()
     }
 
     #[test]
     fn rejects_slow_not_above_fast_and_zero_fast() {
-        let err = SmaCross::new(SmaCrossConfig {
-            fast: 0,
-            slow: 0,
-            allow_short: false,
-        })
-        .unwrap_err();
+        let err = SmaCross::new(config(0, 0, false), []).unwrap_err();
         assert_eq!(err.errors.len(), 2, "{err}");
     }
 
@@ -260,20 +299,16 @@ mod tests {
         let closes: Vec<f64> = (0..50)
             .map(|i| 100.0 + ((i * 7919) % 13) as f64 * 0.37)
             .collect();
-        let s = SmaCross::new(SmaCrossConfig {
-            fast: 3,
-            slow: 5,
-            allow_short: false,
-        })
-        .unwrap();
-        let mut state = s.new_state();
-        for (i, &c) in closes.iter().enumerate() {
-            s.on_bar(&mut state, &ctx(i, c, 0.0));
-            if i >= 4 {
-                let fast: f64 = closes[i - 2..=i].iter().sum::<f64>() / 3.0;
-                let slow: f64 = closes[i - 4..=i].iter().sum::<f64>() / 5.0;
-                assert!((state.fast.mean() - fast).abs() < 1e-12);
-                assert!((state.slow.mean() - slow).abs() < 1e-12);
+        for n in [1, 3, 5] {
+            let mut mean = RollingMean::default();
+            for (i, &c) in closes.iter().enumerate() {
+                if i >= n {
+                    mean.remove(closes[i - n]);
+                }
+                mean.add(c);
+                let start = (i + 1).saturating_sub(n);
+                let direct = closes[start..=i].iter().sum::<f64>() / (i + 1 - start) as f64;
+                assert!((mean.mean() - direct).abs() < 1e-12, "n {n}, bar {i}");
             }
         }
     }
@@ -281,13 +316,7 @@ mod tests {
     #[test]
     fn crosses_up_then_down() {
         // fast=1 (the close itself) vs slow=2: close above the 2-bar mean ⇔ close rose.
-        let s = SmaCross::new(SmaCrossConfig {
-            fast: 1,
-            slow: 2,
-            allow_short: true,
-        })
-        .unwrap();
-        let out = run(&s, &[5.0, 4.0, 3.0, 4.0, 5.0, 4.0], 0.0);
+        let out = run(config(1, 2, true), &[5.0, 4.0, 3.0, 4.0, 5.0, 4.0], 0.0);
         // bar 2: first bar with two means (fast 3 < slow 3.5; before: 4 < 4.5): no cross.
         assert_eq!(out[..3], [None, None, None]);
         assert_eq!(
@@ -303,16 +332,55 @@ mod tests {
 
     #[test]
     fn long_only_exits_instead_of_shorting_and_ignores_flat_exit() {
-        let s = SmaCross::new(SmaCrossConfig {
-            fast: 1,
-            slow: 2,
-            allow_short: false,
-        })
-        .unwrap();
+        let long_only = config(1, 2, false);
         let closes = [5.0, 4.0, 3.0, 4.0, 5.0, 4.0];
-        assert_eq!(run(&s, &closes, 1.0)[5], Some(OrderIntent::Exit));
-        assert_eq!(run(&s, &closes, 0.0)[5], None);
+        assert_eq!(run(long_only, &closes, 1.0)[5], Some(OrderIntent::Exit));
+        assert_eq!(run(long_only, &closes, 0.0)[5], None);
         // Already long: an upward cross asks for nothing.
-        assert_eq!(run(&s, &closes, 1.0)[3], None);
+        assert_eq!(run(long_only, &closes, 1.0)[3], None);
+    }
+
+    #[test]
+    fn a_bar_beyond_the_closes_has_no_cross() {
+        let strategy =
+            SmaCross::new(config(1, 2, true), [[5.0, 4.0, 3.0, 4.0].as_slice()]).unwrap();
+        assert_eq!(strategy.on_bar(&mut (), &ctx(9, 4.0, 0.0)), None);
+        let other_symbol = BarContext {
+            symbol_index: 1,
+            ..ctx(3, 4.0, 0.0)
+        };
+        assert_eq!(strategy.on_bar(&mut (), &other_symbol), None);
+        assert_eq!(
+            strategy.next_decision(0, 9, &ctx(0, 0.0, 0.0).position),
+            usize::MAX
+        );
+    }
+
+    proptest! {
+        /// The next decision is the first bar from `from` on at whose close the strategy
+        /// asks for something while the position stays as it is.
+        #[test]
+        fn next_decision_is_the_first_bar_with_an_intent(
+            steps in prop::collection::vec(-1.0f64..1.0, 0..300),
+            fast in 1usize..4,
+            extra in 1usize..6,
+            allow_short in prop::bool::ANY,
+            quantity in prop::sample::select(vec![-2.0, 0.0, 3.0]),
+            from in 0usize..320,
+        ) {
+            let closes: Vec<f64> = steps
+                .iter()
+                .scan(100.0, |close, step| {
+                    *close += step;
+                    Some(*close)
+                })
+                .collect();
+            let strategy = SmaCross::new(config(fast, fast + extra, allow_short), [closes.as_slice()]).unwrap();
+            let expected = (from..closes.len())
+                .find(|&i| strategy.on_bar(&mut (), &ctx(i, closes[i], quantity)).is_some())
+                .unwrap_or(usize::MAX);
+            let position = ctx(0, 0.0, quantity).position;
+            prop_assert_eq!(strategy.next_decision(0, from, &position), expected);
+        }
     }
 }
