@@ -6,8 +6,6 @@ use clap::Parser;
 
 mod cli;
 mod commands;
-mod config;
-mod grid;
 mod output;
 mod pipeline;
 

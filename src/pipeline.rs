@@ -27,6 +27,7 @@ use gauntlet_reports::render::{
     build_report, iso_time, CalibrationSection, Notices, Provenance, Report, ReportOptions,
 };
 use gauntlet_reports::stats::StatisticsConfig;
+use gauntlet_run::config::{ModelsConfig, RunConfig, StrategyConfig, MAX_THREADS};
 use gauntlet_strategies::ensemble::{combine, Ensemble, EnsembleScores};
 use gauntlet_strategies::features::{compute_universe, forward_return_labels, FeatureSet, Label};
 use gauntlet_strategies::models::{
@@ -35,8 +36,6 @@ use gauntlet_strategies::models::{
 };
 use gauntlet_strategies::strategy::{BuyAndHold, EnsembleThreshold, ModelOutputs, SmaCross};
 use rayon::prelude::*;
-
-use crate::config::{ModelsConfig, RunConfig, StrategyConfig, MAX_THREADS};
 
 /// Wall-clock time of each stage (printed, never written into a compared report), and
 /// a spinner on stderr while a stage runs (only on a terminal, never with `--quiet`).

@@ -9,9 +9,9 @@ use gauntlet_reports::gates::GateSpec;
 use gauntlet_reports::regress::load_report;
 use gauntlet_reports::render::{write_atomically, write_reports, Provenance, Report};
 use gauntlet_reports::stats::StatisticsConfig;
+use gauntlet_run::config::RunConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::config::RunConfig;
 use crate::output::{OutputSet, StagedDir};
 use crate::pipeline::{self, StageTimings};
 

@@ -13,10 +13,10 @@ use gauntlet_datasets::CandleSeries;
 use gauntlet_reports::calibration::CalibrationReport;
 use gauntlet_reports::render::iso_time;
 use gauntlet_reports::stats::statistic_names;
+use gauntlet_run::config::RunConfig;
+use gauntlet_run::grid::{self, Grid};
 use gauntlet_strategies::models::ExpectedFeatures;
 
-use crate::config::RunConfig;
-use crate::grid::{self, Grid};
 use crate::pipeline::{self, StageTimings};
 
 #[derive(Debug, Args)]

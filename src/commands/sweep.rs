@@ -26,11 +26,11 @@ use gauntlet_reports::render::{
     WalkForward, WalkForwardFold, SWEEP_SCHEMA_VERSION, SWEEP_STATISTICS,
 };
 use gauntlet_reports::stats::{statistic_names, SharpeTrials, StatisticsConfig};
+use gauntlet_run::config::RunConfig;
+use gauntlet_run::grid::{self, Goal, Grid, GridPoint};
 use rayon::prelude::*;
 
 use super::backtest::RunArgs;
-use crate::config::RunConfig;
-use crate::grid::{self, Goal, Grid, GridPoint};
 use crate::output::{OutputSet, StagedDir};
 use crate::pipeline::{self, Prepared, StageTimings};
 

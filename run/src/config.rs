@@ -1210,8 +1210,8 @@ mod tests {
         #[test]
         fn damaged_configs_never_panic(
             text in proptest::prop_oneof![
-                mutated(include_str!("../configs/demo.toml")),
-                mutated(include_str!("../configs/universe_5m_risk.toml")),
+                mutated(include_str!("../../configs/demo.toml")),
+                mutated(include_str!("../../configs/universe_5m_risk.toml")),
             ],
         ) {
             let _ = RunConfig::parse(&text, Path::new("configs/run.toml"));
@@ -1219,7 +1219,7 @@ mod tests {
 
         /// And a damaged gates file.
         #[test]
-        fn damaged_gates_never_panic(text in mutated(include_str!("../configs/gates.toml"))) {
+        fn damaged_gates_never_panic(text in mutated(include_str!("../../configs/gates.toml"))) {
             let _ = gauntlet_reports::gates::GateSpec::from_toml_str(&text);
         }
     }
@@ -1321,7 +1321,7 @@ mod tests {
     /// `[section]`).
     #[test]
     fn every_run_config_key_is_documented() {
-        let doc = include_str!("../docs/config.md");
+        let doc = include_str!("../../docs/config.md");
         let missing: Vec<String> = run_config_keys()
             .into_iter()
             .filter(|key| {
