@@ -11,9 +11,10 @@ use gauntlet_reports::regress::{
     compare, load_report, RegressionVerdict, Severity, Tolerances, JSON_FILE, MARKDOWN_FILE,
 };
 use gauntlet_reports::render::{write_atomically, ReportFormat};
+use gauntlet_run::backtest::Invocation;
+use gauntlet_run::output::{OutputSet, StagedDir};
 
-use super::backtest::Invocation;
-use crate::output::{OutputSet, StagedDir};
+use super::backtest::print_summary;
 
 /// Arguments of `gauntlet regress` (the model: `gauntlet_reports::regress`).
 #[derive(Debug, Args)]
@@ -122,9 +123,10 @@ fn rerun_identical(args: &RegressArgs) -> anyhow::Result<Option<String>> {
         Some(out) => out.join("rerun"),
         None => std::env::temp_dir().join(format!("gauntlet-rerun-{}", std::process::id())),
     };
-    invocation
+    let outcome = invocation
         .rerun(&dir, Some(1))
         .with_context(|| format!("re-running {}", invocation.config.display()))?;
+    print_summary(&outcome, true);
     let read =
         |path: PathBuf| std::fs::read(&path).with_context(|| format!("reading {}", path.display()));
     let original = read(args.candidate.join(ReportFormat::Json.file_name()))?;
