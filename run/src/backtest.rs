@@ -1,13 +1,14 @@
 //! A run of one config into a report directory (what `backtest`, `gate` and `demo`
 //! do): read the config, gates and champion, prepare, simulate, build the report and
-//! write it as one output set with the [`Invocation`] that re-runs it.
+//! write it as one output set with the invocation that re-runs it; and that re-run,
+//! which checks that a report is reproduced byte for byte ([`rerun_identical`]).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use gauntlet_reports::gates::GateSpec;
 use gauntlet_reports::regress::load_report;
-use gauntlet_reports::render::{write_atomically, write_reports, Provenance, Report};
+use gauntlet_reports::render::{write_atomically, write_reports, Provenance, Report, ReportFormat};
 use gauntlet_reports::stats::StatisticsConfig;
 use gauntlet_strategies::models::EngineChoice;
 use serde::{Deserialize, Serialize};
@@ -23,16 +24,16 @@ use crate::timings::StageTimings;
 pub const INVOCATION_FILE: &str = "invocation.json";
 
 /// What [`INVOCATION_FILE`] holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Invocation {
-    pub config: PathBuf,
-    pub gates: Option<PathBuf>,
-    pub champion: Option<PathBuf>,
+#[derive(Debug, Serialize, Deserialize)]
+struct Invocation {
+    config: PathBuf,
+    gates: Option<PathBuf>,
+    champion: Option<PathBuf>,
 }
 
 impl Invocation {
     /// Reads `dir/invocation.json`.
-    pub fn read(dir: &Path) -> anyhow::Result<Self> {
+    fn read(dir: &Path) -> anyhow::Result<Self> {
         let path = dir.join(INVOCATION_FILE);
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!(
@@ -42,17 +43,44 @@ impl Invocation {
         })?;
         serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
     }
+}
 
-    /// The same run again, without a spinner, with its reports in `out`.
-    pub fn rerun(&self, out: &Path, threads: Option<usize>) -> anyhow::Result<Outcome> {
-        let options = RunOptions {
-            out: Some(out.to_path_buf()),
-            threads,
-            gates: self.gates.clone(),
-            champion: self.champion.clone(),
-            progress: false,
-        };
-        run_to_dir(&self.config, &options)
+/// Re-runs the run whose reports are in `candidate` (its [`INVOCATION_FILE`]: config,
+/// gates, champion) with one worker thread and its reports in `out`, and compares the
+/// two `report.json` files byte for byte: the re-run, and `None` when they are identical,
+/// else the first difference. Checks determinism and thread-count independence at once.
+pub fn rerun_identical(candidate: &Path, out: &Path) -> anyhow::Result<(Outcome, Option<String>)> {
+    let invocation = Invocation::read(candidate)?;
+    let options = RunOptions {
+        out: Some(out.to_path_buf()),
+        threads: Some(1),
+        gates: invocation.gates.clone(),
+        champion: invocation.champion.clone(),
+        progress: false,
+    };
+    let outcome = run_to_dir(&invocation.config, &options)
+        .with_context(|| format!("re-running {}", invocation.config.display()))?;
+    let read =
+        |path: PathBuf| std::fs::read(&path).with_context(|| format!("reading {}", path.display()));
+    let original = read(candidate.join(ReportFormat::Json.file_name()))?;
+    let again = read(out.join(ReportFormat::Json.file_name()))?;
+    Ok((outcome, first_difference(&original, &again)))
+}
+
+/// `line N: "<candidate>" vs "<re-run>"` for the first differing line, if any.
+fn first_difference(a: &[u8], b: &[u8]) -> Option<String> {
+    if a == b {
+        return None;
+    }
+    let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+    let mut lines = a.lines().zip(b.lines()).enumerate();
+    match lines.find(|(_, (x, y))| x != y) {
+        Some((n, (x, y))) => Some(format!("line {}: {:?} vs {:?}", n + 1, x.trim(), y.trim())),
+        None => Some(format!(
+            "lengths differ ({} vs {} lines)",
+            a.lines().count(),
+            b.lines().count()
+        )),
     }
 }
 
@@ -188,4 +216,22 @@ fn check_same_data(provenance: &Provenance, champion: &Report) -> anyhow::Result
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_difference_names_the_line_or_the_lengths() {
+        assert_eq!(first_difference(b"a\nb\n", b"a\nb\n"), None);
+        assert_eq!(
+            first_difference(b"a\n  b: 1\n", b"a\n  b: 2\n").as_deref(),
+            Some("line 2: \"b: 1\" vs \"b: 2\"")
+        );
+        assert_eq!(
+            first_difference(b"a\n", b"a\nb\n").as_deref(),
+            Some("lengths differ (1 vs 2 lines)")
+        );
+    }
 }
