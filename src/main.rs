@@ -6,10 +6,6 @@ use clap::Parser;
 
 mod cli;
 mod commands;
-mod config;
-mod grid;
-mod output;
-mod pipeline;
 
 /// Freed memory is kept for the next allocation instead of going back to the kernel
 /// and being faulted in and zeroed again: a sweep allocates the same large result

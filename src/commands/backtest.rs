@@ -1,19 +1,12 @@
-//! `gauntlet backtest`: the full pipeline from a run config to written reports.
+//! `gauntlet backtest`: the full pipeline from a run config to written reports
+//! (`gauntlet_run::backtest`), and the summary every command that runs a config prints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
 use clap::Args;
-use gauntlet_reports::gates::GateSpec;
-use gauntlet_reports::regress::load_report;
-use gauntlet_reports::render::{write_atomically, write_reports, Provenance, Report};
-use gauntlet_reports::stats::StatisticsConfig;
-use serde::{Deserialize, Serialize};
-
-use crate::config::RunConfig;
-use crate::output::{OutputSet, StagedDir};
-use crate::pipeline::{self, StageTimings};
+use gauntlet_reports::render::Report;
+use gauntlet_run::backtest::{run_to_dir, Outcome, RunOptions};
 
 /// What every command that runs a config takes (`backtest`, `gate`, `sweep`).
 #[derive(Debug, Args)]
@@ -32,180 +25,24 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-/// The file, in every report directory, that says how the run was invoked (absolute
-/// paths of the config, gates and champion), so `gauntlet regress --determinism` can
-/// re-run it. Machine-specific, hence not part of the compared `report.json`.
-pub const INVOCATION_FILE: &str = "invocation.json";
-
-/// What [`INVOCATION_FILE`] holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Invocation {
-    pub config: PathBuf,
-    pub gates: Option<PathBuf>,
-    pub champion: Option<PathBuf>,
-}
-
-impl Invocation {
-    /// Reads `dir/invocation.json`.
-    pub fn read(dir: &Path) -> anyhow::Result<Self> {
-        let path = dir.join(INVOCATION_FILE);
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "reading {} (written by backtest, gate and demo next to report.json)",
-                path.display()
-            )
-        })?;
-        serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
-    }
-
-    /// The same run again, quietly, with its reports in `out`.
-    pub fn rerun(&self, out: &Path, threads: Option<usize>) -> anyhow::Result<Outcome> {
-        let options = RunOptions {
-            out: Some(out.to_path_buf()),
-            threads,
-            gates: self.gates.clone(),
-            champion: self.champion.clone(),
-            quiet: true,
-        };
-        run_to_dir(&self.config, &options)
-    }
-}
-
-fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
-    std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))
-}
-
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         out: args.out,
         threads: args.threads,
-        quiet: args.quiet,
+        progress: !args.quiet,
         ..RunOptions::default()
     };
-    Ok(run_to_dir(&args.config, &options)?.exit_code())
+    let outcome = run_to_dir(&args.config, &options)?;
+    print_summary(&outcome, args.quiet);
+    Ok(exit_code(&outcome.report))
 }
 
-/// How `backtest`, `gate` and `demo` run a config.
-#[derive(Debug, Default)]
-pub struct RunOptions {
-    /// Report directory instead of `reporting.out`.
-    pub out: Option<PathBuf>,
-    /// Threads instead of the config's `threads`.
-    pub threads: Option<usize>,
-    /// Promotion gates (TOML).
-    pub gates: Option<PathBuf>,
-    /// The champion's report directory (or report.json), for relative gates; it must
-    /// have been run on the same data.
-    pub champion: Option<PathBuf>,
-    pub quiet: bool,
-}
-
-/// What a finished run produced.
-pub struct Outcome {
-    pub report: Report,
-}
-
-impl Outcome {
-    /// 0 without a verdict or when every gate passed, 1 when a gate failed.
-    pub fn exit_code(&self) -> ExitCode {
-        match &self.report.verdict {
-            Some(verdict) => ExitCode::from(verdict.exit_code() as u8),
-            None => ExitCode::SUCCESS,
-        }
+/// 0 without a verdict or when every gate passed, 1 when a gate failed.
+pub fn exit_code(report: &Report) -> ExitCode {
+    match &report.verdict {
+        Some(verdict) => ExitCode::from(verdict.exit_code() as u8),
+        None => ExitCode::SUCCESS,
     }
-}
-
-/// Runs the config at `config_path` and writes its reports; shared by `backtest`,
-/// `gate` and `demo`.
-pub fn run_to_dir(config_path: &Path, options: &RunOptions) -> anyhow::Result<Outcome> {
-    let quiet = options.quiet;
-    let mut config = RunConfig::load(config_path)?;
-    let gates = options
-        .gates
-        .as_deref()
-        .map(GateSpec::from_path)
-        .transpose()?;
-    let champion = options
-        .champion
-        .as_deref()
-        .map(load_report)
-        .transpose()
-        .context("the champion's report")?;
-    if let (Some(gates), None, Some(path)) = (&gates, &champion, &options.gates) {
-        if gates.needs_champion() {
-            bail!(
-                "{} has gates relative to the champion: pass --champion DIR (the production model's report directory)",
-                path.display()
-            );
-        }
-    }
-    if let Some(threads) = options.threads {
-        config.threads = threads;
-    }
-    let dir = options
-        .out
-        .clone()
-        .unwrap_or_else(|| config.reporting.out.clone());
-    let pool = pipeline::thread_pool(config.threads)?;
-    let mut timings = StageTimings::new(quiet);
-    let prepared = pipeline::prepare(&config, &pool, &mut timings)?;
-    if let Some(champion) = &champion {
-        check_same_data(&prepared.provenance, champion)?;
-    }
-    let champion_values = champion.as_ref().map(Report::gate_values);
-    if !quiet {
-        if let Some(predictions) = &prepared.predictions {
-            for member in &predictions.members {
-                let source = if member.cached {
-                    "from the prediction cache, scored"
-                } else {
-                    "scored"
-                };
-                eprintln!("model {}: {source} by {}", member.name, member.engine);
-            }
-        }
-    }
-    let run = timings.time("simulation", || {
-        pipeline::simulate_prepared(&prepared, &config.engine, &config.strategy, None)
-    })?;
-    let report = timings.time("reports", || -> anyhow::Result<Report> {
-        let report = pipeline::report(
-            &config,
-            &prepared,
-            &run,
-            StatisticsConfig::default(),
-            gates.as_ref(),
-            champion_values.as_ref(),
-        )?;
-        let staged = StagedDir::begin(&dir, OutputSet::Report)?;
-        write_reports(staged.path(), &report, &config.reporting.formats)?;
-        let invocation = Invocation {
-            config: absolute(config_path)?,
-            gates: options.gates.as_deref().map(absolute).transpose()?,
-            champion: options.champion.as_deref().map(absolute).transpose()?,
-        };
-        write_atomically(
-            &staged.path().join(INVOCATION_FILE),
-            format!("{}\n", serde_json::to_string_pretty(&invocation)?).as_bytes(),
-        )?;
-        staged.commit()?;
-        Ok(report)
-    })?;
-    print_summary(&report, &dir, &timings, quiet);
-    Ok(Outcome { report })
-}
-
-/// A champion is only comparable on the same candles.
-fn check_same_data(provenance: &Provenance, champion: &Report) -> anyhow::Result<()> {
-    let theirs = &champion.metadata.provenance.data_hash;
-    if theirs != &provenance.data_hash {
-        bail!(
-            "the champion's report was run on other data (data hash {} vs this run's {}): run the champion on the same data and window",
-            theirs.as_deref().unwrap_or("none"),
-            provenance.data_hash.as_deref().unwrap_or("none")
-        );
-    }
-    Ok(())
 }
 
 fn value(report: &Report, name: &str) -> Option<f64> {
@@ -220,8 +57,26 @@ fn number(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.3}"))
 }
 
-/// One screen: notices, verdict, key statistics, where the reports are, stage timings.
-fn print_summary(report: &Report, dir: &Path, timings: &StageTimings, quiet: bool) {
+/// One screen: where each member's predictions came from (stderr), notices, verdict,
+/// key statistics, where the reports are, stage timings; with `quiet` only the verdict
+/// and where the reports are.
+pub fn print_summary(outcome: &Outcome, quiet: bool) {
+    let Outcome {
+        report,
+        dir,
+        members,
+        timings,
+    } = outcome;
+    if !quiet {
+        for member in members {
+            let source = if member.cached {
+                "from the prediction cache, scored"
+            } else {
+                "scored"
+            };
+            eprintln!("model {}: {source} by {}", member.name, member.engine);
+        }
+    }
     let notices = &report.notices;
     if let Some(notice) = &notices.dropped_members_notice {
         println!("{notice}");

@@ -13,11 +13,11 @@ use gauntlet_datasets::CandleSeries;
 use gauntlet_reports::calibration::CalibrationReport;
 use gauntlet_reports::render::iso_time;
 use gauntlet_reports::stats::statistic_names;
+use gauntlet_run::config::RunConfig;
+use gauntlet_run::grid::{self, Grid};
+use gauntlet_run::pipeline;
+use gauntlet_run::timings::StageTimings;
 use gauntlet_strategies::models::ExpectedFeatures;
-
-use crate::config::RunConfig;
-use crate::grid::{self, Grid};
-use crate::pipeline::{self, StageTimings};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -42,7 +42,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             out.display()
         );
     }
-    let mut timings = StageTimings::new(true);
+    let mut timings = StageTimings::new(false);
     let data = pipeline::load_data(&config, &mut timings)?;
     let members = match &config.models {
         Some(models) => {

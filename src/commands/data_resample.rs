@@ -7,9 +7,9 @@ use anyhow::Context;
 use clap::Args;
 use gauntlet_datasets::write::write_universe;
 use gauntlet_datasets::{resample_all, validate_universe, CandleSeries, FileFormat, Interval};
+use gauntlet_run::output::{OutputSet, StagedDir};
 
 use super::data_validate::{load_and_describe, SelectArgs};
-use crate::output::{OutputSet, StagedDir};
 
 /// Buckets are aligned to UTC boundaries; open first, high max, low min, close last,
 /// volume sum. Buckets cut by the start/end of the data are dropped; interior buckets

@@ -8,8 +8,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use gauntlet_datasets::synth::{generate_to_dir, SynthConfig, DEFAULT_START_MS};
-
-use crate::output::{OutputSet, StagedDir};
+use gauntlet_run::output::{OutputSet, StagedDir};
 
 /// Arguments of `gauntlet data synth` (the model: `gauntlet_datasets::synth`).
 #[derive(Debug, Args)]

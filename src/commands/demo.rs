@@ -9,8 +9,9 @@ use anyhow::Context;
 use clap::Args;
 use gauntlet_datasets::synth::{generate_to_dir, SynthConfig};
 use gauntlet_datasets::{FileFormat, Interval};
+use gauntlet_run::backtest::{run_to_dir, RunOptions};
 
-use super::backtest::{run_to_dir, RunOptions};
+use super::backtest::print_summary;
 
 /// The demo's run config and gates (paths relative to the demo folder).
 const RUN_CONFIG: &str = include_str!("../../configs/demo.toml");
@@ -104,9 +105,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         &RunOptions {
             threads: args.threads,
             gates: Some(gates_path.clone()),
+            progress: true,
             ..RunOptions::default()
         },
     )?;
+    print_summary(&outcome, false);
     let html = out.join("reports/report.html");
     println!(
         "\nopen {} (the verdict above is shown, not enforced: `gauntlet gate -c {} --gates {}` exits {} for it)",

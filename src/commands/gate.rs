@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use gauntlet_run::backtest::{run_to_dir, RunOptions};
 
-use super::backtest::{run_to_dir, RunArgs, RunOptions};
+use super::backtest::{exit_code, print_summary, RunArgs};
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
@@ -27,7 +28,9 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
         threads: args.run.threads,
         gates: Some(args.gates),
         champion: args.champion,
-        quiet: args.run.quiet,
+        progress: !args.run.quiet,
     };
-    Ok(run_to_dir(&args.run.config, &options)?.exit_code())
+    let outcome = run_to_dir(&args.run.config, &options)?;
+    print_summary(&outcome, args.run.quiet);
+    Ok(exit_code(&outcome.report))
 }

@@ -18,6 +18,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use gauntlet_datasets::table::{ColumnValues, Table};
 use gauntlet_datasets::FileFormat;
+use gauntlet_run::pipeline::thread_pool;
 use gauntlet_strategies::models::{
     bundle_json_path, preflight, ExpectedFeatures, FeatureRows, ModelBundle, OutputKind,
     PreflightOptions,
@@ -26,7 +27,6 @@ use rayon::prelude::*;
 
 use super::models_bundle::KindArg;
 use super::models_check::EngineArg;
-use crate::pipeline::thread_pool;
 
 /// Rows scored per task: the tasks spread over the threads.
 const ROWS_PER_TASK: usize = 65_536;

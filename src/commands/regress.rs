@@ -10,10 +10,11 @@ use clap::Args;
 use gauntlet_reports::regress::{
     compare, load_report, RegressionVerdict, Severity, Tolerances, JSON_FILE, MARKDOWN_FILE,
 };
-use gauntlet_reports::render::{write_atomically, ReportFormat};
+use gauntlet_reports::render::write_atomically;
+use gauntlet_run::backtest;
+use gauntlet_run::output::{OutputSet, StagedDir};
 
-use super::backtest::Invocation;
-use crate::output::{OutputSet, StagedDir};
+use super::backtest::print_summary;
 
 /// Arguments of `gauntlet regress` (the model: `gauntlet_reports::regress`).
 #[derive(Debug, Args)]
@@ -117,38 +118,15 @@ pub fn run(args: RegressArgs) -> anyhow::Result<ExitCode> {
 /// Re-runs the candidate into `<out>/rerun` (or a temporary folder) and compares the two
 /// report.json files byte for byte: `None` when identical, else the first difference.
 fn rerun_identical(args: &RegressArgs) -> anyhow::Result<Option<String>> {
-    let invocation = Invocation::read(&args.candidate)?;
     let dir = match &args.out {
         Some(out) => out.join("rerun"),
         None => std::env::temp_dir().join(format!("gauntlet-rerun-{}", std::process::id())),
     };
-    invocation
-        .rerun(&dir, Some(1))
-        .with_context(|| format!("re-running {}", invocation.config.display()))?;
-    let read =
-        |path: PathBuf| std::fs::read(&path).with_context(|| format!("reading {}", path.display()));
-    let original = read(args.candidate.join(ReportFormat::Json.file_name()))?;
-    let again = read(dir.join(ReportFormat::Json.file_name()))?;
+    let (outcome, difference) = backtest::rerun_identical(&args.candidate, &dir)?;
+    print_summary(&outcome, true);
     if args.out.is_none() {
         // Best effort: a leftover temporary folder is harmless.
         let _ = std::fs::remove_dir_all(&dir);
     }
-    Ok(first_difference(&original, &again))
-}
-
-/// `line N: "<candidate>" vs "<re-run>"` for the first differing line, if any.
-fn first_difference(a: &[u8], b: &[u8]) -> Option<String> {
-    if a == b {
-        return None;
-    }
-    let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
-    let mut lines = a.lines().zip(b.lines()).enumerate();
-    match lines.find(|(_, (x, y))| x != y) {
-        Some((n, (x, y))) => Some(format!("line {}: {:?} vs {:?}", n + 1, x.trim(), y.trim())),
-        None => Some(format!(
-            "lengths differ ({} vs {} lines)",
-            a.lines().count(),
-            b.lines().count()
-        )),
-    }
+    Ok(difference)
 }

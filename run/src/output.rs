@@ -21,7 +21,7 @@ use gauntlet_reports::regress::{
 };
 use gauntlet_reports::render::ReportFormat;
 
-use crate::commands::backtest::INVOCATION_FILE;
+use crate::backtest::INVOCATION_FILE;
 
 /// Which files make up a set: the names its command writes into the directory.
 #[derive(Debug, Clone, Copy)]

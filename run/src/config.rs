@@ -1210,8 +1210,8 @@ mod tests {
         #[test]
         fn damaged_configs_never_panic(
             text in proptest::prop_oneof![
-                mutated(include_str!("../configs/demo.toml")),
-                mutated(include_str!("../configs/universe_5m_risk.toml")),
+                mutated(include_str!("../../configs/demo.toml")),
+                mutated(include_str!("../../configs/universe_5m_risk.toml")),
             ],
         ) {
             let _ = RunConfig::parse(&text, Path::new("configs/run.toml"));
@@ -1219,119 +1219,8 @@ mod tests {
 
         /// And a damaged gates file.
         #[test]
-        fn damaged_gates_never_panic(text in mutated(include_str!("../configs/gates.toml"))) {
+        fn damaged_gates_never_panic(text in mutated(include_str!("../../configs/gates.toml"))) {
             let _ = gauntlet_reports::gates::GateSpec::from_toml_str(&text);
         }
-    }
-
-    /// Every key of a run config, as dotted paths: read from the error a config with an
-    /// unknown key `zz_probe` in each table gets ("expected one of `a`, `b`").
-    fn run_config_keys() -> Vec<String> {
-        let probes: &[(&str, &str)] = &[
-            ("data", "[data]\nzz_probe = 1\n"),
-            ("features", "[features]\nzz_probe = 1\n"),
-            ("models", "[models]\nzz_probe = 1\n"),
-            (
-                "models.members",
-                "[[models.members]]\nbundle = \"x\"\nzz_probe = 1\n",
-            ),
-            (
-                "strategy",
-                "[strategy]\nkind = \"sma_cross\"\nzz_probe = 1\n",
-            ),
-            (
-                "strategy",
-                "[strategy]\nkind = \"ensemble_threshold\"\nzz_probe = 1\n",
-            ),
-            (
-                "strategy",
-                "[strategy]\nkind = \"buy_and_hold\"\nzz_probe = 1\n",
-            ),
-            ("fills", "[fills]\nzz_probe = 1\n"),
-            ("fills.fees", "[fills.fees]\nzz_probe = 1\n"),
-            (
-                "fills.volume_cap",
-                "[fills.volume_cap]\nmax_fraction = 0.5\nzz_probe = 1\n",
-            ),
-            (
-                "fills.slippage",
-                "[fills.slippage]\nmodel = \"fixed_bps\"\nzz_probe = 1\n",
-            ),
-            (
-                "fills.slippage",
-                "[fills.slippage]\nmodel = \"range_fraction\"\nzz_probe = 1\n",
-            ),
-            ("risk", "[risk]\nzz_probe = 1\n"),
-            (
-                "risk.stop_loss",
-                "[risk.stop_loss]\ntype = \"atr\"\nzz_probe = 1\n",
-            ),
-            (
-                "risk.stop_loss",
-                "[risk.stop_loss]\ntype = \"percent\"\nzz_probe = 1\n",
-            ),
-            (
-                "risk.sizing",
-                "[risk.sizing]\ntype = \"fixed_fraction\"\nzz_probe = 1\n",
-            ),
-            (
-                "risk.sizing",
-                "[risk.sizing]\ntype = \"risk_per_trade\"\nzz_probe = 1\n",
-            ),
-            (
-                "risk.sizing",
-                "[risk.sizing]\ntype = \"volatility_target\"\nzz_probe = 1\n",
-            ),
-            (
-                "risk.circuit_breaker",
-                "[risk.circuit_breaker]\ndrawdown = 0.1\nzz_probe = 1\n",
-            ),
-            (
-                "risk.capital_ramp",
-                "[[risk.capital_ramp]]\nafter_minutes = 0\nfraction = 1.0\nzz_probe = 1\n",
-            ),
-            ("reporting", "[reporting]\nzz_probe = 1\n"),
-        ];
-        let mut keys: Vec<String> = TOP_LEVEL_KEYS.iter().map(|k| k.to_string()).collect();
-        for (section, text) in probes {
-            let err = RunConfig::parse(text, Path::new("probe.toml")).unwrap_err();
-            let message = err.to_string();
-            if message.contains("zz_probe`, there are no fields") {
-                continue;
-            }
-            let (_, expected) = message
-                .split_once("zz_probe` , expected")
-                .or_else(|| message.split_once("zz_probe`, expected"))
-                .unwrap_or_else(|| panic!("{section}: no list of keys in:\n{message}"));
-            let expected = expected.lines().next().unwrap_or("");
-            keys.extend(
-                expected
-                    .split('`')
-                    .skip(1)
-                    .step_by(2)
-                    .map(|key| format!("{section}.{key}")),
-            );
-        }
-        keys.sort();
-        keys.dedup();
-        keys
-    }
-
-    /// docs/config.md names every key of a run config (as `section.key`, a table as
-    /// `[section]`).
-    #[test]
-    fn every_run_config_key_is_documented() {
-        let doc = include_str!("../docs/config.md");
-        let missing: Vec<String> = run_config_keys()
-            .into_iter()
-            .filter(|key| {
-                !doc.contains(&format!("`{key}`")) && !doc.contains(&format!("`[{key}]`"))
-            })
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "docs/config.md lacks: {}",
-            missing.join(", ")
-        );
     }
 }
