@@ -1,7 +1,7 @@
 //! Feature sets, manifests and hashes, custom TOML sets and their errors.
 
 use gauntlet_strategies::features::{
-    FeatureDef, FeatureError, FeatureKind, FeatureManifest, FeatureSet, SetIssue,
+    FeatureDef, FeatureError, FeatureKind, FeatureManifest, FeatureSet, Rsi, SetIssue,
 };
 
 const CORE31: [&str; 31] = [
@@ -88,7 +88,7 @@ fn any_change_of_name_order_or_parameter_changes_the_hash() {
     let mut reordered = defs.clone();
     reordered.swap(0, 1);
     let mut reparam = defs.clone();
-    reparam[20] = FeatureDef::named("rsi", FeatureKind::Rsi { window: 15 });
+    reparam[20] = FeatureDef::named("rsi", FeatureKind::Rsi(Rsi { window: 15 }));
     let mut fewer = defs.clone();
     fewer.pop();
     let variants = [
@@ -181,7 +181,10 @@ fn custom_set_from_toml_expands_lists_and_sets_parameters() {
         ]
     );
     assert_eq!(set.version(), 3);
-    assert_eq!(set.features()[5].kind(), &FeatureKind::Rsi { window: 21 });
+    assert_eq!(
+        set.features()[5].kind(),
+        &FeatureKind::Rsi(Rsi { window: 21 })
+    );
     assert_eq!(set.features()[4].warmup_bars(), 199);
     let manifest = set.manifest();
     assert_eq!(manifest.warmup_bars, 199);

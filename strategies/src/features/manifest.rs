@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::catalog::ParamValue;
 use super::error::FeatureError;
+use super::params::ParamValue;
 use super::set::FeatureSet;
 
 /// Schema tag of [`FeatureManifest`] JSON; part of the hashed content.

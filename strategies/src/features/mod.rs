@@ -11,8 +11,11 @@
 //!   time. Batch drives the streaming state machines, so they agree bit for bit;
 //!   [`compute_universe`] runs them for four aligned symbols at once, one per SIMD
 //!   lane, with the same bits per symbol.
-//! - Every feature's formula is in the doc comment of its [`FeatureKind`] variant;
-//!   `ta`-compatible ones (RSI, MACD, Bollinger, ATR, SMA) follow `ta` 0.11 seeding.
+//! - Every family has one file in `indicators/` (the RSI in `indicators/rsi.rs`) with
+//!   its parameters, name, warm-up, state machine and column; its formula is in the
+//!   doc comment of its parameter type ([`Rsi`], [`Macd`], …), the payload of its
+//!   [`FeatureKind`] variant. `ta`-compatible ones (RSI, MACD, Bollinger, ATR, SMA)
+//!   follow `ta` 0.11 seeding.
 //!
 //! Bad input: too few bars is not an error (rows stay not ready); an unusable bar
 //! (NaN, non-positive price, negative volume) is skipped — its row is not ready and
@@ -25,19 +28,23 @@ mod error;
 mod indicators;
 mod labels;
 mod manifest;
+mod params;
+mod primitives;
 mod set;
 mod stream;
 
 pub use batch::{
     compute, compute_as, compute_universe, compute_universe_as, FeatureMatrix, FeatureValue,
 };
-pub use catalog::{
-    BollingerOutput, FeatureKind, MacdOutput, MtfOutput, ParamValue, VolatilityClass, MAX_WINDOW,
-    MTF_TIMEFRAMES,
-};
 pub use error::{FeatureError, SetIssue};
 pub use gauntlet_datasets::Bar;
+pub use indicators::{
+    Atr, Bollinger, BollingerOutput, Calendar, FeatureKind, Macd, MacdOutput, MtfAtrRatio,
+    MtfRangePosition, MtfReturn, MtfRsi, MtfTrend, MtfTrendAlignment, MtfVolumeRatio, Rsi, Session,
+    Sma, Spread, Volatility, VolatilityClass, Volume, MTF_TIMEFRAMES,
+};
 pub use labels::{forward_return_labels, Label};
 pub use manifest::{FeatureManifest, ManifestFeature, MANIFEST_SCHEMA};
+pub use params::{ParamValue, MAX_WINDOW};
 pub use set::{FeatureDef, FeatureSet, BUILTIN_SETS, RESERVED_COLUMNS};
 pub use stream::StreamingComputer;

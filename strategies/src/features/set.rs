@@ -24,12 +24,13 @@ use std::path::Path;
 use gauntlet_datasets::Interval;
 use toml::Value;
 
-use super::catalog::{
-    build_kind, core31, family_spec, mtf50, FamilySpec, FeatureKind, ParamDefault, ParamKind,
-    ParamSpec, ParamValue, Resolved, FAMILIES, MAX_WINDOW,
-};
+use super::catalog::{core31, mtf50};
 use super::error::{FeatureError, SetIssue};
+use super::indicators::{build_kind, family_spec, family_specs, FeatureKind};
 use super::manifest::FeatureManifest;
+use super::params::{
+    FamilySpec, ParamDefault, ParamKind, ParamSpec, ParamValue, Resolved, MAX_WINDOW,
+};
 
 /// Names of the built-in sets.
 pub const BUILTIN_SETS: [&str; 2] = ["core31", "mtf50"];
@@ -404,7 +405,7 @@ fn parse_toml(text: &str, origin: &str) -> Result<FeatureSet, FeatureError> {
 }
 
 fn family_names() -> Vec<&'static str> {
-    FAMILIES.iter().map(|f| f.family).collect()
+    family_specs().map(|f| f.family).collect()
 }
 
 /// A built-in set's feature by exact name (`sma_7`, `mtf_5m_rsi`, …).

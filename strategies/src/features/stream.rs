@@ -1,6 +1,8 @@
-//! The streaming feature computer: one state machine per distinct indicator, fed one
-//! bar at a time. Batch computation drives this same computer, so both agree bit for
-//! bit by construction (and a property test checks it anyway).
+//! The engine that drives every feature family: one state machine per distinct
+//! indicator, fed one bar at a time, and the columns computed from the per-bar
+//! quantities. Batch computation drives this same engine, so both agree bit for bit
+//! by construction (and a property test checks it anyway). What a feature computes
+//! is in its family's file (`indicators/`); this file knows no family.
 //!
 //! **Unusable bars.** A bar with a non-finite or non-positive open/high/low/close, a
 //! non-finite or negative volume, or an open time not after the previous usable bar's
@@ -12,18 +14,19 @@
 //! (counted in usable base bars, or completed higher-timeframe bars) and every value
 //! is finite. Rows before that carry whatever is defined (`ta`'s NaNs, ATR's leading
 //! 0.0) — use `ready`, not the values, to decide.
+//!
+//! **Higher timeframes.** Base bars are aggregated causally into the bars of each
+//! timeframe a feature reads (see `MtfReturn`); a family's state machine on such a
+//! timeframe is fed each bar when it completes, and its outputs hold until the next.
 
 use gauntlet_datasets::{Bar, Interval};
 use gauntlet_kernels::lanes::{write_across, LaneBar};
 use gauntlet_kernels::memory::StreamingVec;
 
 use super::batch::FeatureValue;
-use super::catalog::{BollingerOutput, FeatureKind, MacdOutput, MtfOutput, VolatilityClass};
 use super::error::FeatureError;
-use super::indicators::{
-    per_lane, select, Atr, Ema, Lanes, Macd, Regime, RollingMeans, RollingWindow, Rsi,
-    VolatilityRegime,
-};
+use super::indicators::{AnyState, FeatureKind, Op};
+use super::primitives::{flag, per_lane, Lanes, RollingMeans};
 use super::set::FeatureSet;
 
 /// A bar as the bar of one lane.
@@ -83,106 +86,152 @@ impl CalendarHour {
     }
 }
 
-/// What one column computes, with indices into the shared indicator states.
-#[derive(Debug, Clone, Copy)]
-enum Op {
-    Session {
-        start: i64,
-        end: i64,
-    },
-    DayOfWeek,
-    IsWeekend,
-    Spread,
-    SpreadPct,
-    Atr(usize),
-    SpreadAtrRatio(usize),
-    VolumeMa(usize),
-    VolumeRatio(usize),
-    VolumeTrend {
-        fast: usize,
-        slow: usize,
-    },
-    Sma(usize),
-    PriceSmaRatio(usize),
-    Rsi(usize),
-    Macd(usize, MacdOutput),
-    Bollinger {
-        band: usize,
-        mean: usize,
-        k: f64,
-        output: BollingerOutput,
-    },
-    Volatility(usize, Regime),
-    MtfReturn(usize),
-    MtfRsi(usize, usize),
-    MtfAtrRatio(usize, usize),
-    MtfTrend(usize, usize),
-    MtfRangePosition(usize, usize),
-    MtfVolumeRatio(usize, usize),
-    MtfTrendAlignment([(usize, usize); 3]),
+/// The index of one per-bar quantity in a [`Block`].
+pub(crate) type Slot = usize;
+
+/// The first slots: the bar itself and its UTC calendar fields (the hour of day,
+/// and the weekday with Monday = 0).
+pub(crate) const HIGH: Slot = 0;
+pub(crate) const LOW: Slot = 1;
+pub(crate) const CLOSE: Slot = 2;
+pub(crate) const VOLUME: Slot = 3;
+pub(crate) const HOUR: Slot = 4;
+pub(crate) const WEEKDAY: Slot = 5;
+const BAR_SLOTS: usize = 6;
+
+/// The slot of `key` in `list`, or `n` new slots for it.
+fn intern<K: PartialEq>(list: &mut Vec<(K, Slot)>, key: K, slots: &mut usize, n: usize) -> Slot {
+    if let Some(&(_, slot)) = list.iter().find(|(k, _)| *k == key) {
+        return slot;
+    }
+    let slot = *slots;
+    *slots += n;
+    list.push((key, slot));
+    slot
 }
 
-fn intern<K: PartialEq>(keys: &mut Vec<K>, key: K) -> usize {
-    match keys.iter().position(|k| *k == key) {
-        Some(i) => i,
-        None => {
-            keys.push(key);
-            keys.len() - 1
+/// The state machines of one higher timeframe.
+#[derive(Debug, Clone)]
+struct TimeframePlan {
+    timeframe: Interval,
+    /// Completed bars before every feature on the timeframe is past its warm-up.
+    warmup: usize,
+    /// Each machine's feature and first output slot.
+    machines: Vec<(FeatureKind, Slot)>,
+    /// The slot of every machine output, machine after machine.
+    held_slots: Vec<Slot>,
+}
+
+/// The per-bar quantities of a set being compiled: each feature's
+/// `Family::compile` asks for those its column reads and gets their slots. Equal
+/// requests share one slot, and one state: a window of the close is kept once however
+/// many features read it, and features whose state-machine parameters are equal
+/// share one machine.
+#[derive(Debug, Clone)]
+pub(crate) struct Planner {
+    slots: usize,
+    /// The rolling means of the close: window, slot.
+    close_means: Vec<(usize, Slot)>,
+    /// The rolling means of the volume: window, slot.
+    volume_means: Vec<(usize, Slot)>,
+    /// Population stds of close windows: index into `close_means`, slot.
+    close_stds: Vec<(usize, Slot)>,
+    /// The state machines on the base bars: feature, first output slot.
+    machines: Vec<(FeatureKind, Slot)>,
+    timeframes: Vec<TimeframePlan>,
+}
+
+impl Planner {
+    fn new() -> Self {
+        Self {
+            slots: BAR_SLOTS,
+            close_means: vec![],
+            volume_means: vec![],
+            close_stds: vec![],
+            machines: vec![],
+            timeframes: vec![],
+        }
+    }
+
+    /// `mean(close over the last window bars)`, NaN until `window` bars are seen.
+    pub(crate) fn close_mean(&mut self, window: usize) -> Slot {
+        intern(&mut self.close_means, window, &mut self.slots, 1)
+    }
+
+    /// The population standard deviation (ddof = 0, exact two-pass) of the last
+    /// `window` closes, NaN until `window` bars are seen.
+    pub(crate) fn close_std(&mut self, window: usize) -> Slot {
+        self.close_mean(window);
+        let mean = self
+            .close_means
+            .iter()
+            .position(|&(w, _)| w == window)
+            .expect("the window's mean was just requested");
+        intern(&mut self.close_stds, mean, &mut self.slots, 1)
+    }
+
+    /// `mean(volume over the last window bars)`, NaN until `window` bars are seen.
+    pub(crate) fn volume_mean(&mut self, window: usize) -> Slot {
+        intern(&mut self.volume_means, window, &mut self.slots, 1)
+    }
+
+    /// The first of the outputs of `feature`'s state machine (its family's
+    /// `Family::State`), run on the bars of the feature's timeframe.
+    pub(crate) fn machine(&mut self, feature: FeatureKind) -> Slot {
+        let outputs = feature.outputs();
+        let timeframe = match feature.timeframes()[..] {
+            [] => None,
+            [timeframe] => Some(self.timeframe(timeframe)),
+            _ => panic!("a state machine runs on one timeframe: {feature:?}"),
+        };
+        let machines = match timeframe {
+            None => &mut self.machines,
+            Some(t) => &mut self.timeframes[t].machines,
+        };
+        intern(machines, feature, &mut self.slots, outputs)
+    }
+
+    /// The index of `timeframe`'s plan.
+    fn timeframe(&mut self, timeframe: Interval) -> usize {
+        match self
+            .timeframes
+            .iter()
+            .position(|p| p.timeframe == timeframe)
+        {
+            Some(t) => t,
+            None => {
+                self.timeframes.push(TimeframePlan {
+                    timeframe,
+                    warmup: 0,
+                    machines: vec![],
+                    held_slots: vec![],
+                });
+                self.timeframes.len() - 1
+            }
         }
     }
 }
 
-/// Indicator keys of one higher timeframe.
-#[derive(Debug, Clone, Default)]
-struct TimeframePlan {
-    rsi: Vec<usize>,
-    atr: Vec<usize>,
-    trend: Vec<(usize, usize)>,
-    range: Vec<usize>,
-    volume: Vec<usize>,
-    warmup: usize,
-}
-
-/// The compiled set: columns as ops, and the keys of every distinct indicator.
+/// The compiled set: a column operation per feature and the quantities they read.
 #[derive(Debug, Clone)]
 struct Plan {
     ops: Vec<Op>,
-    close_windows: Vec<usize>,
-    volume_windows: Vec<usize>,
-    /// Close-window indices whose population std is needed.
-    bands: Vec<usize>,
-    rsi: Vec<usize>,
-    atr: Vec<usize>,
-    macd: Vec<(usize, usize, usize)>,
-    regimes: Vec<(usize, usize)>,
-    timeframes: Vec<Interval>,
-    timeframe_plans: Vec<TimeframePlan>,
+    quantities: Planner,
     base_warmup: usize,
-    layout: Layout,
-    /// Per timeframe, parallel to `timeframes`.
-    timeframe_slots: Vec<TimeframeSlots>,
+    /// 1.0 when every feature is past its warm-up, else 0.0.
+    warm: Slot,
+    slots: usize,
 }
 
 impl Plan {
     fn compile(set: &FeatureSet, base: Interval) -> Result<Self, FeatureError> {
-        let mut plan = Plan {
-            ops: Vec::with_capacity(set.len()),
-            close_windows: vec![],
-            volume_windows: vec![],
-            bands: vec![],
-            rsi: vec![],
-            atr: vec![],
-            macd: vec![],
-            regimes: vec![],
-            timeframes: vec![],
-            timeframe_plans: vec![],
-            base_warmup: 0,
-            layout: Layout::default(),
-            timeframe_slots: vec![],
-        };
+        let mut quantities = Planner::new();
+        let mut ops = Vec::with_capacity(set.len());
+        let mut base_warmup = 0;
         for def in set.features() {
             let kind = def.kind();
-            for tf in kind.timeframes() {
+            let timeframes = kind.timeframes();
+            for &tf in &timeframes {
                 if tf.millis() < base.millis() {
                     return Err(FeatureError::TimeframeBelowBase {
                         feature: def.name().to_string(),
@@ -191,134 +240,36 @@ impl Plan {
                     });
                 }
             }
-            if kind.timeframes().is_empty() {
-                plan.base_warmup = plan.base_warmup.max(kind.warmup_bars());
+            if timeframes.is_empty() {
+                base_warmup = base_warmup.max(kind.warmup_bars());
             }
-            let op = plan.op_for(kind);
-            plan.ops.push(op);
+            for tf in timeframes {
+                let t = quantities.timeframe(tf);
+                let warmup = &mut quantities.timeframes[t].warmup;
+                *warmup = (*warmup).max(kind.warmup_bars());
+            }
+            ops.push(kind.compile(&mut quantities));
         }
-        plan.layout = Layout::new(&plan);
-        let mut first = plan.layout.timeframes;
-        for p in &plan.timeframe_plans {
-            let slots = TimeframeSlots::of(p, first);
-            first += slots.len;
-            plan.timeframe_slots.push(slots);
+        for tf in &mut quantities.timeframes {
+            tf.held_slots = tf
+                .machines
+                .iter()
+                .flat_map(|(kind, first)| *first..first + kind.outputs())
+                .collect();
         }
-        Ok(plan)
+        let warm = quantities.slots;
+        Ok(Plan {
+            ops,
+            slots: warm + 1,
+            quantities,
+            base_warmup,
+            warm,
+        })
     }
-
-    fn timeframe(&mut self, tf: Interval, warmup: usize) -> usize {
-        let i = intern(&mut self.timeframes, tf);
-        if i == self.timeframe_plans.len() {
-            self.timeframe_plans.push(TimeframePlan::default());
-        }
-        let plan = &mut self.timeframe_plans[i];
-        plan.warmup = plan.warmup.max(warmup);
-        i
-    }
-
-    fn op_for(&mut self, kind: &FeatureKind) -> Op {
-        let warmup = kind.warmup_bars();
-        match *kind {
-            FeatureKind::SessionTokyo => Op::Session { start: 0, end: 9 },
-            FeatureKind::SessionLondon => Op::Session { start: 7, end: 16 },
-            FeatureKind::SessionNewYork => Op::Session { start: 13, end: 22 },
-            FeatureKind::DayOfWeek => Op::DayOfWeek,
-            FeatureKind::IsWeekend => Op::IsWeekend,
-            FeatureKind::Spread => Op::Spread,
-            FeatureKind::SpreadPct => Op::SpreadPct,
-            FeatureKind::Atr { window } => Op::Atr(intern(&mut self.atr, window)),
-            FeatureKind::SpreadAtrRatio { window } => {
-                Op::SpreadAtrRatio(intern(&mut self.atr, window))
-            }
-            FeatureKind::VolumeMa { window } => {
-                Op::VolumeMa(intern(&mut self.volume_windows, window))
-            }
-            FeatureKind::VolumeRatio { window } => {
-                Op::VolumeRatio(intern(&mut self.volume_windows, window))
-            }
-            FeatureKind::VolumeTrend { fast, slow } => Op::VolumeTrend {
-                fast: intern(&mut self.volume_windows, fast),
-                slow: intern(&mut self.volume_windows, slow),
-            },
-            FeatureKind::Sma { window } => Op::Sma(intern(&mut self.close_windows, window)),
-            FeatureKind::PriceSmaRatio { window } => {
-                Op::PriceSmaRatio(intern(&mut self.close_windows, window))
-            }
-            FeatureKind::Rsi { window } => Op::Rsi(intern(&mut self.rsi, window)),
-            FeatureKind::Macd {
-                output,
-                fast,
-                slow,
-                signal,
-            } => Op::Macd(intern(&mut self.macd, (fast, slow, signal)), output),
-            FeatureKind::Bollinger {
-                output,
-                window,
-                std,
-            } => {
-                let mean = intern(&mut self.close_windows, window);
-                Op::Bollinger {
-                    band: intern(&mut self.bands, mean),
-                    mean,
-                    k: std,
-                    output,
-                }
-            }
-            FeatureKind::Volatility {
-                class,
-                window,
-                history,
-            } => Op::Volatility(
-                intern(&mut self.regimes, (window, history)),
-                match class {
-                    VolatilityClass::Low => Regime::Low,
-                    VolatilityClass::Medium => Regime::Medium,
-                    VolatilityClass::High => Regime::High,
-                },
-            ),
-            FeatureKind::Mtf { output, timeframe } => {
-                let t = self.timeframe(timeframe, warmup);
-                let plan = &mut self.timeframe_plans[t];
-                match output {
-                    MtfOutput::Return => Op::MtfReturn(t),
-                    MtfOutput::Rsi { window } => Op::MtfRsi(t, intern(&mut plan.rsi, window)),
-                    MtfOutput::AtrRatio { window } => {
-                        Op::MtfAtrRatio(t, intern(&mut plan.atr, window))
-                    }
-                    MtfOutput::Trend { fast, slow } => {
-                        Op::MtfTrend(t, intern(&mut plan.trend, (fast, slow)))
-                    }
-                    MtfOutput::RangePosition { window } => {
-                        Op::MtfRangePosition(t, intern(&mut plan.range, window))
-                    }
-                    MtfOutput::VolumeRatio { window } => {
-                        Op::MtfVolumeRatio(t, intern(&mut plan.volume, window))
-                    }
-                }
-            }
-            FeatureKind::MtfTrendAlignment { fast, slow } => {
-                let mut trends = [(0, 0); 3];
-                for (slot, tf) in trends.iter_mut().zip(super::catalog::MTF_TIMEFRAMES) {
-                    let t = self.timeframe(tf, warmup);
-                    *slot = (t, intern(&mut self.timeframe_plans[t].trend, (fast, slow)));
-                }
-                Op::MtfTrendAlignment(trends)
-            }
-        }
-    }
-}
-
-/// A pair of span-EMAs for `fast/slow − 1`.
-#[derive(Debug, Clone)]
-struct Trend<const L: usize> {
-    fast: Ema<L>,
-    slow: Ema<L>,
-    slow_window: usize,
 }
 
 /// Causal aggregation of base bars into one higher timeframe, with that timeframe's
-/// indicators. Outputs are refreshed only when a bucket completes.
+/// state machines. Their outputs are refreshed only when a bucket completes.
 #[derive(Debug, Clone)]
 struct HigherTimeframe<const L: usize> {
     timeframe: Interval,
@@ -330,25 +281,26 @@ struct HigherTimeframe<const L: usize> {
     close: Lanes<L>,
     volume: Lanes<L>,
     completed: usize,
-    last_close: Lanes<L>,
-    ret: Lanes<L>,
-    rsi: Vec<Rsi<L>>,
-    atr: Vec<Atr<L>>,
-    trend: Vec<Trend<L>>,
-    range: Vec<(RollingWindow<L>, RollingWindow<L>)>,
-    volume_windows: Vec<RollingWindow<L>>,
-    rsi_out: Vec<Lanes<L>>,
-    atr_out: Vec<Lanes<L>>,
-    trend_out: Vec<Lanes<L>>,
-    range_out: Vec<Lanes<L>>,
-    volume_out: Vec<Lanes<L>>,
+    /// Each machine and where its outputs start in `held`.
+    machines: Vec<(AnyState<L>, usize)>,
+    /// The outputs of the last completed bar, in the order of the plan's `held_slots`.
+    held: Vec<Lanes<L>>,
 }
 
 impl<const L: usize> HigherTimeframe<L> {
-    fn new(timeframe: Interval, plan: &TimeframePlan) -> Self {
-        let nan = |n: usize| vec![[f64::NAN; L]; n];
+    fn new(plan: &TimeframePlan) -> Self {
+        let mut at = 0;
+        let machines = plan
+            .machines
+            .iter()
+            .map(|(kind, _)| {
+                let first = at;
+                at += kind.outputs();
+                (kind.state(), first)
+            })
+            .collect();
         Self {
-            timeframe,
+            timeframe: plan.timeframe,
             warmup: plan.warmup,
             bucket: None,
             open: [f64::NAN; L],
@@ -357,30 +309,8 @@ impl<const L: usize> HigherTimeframe<L> {
             close: [f64::NAN; L],
             volume: [0.0; L],
             completed: 0,
-            last_close: [f64::NAN; L],
-            ret: [f64::NAN; L],
-            rsi: plan.rsi.iter().map(|&w| Rsi::new(w)).collect(),
-            atr: plan.atr.iter().map(|&w| Atr::new(w)).collect(),
-            trend: plan
-                .trend
-                .iter()
-                .map(|&(fast, slow)| Trend {
-                    fast: Ema::with_span(fast),
-                    slow: Ema::with_span(slow),
-                    slow_window: slow,
-                })
-                .collect(),
-            range: plan
-                .range
-                .iter()
-                .map(|&w| (RollingWindow::new(w), RollingWindow::new(w)))
-                .collect(),
-            volume_windows: plan.volume.iter().map(|&w| RollingWindow::new(w)).collect(),
-            rsi_out: nan(plan.rsi.len()),
-            atr_out: nan(plan.atr.len()),
-            trend_out: nan(plan.trend.len()),
-            range_out: nan(plan.range.len()),
-            volume_out: nan(plan.volume.len()),
+            machines,
+            held: vec![[f64::NAN; L]; at],
         }
     }
 
@@ -396,7 +326,7 @@ impl<const L: usize> HigherTimeframe<L> {
                 self.close = bar.close;
                 return;
             }
-            Some(_) => self.complete(),
+            Some(current) => self.complete(current),
             None => {}
         }
         self.bucket = Some(bucket);
@@ -407,220 +337,66 @@ impl<const L: usize> HigherTimeframe<L> {
         self.volume = bar.volume;
     }
 
-    /// The open bucket is complete (a base bar of a later bucket arrived).
-    fn complete(&mut self) {
-        let (high, low, close, volume) = (self.high, self.low, self.close, self.volume);
+    /// The bucket opened at `bucket` is complete (a base bar of a later bucket
+    /// arrived): its bar goes through every machine.
+    fn complete(&mut self, bucket: i64) {
         self.completed += 1;
-        self.ret = if self.completed >= 2 {
-            per_lane(|l| close[l] / self.last_close[l] - 1.0)
-        } else {
-            [f64::NAN; L]
+        let bar = LaneBar {
+            ts: bucket,
+            usable: true,
+            open: self.open,
+            high: self.high,
+            low: self.low,
+            close: self.close,
+            volume: self.volume,
         };
-        self.last_close = close;
-        for (rsi, out) in self.rsi.iter_mut().zip(&mut self.rsi_out) {
-            rsi.update(close);
-            *out = rsi.value();
-        }
-        for (atr, out) in self.atr.iter_mut().zip(&mut self.atr_out) {
-            atr.update(high, low, close);
-            let value = atr.value();
-            *out = if atr.is_ready() {
-                per_lane(|l| value[l] / close[l])
-            } else {
-                [f64::NAN; L]
-            };
-        }
-        for (trend, out) in self.trend.iter_mut().zip(&mut self.trend_out) {
-            trend.fast.update(close);
-            trend.slow.update(close);
-            let (fast, slow) = (trend.fast.value(), trend.slow.value());
-            *out = if trend.slow.count() >= trend.slow_window {
-                per_lane(|l| fast[l] / slow[l] - 1.0)
-            } else {
-                [f64::NAN; L]
-            };
-        }
-        for ((highs, lows), out) in self.range.iter_mut().zip(&mut self.range_out) {
-            highs.push(high);
-            lows.push(low);
-            let (max, min) = (highs.max(), lows.min());
-            *out = per_lane(|l| {
-                if max[l] == min[l] {
-                    0.5
-                } else {
-                    (close[l] - min[l]) / (max[l] - min[l])
-                }
-            });
-        }
-        for (window, out) in self.volume_windows.iter_mut().zip(&mut self.volume_out) {
-            window.push(volume);
-            let mean = window.mean();
-            *out = per_lane(|l| {
-                if mean[l] == 0.0 {
-                    1.0
-                } else {
-                    volume[l] / mean[l]
-                }
-            });
+        let held = &mut self.held;
+        for (machine, first) in &mut self.machines {
+            machine.step(&bar, |i, v| held[*first + i] = v);
         }
     }
-}
-
-/// Sign with `sgn(0) = 0` (and NaN for NaN).
-fn sign(x: f64) -> f64 {
-    if x > 0.0 {
-        1.0
-    } else if x < 0.0 {
-        -1.0
-    } else if x == 0.0 {
-        0.0
-    } else {
-        f64::NAN
-    }
-}
-
-/// Where each per-bar quantity the columns read lives in a [`Block`]: one slot
-/// (a column of `stride` values) per quantity, slot-major.
-#[derive(Debug, Clone, Copy, Default)]
-struct Layout {
-    close_mean: usize,
-    volume_mean: usize,
-    band_std: usize,
-    rsi: usize,
-    atr: usize,
-    atr_ready: usize,
-    macd: usize,
-    macd_signal: usize,
-    regime: usize,
-    /// Start of the higher-timeframe slots; each timeframe's are in [`Self::tf`].
-    timeframes: usize,
-    /// 1.0 when every feature is past its warm-up, else 0.0.
-    warm: usize,
-    slots: usize,
-}
-
-/// The first slots: the bar itself and its UTC calendar fields.
-const HIGH: usize = 0;
-const LOW: usize = 1;
-const CLOSE: usize = 2;
-const VOLUME: usize = 3;
-const HOUR: usize = 4;
-const WEEKDAY: usize = 5;
-const BAR_SLOTS: usize = 6;
-
-/// The slots of one higher timeframe's outputs.
-#[derive(Debug, Clone, Copy)]
-struct TimeframeSlots {
-    ret: usize,
-    rsi: usize,
-    atr: usize,
-    trend: usize,
-    range: usize,
-    volume: usize,
-    len: usize,
-}
-
-impl TimeframeSlots {
-    /// The slots of a timeframe whose first slot is `first`.
-    fn of(plan: &TimeframePlan, first: usize) -> Self {
-        let ret = first;
-        let rsi = ret + 1;
-        let atr = rsi + plan.rsi.len();
-        let trend = atr + plan.atr.len();
-        let range = trend + plan.trend.len();
-        let volume = range + plan.range.len();
-        Self {
-            ret,
-            rsi,
-            atr,
-            trend,
-            range,
-            volume,
-            len: volume + plan.volume.len() - first,
-        }
-    }
-}
-
-impl Layout {
-    fn new(plan: &Plan) -> Self {
-        let close_mean = BAR_SLOTS;
-        let volume_mean = close_mean + plan.close_windows.len();
-        let band_std = volume_mean + plan.volume_windows.len();
-        let rsi = band_std + plan.bands.len();
-        let atr = rsi + plan.rsi.len();
-        let atr_ready = atr + plan.atr.len();
-        let macd = atr_ready + plan.atr.len();
-        let macd_signal = macd + plan.macd.len();
-        let regime = macd_signal + plan.macd.len();
-        let timeframes = regime + plan.regimes.len();
-        let warm = timeframes
-            + plan
-                .timeframe_plans
-                .iter()
-                .map(|p| TimeframeSlots::of(p, 0).len)
-                .sum::<usize>();
-        Self {
-            close_mean,
-            volume_mean,
-            band_std,
-            rsi,
-            atr,
-            atr_ready,
-            macd,
-            macd_signal,
-            regime,
-            timeframes,
-            warm,
-            slots: warm + 1,
-        }
-    }
-}
-
-fn flag(b: bool) -> f64 {
-    if b {
-        1.0
-    } else {
-        0.0
-    }
-}
-
-/// The Bollinger bands `(mavg + k·std, mavg − k·std)`, from which the outputs are
-/// `high`, `low`, `(high − low)/mavg·100` and `(close − low)/(high − low)` (0.5 when
-/// the bands meet).
-#[inline(always)]
-fn bollinger_bands(mavg: f64, std: f64, k: f64) -> (f64, f64) {
-    (mavg + k * std, mavg - k * std)
 }
 
 /// Per-bar quantities of up to `stride` consecutive usable bars, slot-major
 /// (`values[slot · stride + k]` for the block's k-th bar, one value per lane).
 /// Streaming uses blocks of one bar, batch longer ones; both compute every column by
-/// [`Block::column`], so they agree bit for bit.
+/// [`Op::column`], so they agree bit for bit.
 #[derive(Debug, Clone)]
-struct Block<const L: usize> {
+pub(crate) struct Block<const L: usize> {
     stride: usize,
     len: usize,
     values: Vec<Lanes<L>>,
 }
 
 impl<const L: usize> Block<L> {
-    fn new(layout: &Layout, stride: usize) -> Self {
+    fn new(slots: usize, stride: usize) -> Self {
         Self {
             stride,
             len: 0,
-            values: vec![[f64::NAN; L]; layout.slots * stride],
+            values: vec![[f64::NAN; L]; slots * stride],
         }
+    }
+
+    /// The number of bars in the block.
+    #[inline(always)]
+    pub(crate) fn bars(&self) -> usize {
+        self.len
     }
 
     /// The filled part of one slot.
     #[inline(always)]
-    fn slot(&self, slot: usize) -> &[Lanes<L>] {
+    pub(crate) fn slot(&self, slot: Slot) -> &[Lanes<L>] {
         &self.values[slot * self.stride..slot * self.stride + self.len]
     }
 
     /// `put(k, f(x_k))` over one slot, lane by lane.
     #[inline(always)]
-    fn each(&self, slot: usize, put: &mut impl FnMut(usize, Lanes<L>), f: impl Fn(f64) -> f64) {
+    pub(crate) fn each(
+        &self,
+        slot: Slot,
+        put: &mut impl FnMut(usize, Lanes<L>),
+        f: impl Fn(f64) -> f64,
+    ) {
         for (k, x) in self.slot(slot).iter().enumerate() {
             put(k, per_lane(|l| f(x[l])));
         }
@@ -628,10 +404,10 @@ impl<const L: usize> Block<L> {
 
     /// `put(k, f(x_k, y_k))` over two slots, lane by lane.
     #[inline(always)]
-    fn pairs(
+    pub(crate) fn pairs(
         &self,
-        a: usize,
-        b: usize,
+        a: Slot,
+        b: Slot,
         put: &mut impl FnMut(usize, Lanes<L>),
         f: impl Fn(f64, f64) -> f64,
     ) {
@@ -642,9 +418,9 @@ impl<const L: usize> Block<L> {
 
     /// `put(k, f(x_k, y_k, z_k))` over three slots, lane by lane.
     #[inline(always)]
-    fn triples(
+    pub(crate) fn triples(
         &self,
-        [a, b, c]: [usize; 3],
+        [a, b, c]: [Slot; 3],
         put: &mut impl FnMut(usize, Lanes<L>),
         f: impl Fn(f64, f64, f64) -> f64,
     ) {
@@ -653,125 +429,9 @@ impl<const L: usize> Block<L> {
             put(k, per_lane(|l| f(x[k][l], y[k][l], z[k][l])));
         }
     }
-
-    /// Computes the column of `op` for the block's bars, handing `(k, value)` to
-    /// `put` in order. The match is per block, the loops per bar.
-    #[inline(always)]
-    fn column(&self, plan: &Plan, op: &Op, mut put: impl FnMut(usize, Lanes<L>)) {
-        let layout = &plan.layout;
-        let tfs = &plan.timeframe_slots;
-        match *op {
-            Op::Session { start, end } => {
-                let (start, end) = (start as f64, end as f64);
-                self.each(HOUR, &mut put, |h| flag(h >= start && h < end));
-            }
-            Op::DayOfWeek => self.each(WEEKDAY, &mut put, |d| d),
-            Op::IsWeekend => self.each(WEEKDAY, &mut put, |d| flag(d >= 5.0)),
-            Op::Spread => self.pairs(HIGH, LOW, &mut put, |h, l| h - l),
-            Op::SpreadPct => self.triples([HIGH, LOW, CLOSE], &mut put, |high, low, close| {
-                (high - low) / close
-            }),
-            Op::Atr(i) => self.each(layout.atr + i, &mut put, |a| a),
-            Op::SpreadAtrRatio(i) => {
-                let (high, low) = (self.slot(HIGH), self.slot(LOW));
-                let (atr, ready) = (self.slot(layout.atr + i), self.slot(layout.atr_ready + i));
-                for k in 0..self.len {
-                    put(
-                        k,
-                        per_lane(|l| {
-                            let ratio =
-                                select(atr[k][l] == 0.0, 0.0, (high[k][l] - low[k][l]) / atr[k][l]);
-                            select(ready[k][l] == 0.0, f64::NAN, ratio)
-                        }),
-                    );
-                }
-            }
-            Op::VolumeMa(i) => self.each(layout.volume_mean + i, &mut put, |m| m),
-            Op::VolumeRatio(i) => self.pairs(VOLUME, layout.volume_mean + i, &mut put, |v, m| {
-                if m == 0.0 {
-                    1.0
-                } else {
-                    v / m
-                }
-            }),
-            Op::VolumeTrend { fast, slow } => self.pairs(
-                layout.volume_mean + fast,
-                layout.volume_mean + slow,
-                &mut put,
-                |f, s| if s == 0.0 { 0.0 } else { f / s - 1.0 },
-            ),
-            Op::Sma(i) => self.each(layout.close_mean + i, &mut put, |m| m),
-            Op::PriceSmaRatio(i) => {
-                self.pairs(CLOSE, layout.close_mean + i, &mut put, |c, m| c / m)
-            }
-            Op::Rsi(i) => self.each(layout.rsi + i, &mut put, |r| r),
-            Op::Macd(i, output) => match output {
-                MacdOutput::Macd => self.each(layout.macd + i, &mut put, |m| m),
-                MacdOutput::Signal => self.each(layout.macd_signal + i, &mut put, |s| s),
-                MacdOutput::Diff => {
-                    self.pairs(layout.macd + i, layout.macd_signal + i, &mut put, |m, s| {
-                        m - s
-                    })
-                }
-            },
-            Op::Bollinger {
-                band,
-                mean,
-                k: width,
-                output,
-            } => {
-                let (mavg, std) = (layout.close_mean + mean, layout.band_std + band);
-                // One loop per output: a match inside the loop would be taken per bar.
-                match output {
-                    BollingerOutput::High => {
-                        self.pairs(mavg, std, &mut put, |m, s| bollinger_bands(m, s, width).0)
-                    }
-                    BollingerOutput::Low => {
-                        self.pairs(mavg, std, &mut put, |m, s| bollinger_bands(m, s, width).1)
-                    }
-                    BollingerOutput::Width => self.pairs(mavg, std, &mut put, |m, s| {
-                        let (high, low) = bollinger_bands(m, s, width);
-                        (high - low) / m * 100.0
-                    }),
-                    BollingerOutput::Position => {
-                        self.triples([mavg, std, CLOSE], &mut put, |m, s, close| {
-                            let (high, low) = bollinger_bands(m, s, width);
-                            select(high == low, 0.5, (close - low) / (high - low))
-                        })
-                    }
-                }
-            }
-            Op::Volatility(i, class) => {
-                let class = class.code();
-                // `r·0` is 0, or NaN while the regime is undefined: no branch.
-                self.each(layout.regime + i, &mut put, |r| flag(r == class) + r * 0.0);
-            }
-            Op::MtfReturn(t) => self.each(tfs[t].ret, &mut put, |x| x),
-            Op::MtfRsi(t, i) => self.each(tfs[t].rsi + i, &mut put, |x| x),
-            Op::MtfAtrRatio(t, i) => self.each(tfs[t].atr + i, &mut put, |x| x),
-            Op::MtfTrend(t, i) => self.each(tfs[t].trend + i, &mut put, |x| x),
-            Op::MtfRangePosition(t, i) => self.each(tfs[t].range + i, &mut put, |x| x),
-            Op::MtfVolumeRatio(t, i) => self.each(tfs[t].volume + i, &mut put, |x| x),
-            Op::MtfTrendAlignment(trends) => {
-                let [a, b, c] = trends.map(|(t, i)| self.slot(tfs[t].trend + i));
-                for k in 0..self.len {
-                    put(
-                        k,
-                        per_lane(|l| {
-                            [a[k][l], b[k][l], c[k][l]]
-                                .into_iter()
-                                .map(sign)
-                                .sum::<f64>()
-                                / 3.0
-                        }),
-                    );
-                }
-            }
-        }
-    }
 }
 
-/// All indicator states of `L` series that share every open time.
+/// All state machines of `L` series that share every open time.
 #[derive(Debug, Clone)]
 struct State<const L: usize> {
     bars: usize,
@@ -779,39 +439,23 @@ struct State<const L: usize> {
     calendar: CalendarHour,
     close_means: RollingMeans<L>,
     volume_means: RollingMeans<L>,
-    rsi: Vec<Rsi<L>>,
-    atr: Vec<Atr<L>>,
-    macd: Vec<Macd<L>>,
-    regimes: Vec<VolatilityRegime<L>>,
+    /// The base-bar machines, in the order of the plan's.
+    machines: Vec<AnyState<L>>,
     timeframes: Vec<HigherTimeframe<L>>,
 }
 
 impl<const L: usize> State<L> {
     fn new(plan: &Plan) -> Self {
+        let q = &plan.quantities;
+        let windows = |means: &[(usize, Slot)]| means.iter().map(|&(w, _)| w).collect::<Vec<_>>();
         Self {
             bars: 0,
             last_ts: None,
             calendar: CalendarHour::default(),
-            close_means: RollingMeans::new(&plan.close_windows),
-            volume_means: RollingMeans::new(&plan.volume_windows),
-            rsi: plan.rsi.iter().map(|&w| Rsi::new(w)).collect(),
-            atr: plan.atr.iter().map(|&w| Atr::new(w)).collect(),
-            macd: plan
-                .macd
-                .iter()
-                .map(|&(f, s, g)| Macd::new(f, s, g))
-                .collect(),
-            regimes: plan
-                .regimes
-                .iter()
-                .map(|&(w, h)| VolatilityRegime::new(w, h))
-                .collect(),
-            timeframes: plan
-                .timeframes
-                .iter()
-                .zip(&plan.timeframe_plans)
-                .map(|(&tf, p)| HigherTimeframe::new(tf, p))
-                .collect(),
+            close_means: RollingMeans::new(&windows(&q.close_means)),
+            volume_means: RollingMeans::new(&windows(&q.volume_means)),
+            machines: q.machines.iter().map(|(kind, _)| kind.state()).collect(),
+            timeframes: q.timeframes.iter().map(HigherTimeframe::new).collect(),
         }
     }
 
@@ -824,16 +468,12 @@ impl<const L: usize> State<L> {
     /// Consumes one usable bar and records its quantities as the block's next bar.
     #[inline(always)]
     fn update(&mut self, plan: &Plan, bar: &LaneBar<L>, block: &mut Block<L>) {
-        let layout = &plan.layout;
+        let q = &plan.quantities;
         let (stride, k) = (block.stride, block.len);
         assert!(k < stride, "a full block is flushed before the next bar");
-        assert_eq!(
-            block.values.len(),
-            layout.slots * stride,
-            "the plan's block"
-        );
+        assert_eq!(block.values.len(), plan.slots * stride, "the plan's block");
         let values = &mut block.values;
-        let mut put = |slot: usize, v: Lanes<L>| values[slot * stride + k] = v;
+        let mut put = |slot: Slot, v: Lanes<L>| values[slot * stride + k] = v;
         put(HIGH, bar.high);
         put(LOW, bar.low);
         put(CLOSE, bar.close);
@@ -842,54 +482,30 @@ impl<const L: usize> State<L> {
         put(HOUR, [hour; L]);
         put(WEEKDAY, [weekday; L]);
         self.close_means.push(bar.close);
-        for i in 0..self.close_means.len() {
-            put(layout.close_mean + i, self.close_means.mean(i));
+        for (i, &(_, slot)) in q.close_means.iter().enumerate() {
+            put(slot, self.close_means.mean(i));
         }
         self.volume_means.push(bar.volume);
-        for i in 0..self.volume_means.len() {
-            put(layout.volume_mean + i, self.volume_means.mean(i));
+        for (i, &(_, slot)) in q.volume_means.iter().enumerate() {
+            put(slot, self.volume_means.mean(i));
         }
-        for (i, &mean) in plan.bands.iter().enumerate() {
-            put(layout.band_std + i, self.close_means.population_std(mean));
+        for &(mean, slot) in &q.close_stds {
+            put(slot, self.close_means.population_std(mean));
         }
-        for (i, rsi) in self.rsi.iter_mut().enumerate() {
-            rsi.update(bar.close);
-            put(layout.rsi + i, rsi.value());
-        }
-        for (i, atr) in self.atr.iter_mut().enumerate() {
-            atr.update(bar.high, bar.low, bar.close);
-            put(layout.atr + i, atr.value());
-            put(layout.atr_ready + i, [flag(atr.is_ready()); L]);
-        }
-        for (i, macd) in self.macd.iter_mut().enumerate() {
-            macd.update(bar.close);
-            put(layout.macd + i, macd.macd());
-            put(layout.macd_signal + i, macd.signal());
-        }
-        for (i, regime) in self.regimes.iter_mut().enumerate() {
-            regime.update(bar.close);
-            put(layout.regime + i, regime.regime());
+        for (machine, &(_, first)) in self.machines.iter_mut().zip(&q.machines) {
+            machine.step(bar, |i, v| put(first + i, v));
         }
         let mut warm = true;
-        for (tf, slots) in self.timeframes.iter_mut().zip(&plan.timeframe_slots) {
+        for (tf, tf_plan) in self.timeframes.iter_mut().zip(&q.timeframes) {
             tf.on_base_bar(bar);
-            put(slots.ret, tf.ret);
-            for (offset, outputs) in [
-                (slots.rsi, &tf.rsi_out),
-                (slots.atr, &tf.atr_out),
-                (slots.trend, &tf.trend_out),
-                (slots.range, &tf.range_out),
-                (slots.volume, &tf.volume_out),
-            ] {
-                for (i, &v) in outputs.iter().enumerate() {
-                    put(offset + i, v);
-                }
+            for (&slot, &v) in tf_plan.held_slots.iter().zip(&tf.held) {
+                put(slot, v);
             }
             warm &= tf.completed > tf.warmup;
         }
         self.bars += 1;
         self.last_ts = Some(bar.ts);
-        put(layout.warm, [flag(warm && self.bars > plan.base_warmup); L]);
+        put(plan.warm, [flag(warm && self.bars > plan.base_warmup); L]);
         block.len += 1;
     }
 }
@@ -939,7 +555,7 @@ pub(crate) fn batch_rows<T: FeatureValue, const L: usize>(
         ready: vec![false; rows],
     });
     let block_bars = BATCH_BLOCK / L;
-    let mut block = Block::new(&plan.layout, block_bars);
+    let mut block = Block::new(plan.slots, block_bars);
     let mut staging = Staging::new(block_bars, columns);
     // The output row of the block's first bar.
     let mut first_row = 0;
@@ -1057,7 +673,7 @@ fn flush<T: FeatureValue, const L: usize>(
     // block's bars, then stored row by row.
     for (group, ops) in plan.ops.chunks(STORE_GROUP).enumerate() {
         for (c, op) in ops.iter().enumerate() {
-            block.column(plan, op, |k, v| {
+            op.column(block, |k, v| {
                 let bar = &mut staged[k];
                 let lanes = bar.values[c].iter_mut().zip(&mut bar.nonfinite).zip(v);
                 for ((value, nonfinite), v) in lanes {
@@ -1085,7 +701,7 @@ fn flush<T: FeatureValue, const L: usize>(
             }
         }
     }
-    let warm = block.slot(plan.layout.warm);
+    let warm = block.slot(plan.warm);
     for (lane, lane_rows) in out.iter_mut().zip(block_rows.chunks_exact(lane_stride)) {
         debug_assert_eq!(lane.values.len(), first_row * columns);
         // The groups cover every column: every value of the block's rows was written.
@@ -1120,7 +736,7 @@ impl StreamingComputer {
         let state = State::new(&plan);
         Ok(Self {
             row: vec![f64::NAN; plan.ops.len()],
-            block: Block::new(&plan.layout, 1),
+            block: Block::new(plan.slots, 1),
             plan,
             state,
             ready: false,
@@ -1140,12 +756,12 @@ impl StreamingComputer {
         self.state.update(&self.plan, &bar, &mut self.block);
         let mut finite = true;
         for (out, op) in self.row.iter_mut().zip(&self.plan.ops) {
-            self.block.column(&self.plan, op, |_, [v]| {
+            op.column(&self.block, |_, [v]| {
                 finite &= v.is_finite();
                 *out = v;
             });
         }
-        self.ready = finite && self.block.slot(self.plan.layout.warm)[0] == [1.0];
+        self.ready = finite && self.block.slot(self.plan.warm)[0] == [1.0];
         self.ready
     }
 

@@ -1,8 +1,7 @@
-//! Incremental indicator state machines (preallocated, no allocation per update).
-//!
-//! Each follows the convention of the Python `ta` 0.11 library where one exists
-//! (see the goldens README): the batch computation drives these same state
-//! machines, so streaming and batch agree bit for bit.
+//! The state machines several feature families build on (preallocated, no
+//! allocation per update): rolling windows with compensated sums, rolling means that
+//! share one history, and the pandas EMA. Each family's own state machine lives in
+//! its file under `indicators/`.
 //!
 //! **Lanes.** Every state machine runs `L` independent series at once, one per lane
 //! of a [`Lanes`] array: streaming uses one lane, batch up to four symbols that share
@@ -11,8 +10,6 @@
 //! count or on its neighbours; only the bar count, common to all lanes, is shared.
 //! The per-lane loops are straight-line (selects, not branches), so the compiler
 //! turns them into vector instructions.
-
-use gauntlet_kernels::lanes::{count_below, ln_lanes};
 
 /// One value per lane.
 pub(crate) type Lanes<const L: usize> = [f64; L];
@@ -36,6 +33,16 @@ pub(crate) fn per_lane<const L: usize>(mut f: impl FnMut(usize) -> f64) -> Lanes
 pub(crate) fn select(condition: bool, if_true: f64, if_false: f64) -> f64 {
     let mask = u64::from(condition).wrapping_neg();
     f64::from_bits((if_true.to_bits() & mask) | (if_false.to_bits() & !mask))
+}
+
+/// 1.0 for true, 0.0 for false.
+#[inline(always)]
+pub(crate) fn flag(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
 }
 
 /// The compensated running sum of a fixed-length window and its mean; the window's
@@ -291,11 +298,6 @@ impl<const L: usize> RollingMeans<L> {
         self.windows[i].mean
     }
 
-    /// The number of windows.
-    pub(crate) fn len(&self) -> usize {
-        self.windows.len()
-    }
-
     /// Window `i`'s population standard deviation (ddof = 0), NaN until it is full.
     #[inline(always)]
     pub(crate) fn population_std(&self, i: usize) -> Lanes<L> {
@@ -381,271 +383,6 @@ impl<const L: usize> Ema<L> {
 #[inline(never)]
 fn divide<const L: usize>(x: Lanes<L>, divisor: f64) -> Lanes<L> {
     per_lane(|l| x[l] / divisor)
-}
-
-/// `ta` RSI(n): `d_i = close_i − close_{i−1}` with `d_0 = 0`; `up = max(d, 0)`,
-/// `dn = max(−d, 0)`; `U, D` = Wilder EMA (α = 1/n, seeded with row 0's zero);
-/// `RSI = 100 − 100/(1 + U/D)`, and 100 where `D == 0`. NaN for the first n − 1 rows.
-#[derive(Debug, Clone)]
-pub(crate) struct Rsi<const L: usize> {
-    window: usize,
-    up: Ema<L>,
-    down: Ema<L>,
-    prev_close: Lanes<L>,
-}
-
-impl<const L: usize> Rsi<L> {
-    pub(crate) fn new(window: usize) -> Self {
-        Self {
-            window,
-            up: Ema::with_wilder(window),
-            down: Ema::with_wilder(window),
-            prev_close: [f64::NAN; L],
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn update(&mut self, close: Lanes<L>) {
-        let diff = if self.up.count() == 0 {
-            [0.0; L]
-        } else {
-            per_lane(|l| close[l] - self.prev_close[l])
-        };
-        self.up
-            .update(per_lane(|l| if diff[l] > 0.0 { diff[l] } else { 0.0 }));
-        self.down
-            .update(per_lane(|l| if diff[l] < 0.0 { -diff[l] } else { 0.0 }));
-        self.prev_close = close;
-    }
-
-    #[inline(always)]
-    pub(crate) fn value(&self) -> Lanes<L> {
-        if self.up.count() < self.window {
-            return [f64::NAN; L];
-        }
-        let (up, down) = (self.up.value(), self.down.value());
-        per_lane(|l| {
-            select(
-                down[l] == 0.0,
-                100.0,
-                100.0 - 100.0 / (1.0 + up[l] / down[l]),
-            )
-        })
-    }
-}
-
-/// `ta` ATR(n): `TR_0 = high_0 − low_0`, `TR_i = max(high − low, |high − close_{i−1}|,
-/// |low − close_{i−1}|)`; `ATR_{n−1} = mean(TR_0..TR_{n−1})`,
-/// `ATR_i = (ATR_{i−1}(n − 1) + TR_i)/n`; rows 0..n−2 are 0.0 (as in `ta`).
-#[derive(Debug, Clone)]
-pub(crate) struct Atr<const L: usize> {
-    window: usize,
-    count: usize,
-    seed_sum: Lanes<L>,
-    prev_close: Lanes<L>,
-    value: Lanes<L>,
-}
-
-impl<const L: usize> Atr<L> {
-    pub(crate) fn new(window: usize) -> Self {
-        Self {
-            window,
-            count: 0,
-            seed_sum: [0.0; L],
-            prev_close: [f64::NAN; L],
-            value: [0.0; L],
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn update(&mut self, high: Lanes<L>, low: Lanes<L>, close: Lanes<L>) {
-        let true_range: Lanes<L> = if self.count == 0 {
-            per_lane(|l| high[l] - low[l])
-        } else {
-            per_lane(|l| {
-                (high[l] - low[l])
-                    .max((high[l] - self.prev_close[l]).abs())
-                    .max((low[l] - self.prev_close[l]).abs())
-            })
-        };
-        self.count += 1;
-        let n = self.window as f64;
-        if self.count < self.window {
-            let seed_sum = self.seed_sum;
-            self.seed_sum = per_lane(|l| seed_sum[l] + true_range[l]);
-        } else if self.count == self.window {
-            self.value = per_lane(|l| (self.seed_sum[l] + true_range[l]) / n);
-        } else {
-            let n_minus_1 = (self.window - 1) as f64;
-            self.value = per_lane(|l| (self.value[l] * n_minus_1 + true_range[l]) / n);
-        }
-        self.prev_close = close;
-    }
-
-    /// 0.0 during warm-up (rows 0..n−2), like `ta`.
-    pub(crate) fn value(&self) -> Lanes<L> {
-        self.value
-    }
-
-    pub(crate) fn is_ready(&self) -> bool {
-        self.count >= self.window
-    }
-}
-
-/// `ta` MACD(fast, slow, signal): `macd = EMA_span(fast) − EMA_span(slow)` of close
-/// (both seeded with the first close), NaN for the first `slow − 1` rows;
-/// `signal = EMA_span(signal)` of macd seeded with its first valid value (row
-/// `slow − 1`), NaN for the first `signal − 1` macd values; `diff = macd − signal`.
-#[derive(Debug, Clone)]
-pub(crate) struct Macd<const L: usize> {
-    fast: Ema<L>,
-    slow: Ema<L>,
-    signal: Ema<L>,
-    slow_window: usize,
-    signal_window: usize,
-    macd: Lanes<L>,
-}
-
-impl<const L: usize> Macd<L> {
-    pub(crate) fn new(fast: usize, slow: usize, signal: usize) -> Self {
-        Self {
-            fast: Ema::with_span(fast),
-            slow: Ema::with_span(slow),
-            signal: Ema::with_span(signal),
-            slow_window: slow,
-            signal_window: signal,
-            macd: [f64::NAN; L],
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn update(&mut self, close: Lanes<L>) {
-        self.fast.update(close);
-        self.slow.update(close);
-        if self.slow.count() >= self.slow_window {
-            let (fast, slow) = (self.fast.value(), self.slow.value());
-            self.macd = per_lane(|l| fast[l] - slow[l]);
-            self.signal.update(self.macd);
-        }
-    }
-
-    pub(crate) fn macd(&self) -> Lanes<L> {
-        self.macd
-    }
-
-    pub(crate) fn signal(&self) -> Lanes<L> {
-        if self.signal.count() >= self.signal_window {
-            self.signal.value()
-        } else {
-            [f64::NAN; L]
-        }
-    }
-}
-
-/// Causal volatility regime.
-///
-/// `r_i = ln(close_i / close_{i−1})` (by `gauntlet_kernels::lanes::ln`, the same bits on
-/// every platform); `vol_i` = population std of the last `window` returns (exact
-/// two-pass); the regime at bar i compares `vol_i` with the `history` previous values
-/// `vol_{i−history} .. vol_{i−1}`:
-/// `b = #{ v : v < vol_i }`, low if `3b < history`, high if `3b ≥ 2·history`,
-/// medium otherwise. Defined from bar `window + history` on (bar 0 has no return).
-///
-/// `b` is counted over the `history` previous values on every bar: a branch-free
-/// comparison per value, vectorized (see [`count_below`]). With one lane that cost
-/// about as many instructions as keeping a sorted copy (two binary searches and a
-/// shift per bar); counting is simpler and has no data-dependent branches. A NaN volatility (only from
-/// overflowing returns) is never below anything and counts nothing.
-#[derive(Debug, Clone)]
-pub(crate) struct VolatilityRegime<const L: usize> {
-    /// Closes seen (the first has no return).
-    closes: usize,
-    prev_close: Lanes<L>,
-    returns: RollingWindow<L>,
-    /// The last `history` volatilities, a ring in arrival order.
-    history: Vec<Lanes<L>>,
-    history_next: usize,
-    history_filled: usize,
-    /// Per lane, the [`Regime::code`] of the current regime.
-    regime: Lanes<L>,
-}
-
-/// The tercile a bar's volatility falls into (`Undefined` during warm-up).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Regime {
-    Undefined,
-    Low,
-    Medium,
-    High,
-}
-
-impl Regime {
-    /// The regime as a number: NaN while undefined, then 0, 1, 2 for low, medium, high.
-    pub(crate) fn code(self) -> f64 {
-        match self {
-            Regime::Undefined => f64::NAN,
-            Regime::Low => 0.0,
-            Regime::Medium => 1.0,
-            Regime::High => 2.0,
-        }
-    }
-}
-
-impl<const L: usize> VolatilityRegime<L> {
-    pub(crate) fn new(window: usize, history: usize) -> Self {
-        Self {
-            closes: 0,
-            prev_close: [f64::NAN; L],
-            returns: RollingWindow::new(window),
-            history: vec![[0.0; L]; history.max(1)],
-            history_next: 0,
-            history_filled: 0,
-            regime: [Regime::Undefined.code(); L],
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn update(&mut self, close: Lanes<L>) {
-        self.closes += 1;
-        if self.closes == 1 {
-            self.prev_close = close;
-            return;
-        }
-        self.returns
-            .push(ln_lanes(per_lane(|l| close[l] / self.prev_close[l])));
-        self.prev_close = close;
-        if !self.returns.is_full() {
-            return;
-        }
-        let vol = self.returns.population_std();
-        let len = self.history.len();
-        if self.history_filled == len {
-            let below = count_below(&self.history, vol);
-            let len = len as f64;
-            self.regime = per_lane(|l| {
-                let thirds = 3.0 * below[l];
-                if thirds < len {
-                    Regime::Low.code()
-                } else if thirds >= 2.0 * len {
-                    Regime::High.code()
-                } else {
-                    Regime::Medium.code()
-                }
-            });
-        } else {
-            self.history_filled += 1;
-        }
-        self.history[self.history_next] = vol;
-        self.history_next += 1;
-        if self.history_next == len {
-            self.history_next = 0;
-        }
-    }
-
-    /// Per lane, the [`Regime::code`] of the last bar's regime.
-    pub(crate) fn regime(&self) -> Lanes<L> {
-        self.regime
-    }
 }
 
 #[cfg(test)]
@@ -818,190 +555,5 @@ mod tests {
         }
         assert_eq!(window.population_std(), [0.0]);
         assert_eq!(window.mean(), [60_000.125]);
-    }
-
-    #[test]
-    fn atr_is_zero_then_sma_seeded_then_wilder() {
-        let mut atr = Atr::<1>::new(3);
-        // TR: 2 (h−l), max(1, |4−2|, |3−2|) = 2, max(1,|6−3|,|5−3|) = 3, then Wilder.
-        atr.update([3.0], [1.0], [2.0]);
-        assert_eq!(atr.value(), [0.0]);
-        atr.update([4.0], [3.0], [3.0]);
-        assert_eq!(atr.value(), [0.0]);
-        assert!(!atr.is_ready());
-        atr.update([6.0], [5.0], [5.0]);
-        assert!(atr.is_ready());
-        assert!((atr.value()[0] - 7.0 / 3.0).abs() < 1e-15);
-        atr.update([5.5], [5.0], [5.0]); // TR = 0.5
-        assert!((atr.value()[0] - (7.0 / 3.0 * 2.0 + 0.5) / 3.0).abs() < 1e-15);
-    }
-
-    #[test]
-    fn rsi_is_100_without_down_moves_and_nan_in_warm_up() {
-        let mut rsi = Rsi::<1>::new(3);
-        rsi.update([1.0]);
-        rsi.update([2.0]);
-        assert!(rsi.value()[0].is_nan());
-        rsi.update([3.0]);
-        assert_eq!(rsi.value(), [100.0]);
-        rsi.update([2.0]);
-        assert!(rsi.value()[0] < 100.0 && rsi.value()[0] > 0.0);
-    }
-
-    /// The regime by its definition: count the previous `history` vols below.
-    fn regimes_by_counting(closes: &[f64], window: usize, history: usize) -> Vec<Regime> {
-        let mut returns = RollingWindow::<1>::new(window);
-        let mut vols: Vec<f64> = vec![];
-        let mut out = vec![Regime::Undefined];
-        let mut regime = Regime::Undefined;
-        for pair in closes.windows(2) {
-            returns.push([(pair[1] / pair[0]).ln()]);
-            if returns.is_full() {
-                let [vol] = returns.population_std();
-                if vols.len() >= history {
-                    let previous = &vols[vols.len() - history..];
-                    let below = previous.iter().filter(|&&v| v < vol).count();
-                    regime = if 3 * below < history {
-                        Regime::Low
-                    } else if 3 * below >= 2 * history {
-                        Regime::High
-                    } else {
-                        Regime::Medium
-                    };
-                }
-                vols.push(vol);
-            }
-            out.push(regime);
-        }
-        out
-    }
-
-    #[test]
-    fn volatility_regime_equals_counting_with_ties_and_nan_vols() {
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let mut close = 100.0;
-        let closes: Vec<f64> = (0..20_000)
-            .map(|i| {
-                // Flat stretches give runs of equal (zero) vols; a jump from 1e-300
-                // to 1e300 overflows the return to +inf and the vols to NaN.
-                if i % 5_000 == 4_000 {
-                    return 1e-300;
-                }
-                if i % 5_000 == 4_001 {
-                    return 1e300;
-                }
-                if rng.gen_bool(0.7) {
-                    close *= 1.0 + rng.gen_range(-0.01..0.01);
-                }
-                close
-            })
-            .collect();
-        for (window, history) in [(20, 100), (2, 3), (5, 1), (3, 7)] {
-            let expected = regimes_by_counting(&closes, window, history);
-            // One lane, and four (whose counting loop has another shape).
-            let mut regime = VolatilityRegime::<1>::new(window, history);
-            let mut lanes = VolatilityRegime::<4>::new(window, history);
-            for (i, &c) in closes.iter().enumerate() {
-                regime.update([c]);
-                lanes.update([c; 4]);
-                let code = expected[i].code().to_bits();
-                assert_eq!(
-                    regime.regime()[0].to_bits(),
-                    code,
-                    "({window}, {history}) bar {i}"
-                );
-                for l in 0..4 {
-                    assert_eq!(lanes.regime()[l].to_bits(), code, "lane {l} bar {i}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn volatility_regime_classifies_against_its_own_history() {
-        let mut regime = VolatilityRegime::<1>::new(2, 3);
-        for _ in 0..5 {
-            regime.update([100.0]);
-        }
-        assert!(regime.regime()[0].is_nan(), "undefined");
-        regime.update([100.0]);
-        // Vols at bars 2..=5 are all 0: none strictly below → low.
-        assert_eq!(regime.regime(), [Regime::Low.code()]);
-        regime.update([110.0]);
-        assert_eq!(regime.regime(), [Regime::High.code()]);
-    }
-
-    /// Every indicator's outputs over one update, as bits.
-    struct Indicators<const L: usize> {
-        window: RollingWindow<L>,
-        ema: Ema<L>,
-        rsi: Rsi<L>,
-        atr: Atr<L>,
-        macd: Macd<L>,
-        regime: VolatilityRegime<L>,
-    }
-
-    impl<const L: usize> Indicators<L> {
-        fn new() -> Self {
-            Self {
-                window: RollingWindow::new(5),
-                ema: Ema::with_span(10),
-                rsi: Rsi::new(4),
-                atr: Atr::new(3),
-                macd: Macd::new(3, 6, 2),
-                regime: VolatilityRegime::new(3, 5),
-            }
-        }
-
-        /// The outputs after one bar, `[output][lane]`.
-        fn update(&mut self, high: Lanes<L>, low: Lanes<L>, close: Lanes<L>) -> Vec<Lanes<L>> {
-            self.window.push(close);
-            self.ema.update(close);
-            self.rsi.update(close);
-            self.atr.update(high, low, close);
-            self.macd.update(close);
-            self.regime.update(close);
-            vec![
-                self.window.mean(),
-                self.window.population_std(),
-                self.window.max(),
-                self.window.min(),
-                self.ema.value(),
-                self.rsi.value(),
-                self.atr.value(),
-                self.macd.macd(),
-                self.macd.signal(),
-                self.regime.regime(),
-            ]
-        }
-    }
-
-    #[test]
-    fn each_lane_computes_what_one_series_alone_computes() {
-        let mut rng = ChaCha8Rng::seed_from_u64(11);
-        let mut lanes = Indicators::<4>::new();
-        let mut alone: Vec<Indicators<1>> = (0..4).map(|_| Indicators::new()).collect();
-        let mut close = [100.0, 1.0, 60_000.0, 0.01];
-        for bar in 0..2_000 {
-            for (l, c) in close.iter_mut().enumerate() {
-                // Lane 1 stays flat for long stretches (equal values, zero ranges).
-                if l != 1 || bar % 300 < 100 {
-                    *c *= 1.0 + rng.gen_range(-0.01..0.01);
-                }
-            }
-            let high = close.map(|c| c * 1.001);
-            let low = close.map(|c| c * 0.999);
-            let together = lanes.update(high, low, close);
-            for (l, one) in alone.iter_mut().enumerate() {
-                let by_itself = one.update([high[l]], [low[l]], [close[l]]);
-                for (output, (both, single)) in together.iter().zip(&by_itself).enumerate() {
-                    assert_eq!(
-                        both[l].to_bits(),
-                        single[0].to_bits(),
-                        "bar {bar} lane {l} output {output}"
-                    );
-                }
-            }
-        }
     }
 }
