@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use gauntlet_reports::calibration::CalibrationReport;
+use gauntlet_reports::stats::statistic_names;
 use serde::Deserialize;
 
 use crate::config::{ConfigErrors, RunConfig};
@@ -64,7 +66,10 @@ pub type GridPoint = Vec<(String, toml::Value)>;
 
 impl Grid {
     /// Reads and checks a grid file; every problem at once, naming the key.
-    pub fn load(path: &Path, known_statistics: &[&str]) -> anyhow::Result<Self> {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        // What an objective may name: every statistic and every calibration value.
+        let mut known_statistics = statistic_names();
+        known_statistics.extend(CalibrationReport::VALUE_NAMES);
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading the grid {}", path.display()))?;
         let raw: RawGrid = toml::from_str(&text)

@@ -18,13 +18,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use gauntlet_reports::calibration::CalibrationReport;
 use gauntlet_reports::render::{
     iso_time, render_sweep_csv, render_sweep_html, render_sweep_json, render_sweep_markdown,
     run_statistics, write_atomically, write_reports, BestConfig, Report, SweepReport, SweepRow,
     WalkForward, WalkForwardFold, SWEEP_SCHEMA_VERSION, SWEEP_STATISTICS,
 };
-use gauntlet_reports::stats::{statistic_names, SharpeTrials, StatisticsConfig};
+use gauntlet_reports::stats::{SharpeTrials, StatisticsConfig};
 use rayon::prelude::*;
 
 use crate::config::RunConfig;
@@ -81,9 +80,7 @@ pub fn sweep_to_dir(
     if let Some(threads) = options.threads {
         base.threads = threads;
     }
-    let mut known: Vec<&str> = statistic_names();
-    known.extend(CalibrationReport::VALUE_NAMES);
-    let grid = Grid::load(grid_path, &known)?;
+    let grid = Grid::load(grid_path)?;
     if options.walk_forward == Some(0) {
         anyhow::bail!("--walk-forward K needs K ≥ 1 folds");
     }

@@ -189,7 +189,7 @@ fn every_grid_key_is_documented() {
         "zz_probe = 1\n[grid]\n\"risk.time_stop_bars\" = [5]\n",
     )
     .unwrap();
-    let message = format!("{:#}", Grid::load(&path, &["sharpe_ratio"]).unwrap_err());
+    let message = format!("{:#}", Grid::load(&path).unwrap_err());
     assert_documented("Sweep grid", &expected_fields(&message));
 }
 

@@ -10,9 +10,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Args;
 use gauntlet_datasets::CandleSeries;
-use gauntlet_reports::calibration::CalibrationReport;
 use gauntlet_reports::render::iso_time;
-use gauntlet_reports::stats::statistic_names;
 use gauntlet_run::config::RunConfig;
 use gauntlet_run::grid::{self, Grid};
 use gauntlet_run::pipeline;
@@ -62,9 +60,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let points = match &args.grid {
         Some(grid_path) => {
-            let mut known = statistic_names();
-            known.extend(CalibrationReport::VALUE_NAMES);
-            let grid = Grid::load(grid_path, &known)?;
+            let grid = Grid::load(grid_path)?;
             let points = grid.points();
             for point in &points {
                 grid::config_at(&text, &args.file, grid_path, point)?;
