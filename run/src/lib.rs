@@ -2,7 +2,8 @@
 //! ([`config`], [`grid`]), drives the backtest pipeline from candles to a report
 //! ([`pipeline`]: load, predict, calibrate, simulate, report), writes a run's reports
 //! ([`backtest`]) or a sweep with walk-forward ([`sweep`]) as one output set
-//! ([`output`]), and times the stages ([`timings`]).
+//! ([`output`]), fits ensemble members' temperatures into calibrated bundles
+//! ([`calibrate`]), and times the stages ([`timings`]).
 //!
 //! The command line (`src/`) parses arguments, prints and sets exit codes; everything
 //! it runs is here, usable and testable without the binary.
@@ -10,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backtest;
+pub mod calibrate;
 pub mod config;
 pub mod grid;
 pub mod output;
