@@ -1,22 +1,13 @@
-//! `gauntlet models bundle`: write `NAME.bundle.json` next to a model file (ONNX,
-//! XGBoost JSON or LightGBM text) from the feature manifest, the scaler (given, or fitted
-//! on the training table) and the training facts, so nobody hand-writes it. The output
-//! name and kind are inferred when not given, saying from what, and the bundle is
-//! written only if it passes preflight against its own manifest.
+//! `gauntlet models bundle`: write `NAME.bundle.json` next to a model file
+//! ([`gauntlet_run::bundle`] says how), printing what was inferred and from what.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use gauntlet_datasets::table::Table;
-use gauntlet_strategies::features::FeatureManifest;
+use gauntlet_run::bundle::{write_bundle, BundleRequest, ScalerSource};
 use gauntlet_strategies::models::{
-    check_class_labels, onnx_output_kind, onnx_scores_output, parse_onnx, preflight,
-    read_feature_manifest, reference_output_kind, BundleSpec, ExpectedFeatures, InputLayout,
-    InputSpec, LabelSpec, ModelFormat, OnnxFileInfo, OutputEvidence, OutputKind, OutputSpec,
-    PreflightError, PreflightOptions, ReferenceRows, Scaler, ScalerFitError, TrainingWindow,
-    ZeroVariance,
+    InputLayout, LabelSpec, ModelFormat, OutputKind, TrainingWindow, ZeroVariance,
 };
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -112,107 +103,6 @@ pub struct BundleArgs {
     pub out: Option<PathBuf>,
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> anyhow::Result<T> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
-}
-
-/// The scaler: read from `--scaler`, fitted with `--fit-scaler-from`, or none.
-fn scaler(args: &BundleArgs, manifest: &FeatureManifest) -> anyhow::Result<Option<Scaler>> {
-    if let Some(path) = &args.scaler {
-        return read_json(path).map(Some);
-    }
-    let Some(path) = &args.fit_scaler_from else {
-        return Ok(None);
-    };
-    let table = Table::read_parquet(path)?;
-    let zero_variance = if args.zero_variance_std_one {
-        ZeroVariance::StdOne
-    } else {
-        ZeroVariance::Refuse
-    };
-    let fitted = Scaler::fit(&table, &manifest.names(), zero_variance).map_err(|err| {
-        let hint = match err {
-            ScalerFitError::ZeroVariance(_) => {
-                "; drop them from the feature set, or pass --zero-variance-std-one to scale \
-                 them by 1"
-            }
-            _ => "",
-        };
-        anyhow::anyhow!("--fit-scaler-from {}: {err}{hint}", path.display())
-    })?;
-    println!(
-        "scaler      mean and population std (ddof=0) fitted on {} rows of {}{}",
-        fitted.rows,
-        path.display(),
-        match fitted.unlabelled {
-            0 => String::new(),
-            n => format!(", leaving out {n} rows without a label"),
-        }
-    );
-    if !fitted.std_one.is_empty() {
-        println!(
-            "scaler      std 1 (--zero-variance-std-one) for {} zero-variance feature(s): {}",
-            fitted.std_one.len(),
-            fitted.std_one.join(", ")
-        );
-    }
-    Ok(Some(fitted.scaler))
-}
-
-/// The output name and kind: as given, else told from the graph (ONNX) or the reference
-/// outputs, printing what was inferred and from what.
-/// `graph`: the ONNX file's graph (`None` for XGBoost / LightGBM files).
-fn output(
-    args: &BundleArgs,
-    bytes: &[u8],
-    graph: Option<&OnnxFileInfo>,
-    reference: Option<&ReferenceRows>,
-) -> anyhow::Result<(String, OutputKind)> {
-    let name = match (&args.output, graph) {
-        (Some(name), _) => name.clone(),
-        (None, Some(info)) => {
-            let (name, why) = onnx_scores_output(info)
-                .map_err(|err| anyhow::anyhow!("{}: {err}", args.model.display()))?;
-            println!("output      {name} (inferred: {why}; --output to choose another)");
-            name
-        }
-        (None, _) => "output".to_string(),
-    };
-    if let Some(kind) = args.kind {
-        return Ok((name, kind.into()));
-    }
-    let evidence = reference
-        .and_then(reference_output_kind)
-        .or_else(|| match graph {
-            Some(_) => onnx_output_kind(bytes, &name),
-            None => Some(OutputEvidence {
-                kind: OutputKind::Probabilities,
-                reason: "the library's predict_proba (--kind logits for its raw margins)".into(),
-            }),
-        });
-    let Some(evidence) = evidence else {
-        let has_output = graph.is_some_and(|info| info.outputs.iter().any(|o| o.name == name));
-        if !has_output {
-            // Preflight refuses the bundle, naming the graph's outputs; the kind is moot.
-            return Ok((name, OutputKind::Probabilities));
-        }
-        bail!(
-            "{}: cannot tell whether output {name:?} holds probabilities or logits (the graph \
-             does not say and there are no --reference rows); pass --kind probabilities or \
-             --kind logits",
-            args.model.display()
-        );
-    };
-    println!(
-        "kind        {} (inferred: {}; --kind to override)",
-        evidence.kind.as_str(),
-        evidence.reason
-    );
-    Ok((name, evidence.kind))
-}
-
 impl From<KindArg> for OutputKind {
     fn from(kind: KindArg) -> Self {
         match kind {
@@ -222,73 +112,40 @@ impl From<KindArg> for OutputKind {
     }
 }
 
-/// Writes the bundle only if it passes the checks `gauntlet models check` runs against
-/// its own manifest (preflight), so a bundle that can never be scored is never written.
 pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
-    let manifest = read_feature_manifest(&args.manifest)?;
-    check_class_labels(&args.classes).map_err(|err| anyhow::anyhow!("--classes: {err}"))?;
-    let reference: Option<ReferenceRows> = args.reference.as_ref().map(read_json).transpose()?;
-    let bytes = std::fs::read(&args.model)
-        .with_context(|| format!("cannot read {}", args.model.display()))?;
-    let format = match args.format {
-        Some(FormatArg::Onnx) => ModelFormat::Onnx,
-        Some(FormatArg::XgboostJson) => ModelFormat::XgboostJson,
-        Some(FormatArg::LightgbmText) => ModelFormat::LightgbmText,
-        None => ModelFormat::detect(&args.model, &bytes).with_context(|| {
-            format!(
-                "cannot tell the format of {}: pass --format onnx|xgboost-json|lightgbm-text",
-                args.model.display()
-            )
-        })?,
-    };
-    let graph = match format {
-        ModelFormat::Onnx => Some(parse_onnx(&bytes).map_err(|err| {
-            anyhow::anyhow!("{} is not a valid ONNX model: {err}", args.model.display())
-        })?),
-        ModelFormat::XgboostJson | ModelFormat::LightgbmText => None,
-    };
-    let input_name = match (&args.input_name, &graph) {
-        (Some(name), _) => name.clone(),
-        (None, Some(info)) => info
-            .inputs
-            .first()
-            .map(|input| input.name.clone())
-            .context("the ONNX graph has no inputs")?,
-        (None, None) => "input".to_string(),
-    };
-    let (output_name, kind) = output(&args, &bytes, graph.as_ref(), reference.as_ref())?;
-    let scaler = scaler(&args, &manifest)?;
-    let name = args.name.clone().unwrap_or_else(|| {
-        args.model
-            .file_stem()
-            .map(|stem| stem.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    });
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.model.with_file_name(format!("{name}.bundle.json")));
-    let expected = ExpectedFeatures::from(&manifest);
-    let spec = BundleSpec {
-        name,
-        model_path: args.model.clone(),
-        model_format: format,
-        manifest,
-        input: InputSpec {
-            name: input_name,
-            layout: match args.layout {
-                LayoutArg::Rows => InputLayout::Rows,
-                LayoutArg::Sequence => InputLayout::Sequence,
+    let scaler = match (args.scaler, args.fit_scaler_from) {
+        (Some(path), _) => ScalerSource::File(path),
+        (None, Some(table)) => ScalerSource::FitOn {
+            table,
+            zero_variance: if args.zero_variance_std_one {
+                ZeroVariance::StdOne
+            } else {
+                ZeroVariance::Refuse
             },
-            window: args.window,
         },
+        (None, None) => ScalerSource::None,
+    };
+    let request = BundleRequest {
+        model: args.model,
+        format: args.format.map(|format| match format {
+            FormatArg::Onnx => ModelFormat::Onnx,
+            FormatArg::XgboostJson => ModelFormat::XgboostJson,
+            FormatArg::LightgbmText => ModelFormat::LightgbmText,
+        }),
+        manifest: args.manifest,
         scaler,
-        output: OutputSpec {
-            name: output_name,
-            kind,
-            class_labels: args.classes,
-            temperature: args.temperature,
+        reference: args.reference,
+        name: args.name,
+        input_name: args.input_name,
+        layout: match args.layout {
+            LayoutArg::Rows => InputLayout::Rows,
+            LayoutArg::Sequence => InputLayout::Sequence,
         },
+        window: args.window,
+        output: args.output,
+        kind: args.kind.map(OutputKind::from),
+        classes: args.classes,
+        temperature: args.temperature,
         labels: LabelSpec {
             horizon_bars: args.horizon,
             flat_threshold: args.flat_threshold,
@@ -297,30 +154,9 @@ pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
             from: args.train_from,
             to: args.train_to,
         },
-        reference,
+        out: args.out,
     };
-    let bundle = spec.build_at(out.clone())?;
-    let json = bundle.bundle.to_json();
-    match preflight(bundle, &expected, &PreflightOptions::default()) {
-        Ok(_) => {}
-        Err(PreflightError::Failed(report)) => bail!(
-            "refusing to write {}: the bundle fails the checks `gauntlet models check` runs \
-             ({} problem{}):{}",
-            out.display(),
-            report.failures.len(),
-            if report.failures.len() == 1 { "" } else { "s" },
-            report
-                .failures
-                .iter()
-                .map(|failure| format!("\n  - {failure}"))
-                .collect::<String>()
-        ),
-        Err(err @ PreflightError::Runtime(_)) => {
-            return Err(err)
-                .with_context(|| format!("cannot check {} before writing it", out.display()))
-        }
-    }
-    std::fs::write(&out, json).with_context(|| format!("cannot write {}", out.display()))?;
+    let out = write_bundle(request, |note| println!("{note}"))?;
     println!(
         "wrote {} (it passes preflight against its manifest; run `gauntlet models check` with \
          the backtest's feature set and window next)",
