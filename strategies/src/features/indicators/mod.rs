@@ -62,7 +62,7 @@ pub use volume::Volume;
 
 use super::params::{Builder, FamilySpec, ParamValue, Params, Resolved};
 use super::primitives::Lanes;
-use super::stream::{Block, Planner};
+use super::stream::{Block, Planner, Slot};
 
 /// One indicator family: the parameters of one feature (`Self`) and all that is
 /// specific to computing it.
@@ -114,6 +114,82 @@ pub(crate) trait Family:
         block: &Block<L>,
         put: impl FnMut(usize, Lanes<L>),
     );
+}
+
+/// A multi-timeframe family with one value per bar, computed by its state machine
+/// from the completed bars of one higher timeframe (aggregated as described at
+/// [`MtfReturn`]). Implementing it implements [`Family`]: the family name is that of
+/// its one builder, the default name `mtf_{timeframe}_{family without "mtf_"}`, the
+/// parameters `timeframe` and the family's own in name order, and the column is the
+/// machine's output.
+pub(crate) trait HigherTimeframe:
+    Copy + PartialEq + fmt::Debug + Into<FeatureKind> + 'static
+{
+    /// The family's one builder, its first parameter the timeframe.
+    const FAMILIES: &'static [Builder<Self>];
+
+    fn timeframe(&self) -> Interval;
+
+    /// Parameters other than `timeframe`.
+    fn own_params(&self) -> Vec<(&'static str, ParamValue)>;
+
+    /// Completed bars of the timeframe before the first defined value.
+    fn warmup(&self) -> usize;
+
+    /// The machine fed the completed bars; its one output is the value.
+    type BarMachine<const L: usize>: Machine<L>;
+
+    fn bar_machine<const L: usize>(&self) -> Self::BarMachine<L>;
+}
+
+impl<T: HigherTimeframe> Family for T {
+    const FAMILIES: &'static [Builder<Self>] = <T as HigherTimeframe>::FAMILIES;
+
+    fn family(&self) -> &'static str {
+        <T as HigherTimeframe>::FAMILIES[0].spec.family
+    }
+
+    fn default_name(&self) -> String {
+        let quantity = self.family().strip_prefix("mtf_").unwrap_or(self.family());
+        format!("mtf_{}_{quantity}", self.timeframe())
+    }
+
+    fn params(&self) -> Vec<(&'static str, ParamValue)> {
+        let mut params = self.own_params();
+        params.push(("timeframe", ParamValue::Text(self.timeframe().to_string())));
+        params.sort_by_key(|&(name, _)| name);
+        params
+    }
+
+    fn warmup_bars(&self) -> usize {
+        self.warmup()
+    }
+
+    fn timeframes(&self) -> Vec<Interval> {
+        vec![self.timeframe()]
+    }
+
+    type State<const L: usize> = T::BarMachine<L>;
+
+    fn state<const L: usize>(&self) -> Self::State<L> {
+        self.bar_machine()
+    }
+
+    /// The slot of the machine's value.
+    type Column = Slot;
+
+    fn compile(&self, plan: &mut Planner) -> Slot {
+        plan.machine((*self).into())
+    }
+
+    #[inline(always)]
+    fn column<const L: usize>(
+        &value: &Slot,
+        block: &Block<L>,
+        mut put: impl FnMut(usize, Lanes<L>),
+    ) {
+        block.each(value, &mut put, |x| x);
+    }
 }
 
 /// A family's incremental state over `L` lanes, fed one bar at a time (base bars, or

@@ -5,10 +5,9 @@ use gauntlet_datasets::Interval;
 use gauntlet_kernels::lanes::LaneBar;
 
 use crate::features::indicators::atr::AtrState;
-use crate::features::indicators::{Family, Machine};
+use crate::features::indicators::{HigherTimeframe, Machine};
 use crate::features::params::{int, window, Builder, ParamValue, TIMEFRAME};
 use crate::features::primitives::{per_lane, Lanes};
-use crate::features::stream::{Block, Planner, Slot};
 
 /// `mtf_atr_ratio`, named `mtf_{timeframe}_atr_ratio`: `ta` ATR(window) (as
 /// [`super::Atr::Value`]) over the completed bars of `timeframe` (aggregated as for
@@ -20,7 +19,7 @@ pub struct MtfAtrRatio {
     pub window: usize,
 }
 
-impl Family for MtfAtrRatio {
+impl HigherTimeframe for MtfAtrRatio {
     const FAMILIES: &'static [Builder<Self>] = &[Builder::new(
         "mtf_atr_ratio",
         &[TIMEFRAME, window(14)],
@@ -33,52 +32,25 @@ impl Family for MtfAtrRatio {
         },
     )];
 
-    fn family(&self) -> &'static str {
-        "mtf_atr_ratio"
+    fn timeframe(&self) -> Interval {
+        self.timeframe
     }
 
-    fn default_name(&self) -> String {
-        format!("mtf_{}_atr_ratio", self.timeframe)
+    fn own_params(&self) -> Vec<(&'static str, ParamValue)> {
+        vec![("window", int(self.window))]
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        vec![
-            ("timeframe", ParamValue::Text(self.timeframe.to_string())),
-            ("window", int(self.window)),
-        ]
-    }
-
-    fn warmup_bars(&self) -> usize {
+    fn warmup(&self) -> usize {
         self.window - 1
     }
 
-    fn timeframes(&self) -> Vec<Interval> {
-        vec![self.timeframe]
-    }
+    type BarMachine<const L: usize> = AtrRatioState<L>;
 
-    type State<const L: usize> = AtrRatioState<L>;
-
-    fn state<const L: usize>(&self) -> AtrRatioState<L> {
+    fn bar_machine<const L: usize>(&self) -> AtrRatioState<L> {
         AtrRatioState {
             atr: AtrState::new(self.window),
             ratio: [f64::NAN; L],
         }
-    }
-
-    /// The slot of the ratio.
-    type Column = Slot;
-
-    fn compile(&self, plan: &mut Planner) -> Slot {
-        plan.machine((*self).into())
-    }
-
-    #[inline(always)]
-    fn column<const L: usize>(
-        &ratio: &Slot,
-        block: &Block<L>,
-        mut put: impl FnMut(usize, Lanes<L>),
-    ) {
-        block.each(ratio, &mut put, |x| x);
     }
 }
 

@@ -3,10 +3,9 @@
 use gauntlet_datasets::Interval;
 use gauntlet_kernels::lanes::LaneBar;
 
-use crate::features::indicators::{Family, Machine};
+use crate::features::indicators::{HigherTimeframe, Machine};
 use crate::features::params::{int, window, Builder, ParamValue, TIMEFRAME};
 use crate::features::primitives::{per_lane, Lanes, RollingWindow};
-use crate::features::stream::{Block, Planner, Slot};
 
 /// `mtf_range_position`, named `mtf_{timeframe}_range_position`:
 /// `(C_k − min L)/(max H − min L)` over the last `window` completed bars of
@@ -18,7 +17,7 @@ pub struct MtfRangePosition {
     pub window: usize,
 }
 
-impl Family for MtfRangePosition {
+impl HigherTimeframe for MtfRangePosition {
     const FAMILIES: &'static [Builder<Self>] = &[Builder::new(
         "mtf_range_position",
         &[TIMEFRAME, window(20)],
@@ -31,53 +30,26 @@ impl Family for MtfRangePosition {
         },
     )];
 
-    fn family(&self) -> &'static str {
-        "mtf_range_position"
+    fn timeframe(&self) -> Interval {
+        self.timeframe
     }
 
-    fn default_name(&self) -> String {
-        format!("mtf_{}_range_position", self.timeframe)
+    fn own_params(&self) -> Vec<(&'static str, ParamValue)> {
+        vec![("window", int(self.window))]
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        vec![
-            ("timeframe", ParamValue::Text(self.timeframe.to_string())),
-            ("window", int(self.window)),
-        ]
-    }
-
-    fn warmup_bars(&self) -> usize {
+    fn warmup(&self) -> usize {
         self.window - 1
     }
 
-    fn timeframes(&self) -> Vec<Interval> {
-        vec![self.timeframe]
-    }
+    type BarMachine<const L: usize> = RangeState<L>;
 
-    type State<const L: usize> = RangeState<L>;
-
-    fn state<const L: usize>(&self) -> RangeState<L> {
+    fn bar_machine<const L: usize>(&self) -> RangeState<L> {
         RangeState {
             highs: RollingWindow::new(self.window),
             lows: RollingWindow::new(self.window),
             value: [f64::NAN; L],
         }
-    }
-
-    /// The slot of the position.
-    type Column = Slot;
-
-    fn compile(&self, plan: &mut Planner) -> Slot {
-        plan.machine((*self).into())
-    }
-
-    #[inline(always)]
-    fn column<const L: usize>(
-        &position: &Slot,
-        block: &Block<L>,
-        mut put: impl FnMut(usize, Lanes<L>),
-    ) {
-        block.each(position, &mut put, |x| x);
     }
 }
 

@@ -3,10 +3,9 @@
 use gauntlet_datasets::Interval;
 use gauntlet_kernels::lanes::LaneBar;
 
-use crate::features::indicators::{Family, Machine};
+use crate::features::indicators::{HigherTimeframe, Machine};
 use crate::features::params::{Builder, ParamValue, TIMEFRAME};
 use crate::features::primitives::{per_lane, Lanes};
-use crate::features::stream::{Block, Planner, Slot};
 
 /// `mtf_return`, named `mtf_{timeframe}_return`: `C_k / C_{k−1} − 1`. Warm-up: 1
 /// completed bar.
@@ -23,7 +22,7 @@ pub struct MtfReturn {
     pub timeframe: Interval,
 }
 
-impl Family for MtfReturn {
+impl HigherTimeframe for MtfReturn {
     const FAMILIES: &'static [Builder<Self>] = &[Builder::new(
         "mtf_return",
         &[TIMEFRAME],
@@ -35,50 +34,26 @@ impl Family for MtfReturn {
         },
     )];
 
-    fn family(&self) -> &'static str {
-        "mtf_return"
+    fn timeframe(&self) -> Interval {
+        self.timeframe
     }
 
-    fn default_name(&self) -> String {
-        format!("mtf_{}_return", self.timeframe)
+    fn own_params(&self) -> Vec<(&'static str, ParamValue)> {
+        Vec::new()
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        vec![("timeframe", ParamValue::Text(self.timeframe.to_string()))]
-    }
-
-    fn warmup_bars(&self) -> usize {
+    fn warmup(&self) -> usize {
         1
     }
 
-    fn timeframes(&self) -> Vec<Interval> {
-        vec![self.timeframe]
-    }
+    type BarMachine<const L: usize> = ReturnState<L>;
 
-    type State<const L: usize> = ReturnState<L>;
-
-    fn state<const L: usize>(&self) -> ReturnState<L> {
+    fn bar_machine<const L: usize>(&self) -> ReturnState<L> {
         ReturnState {
             completed: 0,
             last_close: [f64::NAN; L],
             value: [f64::NAN; L],
         }
-    }
-
-    /// The slot of the return.
-    type Column = Slot;
-
-    fn compile(&self, plan: &mut Planner) -> Slot {
-        plan.machine((*self).into())
-    }
-
-    #[inline(always)]
-    fn column<const L: usize>(
-        &value: &Slot,
-        block: &Block<L>,
-        mut put: impl FnMut(usize, Lanes<L>),
-    ) {
-        block.each(value, &mut put, |x| x);
     }
 }
 

@@ -3,10 +3,9 @@
 use gauntlet_datasets::Interval;
 use gauntlet_kernels::lanes::LaneBar;
 
-use crate::features::indicators::{Family, Machine};
+use crate::features::indicators::{HigherTimeframe, Machine};
 use crate::features::params::{int, window_named, Builder, ParamValue, TIMEFRAME};
 use crate::features::primitives::{per_lane, Ema, Lanes};
-use crate::features::stream::{Block, Planner, Slot};
 
 /// `mtf_trend`, named `mtf_{timeframe}_trend`: `EMA_span(fast)/EMA_span(slow) − 1` of
 /// the completed closes of `timeframe` (aggregated as for [`super::MtfReturn`]; EMAs
@@ -19,7 +18,7 @@ pub struct MtfTrend {
     pub slow: usize,
 }
 
-impl Family for MtfTrend {
+impl HigherTimeframe for MtfTrend {
     const FAMILIES: &'static [Builder<Self>] = &[Builder::new(
         "mtf_trend",
         &[TIMEFRAME, window_named("fast", 8), window_named("slow", 21)],
@@ -34,55 +33,27 @@ impl Family for MtfTrend {
         },
     )];
 
-    fn family(&self) -> &'static str {
-        "mtf_trend"
+    fn timeframe(&self) -> Interval {
+        self.timeframe
     }
 
-    fn default_name(&self) -> String {
-        format!("mtf_{}_trend", self.timeframe)
+    fn own_params(&self) -> Vec<(&'static str, ParamValue)> {
+        vec![("fast", int(self.fast)), ("slow", int(self.slow))]
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        vec![
-            ("fast", int(self.fast)),
-            ("slow", int(self.slow)),
-            ("timeframe", ParamValue::Text(self.timeframe.to_string())),
-        ]
-    }
-
-    fn warmup_bars(&self) -> usize {
+    fn warmup(&self) -> usize {
         self.slow - 1
     }
 
-    fn timeframes(&self) -> Vec<Interval> {
-        vec![self.timeframe]
-    }
+    type BarMachine<const L: usize> = TrendState<L>;
 
-    type State<const L: usize> = TrendState<L>;
-
-    fn state<const L: usize>(&self) -> TrendState<L> {
+    fn bar_machine<const L: usize>(&self) -> TrendState<L> {
         TrendState {
             fast: Ema::with_span(self.fast),
             slow: Ema::with_span(self.slow),
             slow_window: self.slow,
             value: [f64::NAN; L],
         }
-    }
-
-    /// The slot of the trend.
-    type Column = Slot;
-
-    fn compile(&self, plan: &mut Planner) -> Slot {
-        plan.machine((*self).into())
-    }
-
-    #[inline(always)]
-    fn column<const L: usize>(
-        &trend: &Slot,
-        block: &Block<L>,
-        mut put: impl FnMut(usize, Lanes<L>),
-    ) {
-        block.each(trend, &mut put, |x| x);
     }
 }
 

@@ -3,10 +3,9 @@
 use gauntlet_datasets::Interval;
 use gauntlet_kernels::lanes::LaneBar;
 
-use crate::features::indicators::{Family, Machine};
+use crate::features::indicators::{HigherTimeframe, Machine};
 use crate::features::params::{int, window, Builder, ParamValue, TIMEFRAME};
 use crate::features::primitives::{per_lane, Lanes, RollingWindow};
-use crate::features::stream::{Block, Planner, Slot};
 
 /// `mtf_volume_ratio`, named `mtf_{timeframe}_volume_ratio`:
 /// `V_k / mean(V over the last window completed bars)` of `timeframe` (aggregated as
@@ -18,7 +17,7 @@ pub struct MtfVolumeRatio {
     pub window: usize,
 }
 
-impl Family for MtfVolumeRatio {
+impl HigherTimeframe for MtfVolumeRatio {
     const FAMILIES: &'static [Builder<Self>] = &[Builder::new(
         "mtf_volume_ratio",
         &[TIMEFRAME, window(20)],
@@ -31,52 +30,25 @@ impl Family for MtfVolumeRatio {
         },
     )];
 
-    fn family(&self) -> &'static str {
-        "mtf_volume_ratio"
+    fn timeframe(&self) -> Interval {
+        self.timeframe
     }
 
-    fn default_name(&self) -> String {
-        format!("mtf_{}_volume_ratio", self.timeframe)
+    fn own_params(&self) -> Vec<(&'static str, ParamValue)> {
+        vec![("window", int(self.window))]
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        vec![
-            ("timeframe", ParamValue::Text(self.timeframe.to_string())),
-            ("window", int(self.window)),
-        ]
-    }
-
-    fn warmup_bars(&self) -> usize {
+    fn warmup(&self) -> usize {
         self.window - 1
     }
 
-    fn timeframes(&self) -> Vec<Interval> {
-        vec![self.timeframe]
-    }
+    type BarMachine<const L: usize> = VolumeRatioState<L>;
 
-    type State<const L: usize> = VolumeRatioState<L>;
-
-    fn state<const L: usize>(&self) -> VolumeRatioState<L> {
+    fn bar_machine<const L: usize>(&self) -> VolumeRatioState<L> {
         VolumeRatioState {
             volumes: RollingWindow::new(self.window),
             value: [f64::NAN; L],
         }
-    }
-
-    /// The slot of the ratio.
-    type Column = Slot;
-
-    fn compile(&self, plan: &mut Planner) -> Slot {
-        plan.machine((*self).into())
-    }
-
-    #[inline(always)]
-    fn column<const L: usize>(
-        &ratio: &Slot,
-        block: &Block<L>,
-        mut put: impl FnMut(usize, Lanes<L>),
-    ) {
-        block.each(ratio, &mut put, |x| x);
     }
 }
 
