@@ -7,9 +7,10 @@
 //! list of families into [`FeatureKind`] and the engine's enums, so each bar's work
 //! is dispatched by a `match`, never through a vtable.
 //!
-//! **Adding a feature**: a file here implementing [`Family`] (copy `rsi.rs`) and one
-//! line in the `registry!` call below; add it to a built-in set in `catalog.rs` only
-//! if that set changes.
+//! **Adding a feature**: a file here implementing [`Family`] (copy `rsi.rs`; a
+//! single-value multi-timeframe feature implements [`HigherTimeframe`] instead, copy
+//! `mtf_rsi.rs`) and one line in the `registry!` call below; add it to a built-in set
+//! in `catalog.rs` only if that set changes.
 //!
 //! How the engine (`stream.rs`) drives a family: when a set is compiled, each
 //! feature's [`Family::compile`] asks the [`Planner`] for the per-bar quantities it
