@@ -7,7 +7,7 @@ VENV := .venv
 DEMO_DIR := gauntlet-demo
 GAUNTLET := target/debug/gauntlet
 
-.PHONY: demo test venv build bench clean-demo fixtures
+.PHONY: demo test venv build bench bench-peer clean-demo fixtures
 
 ## venv: the repo-local Python environment (ONNX Runtime for inference, tools).
 venv: $(VENV)/.installed
@@ -53,6 +53,20 @@ test: venv
 ## bench: criterion benches in release (slow to build: polars in release).
 bench:
 	$(CARGO) bench --workspace
+
+## bench-peer: PEER whole commands, gauntlet against vectorbt (benches/peer/run.sh), in
+## their own venv so the project's stays as `make test` installs it.
+PEER_VENV := .venv-peer
+PEER_REQ := benches/peer/requirements.txt
+
+$(PEER_VENV)/.installed: $(PEER_REQ)
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(PEER_REQ)
+	touch $@
+
+bench-peer: $(PEER_VENV)/.installed
+	$(CARGO) bench --workspace --no-run
+	benches/peer/run.sh
 
 clean-demo:
 	rm -rf $(DEMO_DIR)
