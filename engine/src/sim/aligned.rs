@@ -1,7 +1,8 @@
 //! The loop over time when every symbol has the same timestamps: timestamp `row` is bar
 //! `row` of every symbol, so it needs no merge and no cursor per symbol. Only this loop
-//! lets symbols sleep (`sleep.rs`) and defers the equity curve (`curve.rs`); the test
-//! here checks it against the general loop (`merged.rs`).
+//! defers the equity curve (`curve.rs`), lets holding symbols sleep and skips the rows
+//! at which every symbol sleeps (`sleep.rs`); the test here checks it against the
+//! general loop (`merged.rs`).
 
 use gauntlet_strategies::strategy::Strategy;
 

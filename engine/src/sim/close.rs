@@ -62,7 +62,7 @@ impl<S: Strategy, Sl: SlippageModel> Simulator<'_, S, Sl> {
             },
         };
         let Some(intent) = self.strategy.on_bar(&mut slot.state, &ctx) else {
-            if self.aligned && slot.pending_entry.is_none() && slot.pending_exit.is_none() {
+            if slot.pending_entry.is_none() && slot.pending_exit.is_none() {
                 self.sleep(s, i, &ctx.position);
             }
             return;

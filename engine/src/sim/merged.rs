@@ -1,6 +1,7 @@
 //! The general loop over time: the timestamps of all symbols merged, for symbols with
 //! gaps or on different grids. Each symbol keeps a cursor to its next bar, and a
-//! timestamp processes the symbols that have a bar then.
+//! timestamp processes the symbols that have a bar then, except those asleep
+//! (`sleep.rs`): their cursor moves on, nothing else happens to them.
 
 use gauntlet_strategies::strategy::Strategy;
 
@@ -19,16 +20,26 @@ impl<S: Strategy, Sl: SlippageModel> Simulator<'_, S, Sl> {
             self.risk.begin_timestamp(ts, carried, &mut self.events);
             for k in 0..self.active.len() {
                 let s = self.active[k];
-                let i = self.slots[s].cursor;
+                let slot = &mut self.slots[s];
+                let i = slot.cursor;
+                slot.last_bar = Some(i);
+                if slot.asleep_until > i {
+                    continue;
+                }
+                if slot.asleep_until == i && slot.asleep_from < i {
+                    slot.wake(i);
+                }
                 if i % 8 == 0 {
                     self.prefetch(s, i + PREFETCH_ROWS);
                 }
-                self.slots[s].last_bar = Some(i);
                 self.open_bar(s, i);
             }
             for k in 0..self.active.len() {
                 let s = self.active[k];
-                self.intrabar(s, self.slots[s].cursor);
+                let i = self.slots[s].cursor;
+                if self.slots[s].asleep_until <= i {
+                    self.intrabar(s, i);
+                }
             }
             for &s in &self.active {
                 let slot = &self.slots[s];
@@ -42,8 +53,17 @@ impl<S: Strategy, Sl: SlippageModel> Simulator<'_, S, Sl> {
             for k in 0..self.active.len() {
                 let s = self.active[k];
                 let i = self.slots[s].cursor;
-                self.close_bar(s, ts, i);
+                if self.slots[s].asleep_until <= i {
+                    self.close_bar(s, ts, i);
+                }
                 self.slots[s].cursor += 1;
+            }
+        }
+        for slot in &mut self.slots {
+            // Still asleep: an open trade is closed at the end of data.
+            let bars = slot.columns.ts.len();
+            if slot.asleep_until >= bars && slot.asleep_from < bars {
+                slot.wake(bars);
             }
         }
         candles

@@ -28,7 +28,7 @@
 //! loop over time for symbols sharing one grid (`aligned.rs`) or not (`merged.rs`),
 //! steps 1 and 2 at the open (`open_fills.rs`), step 3 inside the bar (`intrabar.rs`),
 //! executing and booking fills (`execution.rs`), the close (`close.rs`), the equity
-//! curve (`curve.rs`) and the aligned loop's sleep/wake fast path (`sleep.rs`).
+//! curve (`curve.rs`) and the sleep/wake fast path of both loops (`sleep.rs`).
 
 mod aligned;
 mod close;

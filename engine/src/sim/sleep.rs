@@ -1,7 +1,8 @@
-//! The sleep/wake fast path of the aligned loop. A symbol with no working order sleeps
-//! until its strategy's next decision ([`Strategy::next_decision`]) or, holding, until
-//! the first bar that may reach a protective level or the time stop: the loop skips its
-//! bars meanwhile, and when it wakes the open trade catches up on them.
+//! The sleep/wake fast path of both loops over time. A symbol with no working order
+//! sleeps until its strategy's next decision ([`Strategy::next_decision`]) or, holding
+//! on an aligned grid with a deferred curve, until the first bar that may reach a
+//! protective level or the time stop: the loop skips its bars meanwhile, and when it
+//! wakes the open trade catches up on them.
 
 use gauntlet_strategies::strategy::{PositionView, Strategy};
 
@@ -59,13 +60,13 @@ impl<St> Slot<'_, St> {
 }
 
 impl<S: Strategy, Sl: SlippageModel> Simulator<'_, S, Sl> {
-    /// Aligned grid, at the close of bar `i` of symbol `s` (holding `position`), which
-    /// has no working order:
-    /// lets the symbol sleep until the first later bar at which anything but ATR (and,
-    /// holding, the excursions and the bar count) can happen to it. Flat, that is the
-    /// strategy's next decision. Holding, also the first bar whose open or range reaches
-    /// the stop or target, and the time stop; not at all with a trailing stop (it moves
-    /// at every close) or with equity-based rules (they may flatten at any close).
+    /// At the close of bar `i` of symbol `s` (holding `position`), which has no working
+    /// order: lets the symbol sleep until the first later bar at which anything but ATR
+    /// (and, holding, the excursions and the bar count) can happen to it. Flat, that is
+    /// the strategy's next decision. Holding, also the first bar whose open or range
+    /// reaches the stop or target, and the time stop; not at all with a trailing stop (it
+    /// moves at every close), with equity-based rules (they may flatten at any close) or
+    /// off an aligned grid (the equity curve then marks every close).
     pub(super) fn sleep(&mut self, s: usize, i: usize, position: &PositionView) {
         let slot = &self.slots[s];
         let holding_may_sleep = |t: &OpenTrade| {
@@ -154,9 +155,16 @@ mod tests {
         }
     }
 
-    /// A zig-zag random walk of 1m bars, enough crosses and stops to compare runs.
-    fn walk(seed: u64, bars: usize) -> CandleSeries {
-        crate::testing::walk(seed, 0, bars, 0, 0.004, 0.0005)
+    /// `symbols` zig-zag random walks of 1m bars, enough crosses and stops to compare
+    /// runs: on one grid (the aligned loop), or `unaligned`, each starting later and
+    /// with every few bars missing (the merged loop).
+    fn universe(seed: u64, symbols: u64, unaligned: bool) -> Vec<CandleSeries> {
+        (0..symbols)
+            .map(|s| {
+                let (first_bar, gap) = if unaligned { (3 * s, 5 + s) } else { (0, 0) };
+                crate::testing::walk(seed + s, first_bar as i64, 300, gap as usize, 0.004, 0.0005)
+            })
+            .collect()
     }
 
     /// Engine settings with or without stops (incl. the time stop), a trailing stop,
@@ -224,12 +232,13 @@ mod tests {
         fn sma_cross_asleep_equals_asked_every_bar(
             config in engine_config(),
             symbols in 1u64..4,
+            unaligned in prop::bool::ANY,
             seed in 1u64..1000,
             fast in 1usize..4,
             longer in 1usize..6,
             allow_short in prop::bool::ANY,
         ) {
-            let universe: Vec<_> = (0..symbols).map(|s| walk(seed + s, 300)).collect();
+            let universe = universe(seed, symbols, unaligned);
             let inputs: Vec<_> = universe.iter().map(SymbolInput::new).collect();
             let cross = SmaCrossConfig { fast, slow: fast + longer, allow_short };
             let strategy = SmaCross::new(cross, universe.iter().map(CandleSeries::close)).unwrap();
@@ -243,20 +252,21 @@ mod tests {
                 prop::collection::vec((0.0f32..1.0, 0.0f32..1.0, prop::bool::weighted(0.7)), 300),
                 1..4,
             ),
+            unaligned in prop::bool::ANY,
             seed in 1u64..1000,
             exit_below in 0.0f32..0.4,
             max_holding_bars in prop::option::of(1usize..30),
             allow_short in prop::bool::ANY,
         ) {
-            let universe: Vec<_> = (0..predictions.len() as u64).map(|s| walk(seed + s, 300)).collect();
-            // Class order [down, flat, up]; consensus 0.9 where the members agree.
-            let probabilities: Vec<Vec<f32>> = predictions
-                .iter()
-                .map(|rows| rows.iter().flat_map(|&(up, down, _)| [down, 0.0, up]).collect())
+            let universe = universe(seed, predictions.len() as u64, unaligned);
+            // One row per bar; class order [down, flat, up]; consensus 0.9 where the
+            // members agree.
+            let rows = |k: usize| &predictions[k][..universe[k].len()];
+            let probabilities: Vec<Vec<f32>> = (0..universe.len())
+                .map(|k| rows(k).iter().flat_map(|&(up, down, _)| [down, 0.0, up]).collect())
                 .collect();
-            let consensus: Vec<Vec<f32>> = predictions
-                .iter()
-                .map(|rows| rows.iter().map(|&(.., agreed)| if agreed { 0.9 } else { 0.1 }).collect())
+            let consensus: Vec<Vec<f32>> = (0..universe.len())
+                .map(|k| rows(k).iter().map(|&(.., agreed)| if agreed { 0.9 } else { 0.1 }).collect())
                 .collect();
             let models: Vec<_> = probabilities
                 .iter()
@@ -283,9 +293,10 @@ mod tests {
         fn buy_and_hold_asleep_equals_asked_every_bar(
             config in engine_config(),
             symbols in 1u64..4,
+            unaligned in prop::bool::ANY,
             seed in 1u64..1000,
         ) {
-            let universe: Vec<_> = (0..symbols).map(|s| walk(seed + s, 300)).collect();
+            let universe = universe(seed, symbols, unaligned);
             let inputs: Vec<_> = universe.iter().map(SymbolInput::new).collect();
             // Its one entry may be refused (an ATR stop before ATR exists): no trade.
             sleeping_changes_nothing(&config, BuyAndHold, &inputs)?;
