@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use gauntlet_engine::RunResult;
 use gauntlet_reports::render::{
     iso_time, render_sweep_csv, render_sweep_html, render_sweep_json, render_sweep_markdown,
     run_statistics, write_atomically, write_reports, BestConfig, Report, SweepReport, SweepRow,
@@ -26,10 +27,10 @@ use gauntlet_reports::render::{
 use gauntlet_reports::stats::{SharpeTrials, StatisticsConfig};
 use rayon::prelude::*;
 
-use crate::config::RunConfig;
+use crate::config::{RunConfig, StrategyConfig};
 use crate::grid::{self, Goal, Grid, GridPoint};
 use crate::output::{OutputSet, StagedDir};
-use crate::pipeline::{self, Prepared};
+use crate::pipeline::{self, BuiltStrategy, Prepared, Window};
 use crate::timings::StageTimings;
 
 /// How a sweep runs.
@@ -106,10 +107,28 @@ pub fn sweep_to_dir(
         .transpose()?;
     let staged = StagedDir::begin(&out, OutputSet::Sweep)?;
     let evaluate_all = |range: Option<(i64, i64)>| -> anyhow::Result<Vec<Evaluated>> {
+        let window = Window::new(&prepared, range);
+        let inputs = window.inputs()?;
+        // Grids mostly vary risk and fills: a strategy is built once per distinct
+        // strategy config, not once per candidate.
+        let mut strategies: Vec<(StrategyConfig, BuiltStrategy)> = Vec::new();
+        for candidate in &candidates {
+            let config = candidate.config.strategy;
+            if strategies.iter().all(|(built, _)| *built != config) {
+                strategies.push((config, BuiltStrategy::new(&config, &inputs)?));
+            }
+        }
         pool.install(|| {
             candidates
                 .par_iter()
-                .map(|c| evaluate(&prepared, &c.config, &grid.objective, range))
+                .map(|c| {
+                    let (_, strategy) = strategies
+                        .iter()
+                        .find(|(built, _)| *built == c.config.strategy)
+                        .expect("every candidate's strategy is built");
+                    let run = strategy.simulate(&c.config.engine, &inputs)?;
+                    evaluate_run(&run, &c.config, &grid.objective, &prepared)
+                })
                 .collect()
         })
     };
@@ -239,9 +258,19 @@ fn evaluate(
     range: Option<(i64, i64)>,
 ) -> anyhow::Result<Evaluated> {
     let run = pipeline::simulate_prepared(prepared, &config.engine, &config.strategy, range)?;
+    evaluate_run(&run, config, objective, prepared)
+}
+
+/// The statistics of `run`, a simulation of `config`.
+fn evaluate_run(
+    run: &RunResult,
+    config: &RunConfig,
+    objective: &str,
+    prepared: &Prepared,
+) -> anyhow::Result<Evaluated> {
     // Only the numbers: the tables of a full report would cost more than the simulation.
     let mut values = run_statistics(
-        &run,
+        run,
         config.reporting.annualization,
         config.reporting.end_of_data,
         &StatisticsConfig::default(),

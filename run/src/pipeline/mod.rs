@@ -253,53 +253,108 @@ pub(crate) fn simulate_prepared(
     strategy: &StrategyConfig,
     range: Option<(i64, i64)>,
 ) -> anyhow::Result<RunResult> {
-    let cut = |series: &[CandleSeries]| -> Option<Vec<CandleSeries>> {
-        range.map(|(from, to)| series.iter().map(|s| s.window(from, to)).collect())
-    };
-    let sliced = cut(&prepared.candles);
-    let candles_all = sliced.as_deref().unwrap_or(&prepared.candles);
-    let sliced_detail = prepared.detail.as_deref().and_then(cut);
-    let detail_all = sliced_detail.as_deref().or(prepared.detail.as_deref());
-    let mut inputs = Vec::with_capacity(candles_all.len());
-    for (symbol, candles) in candles_all.iter().enumerate() {
-        let offset = range.map_or(0, |(from, _)| {
-            prepared.candles[symbol].ts().partition_point(|&t| t < from)
-        });
-        let start = prepared.window_start[symbol] + offset;
-        let end = start + candles.len();
-        let model = match &prepared.predictions {
-            Some(p) => {
-                let e = &p.ensemble[symbol];
-                let k = e.n_classes;
-                Some(ModelOutputs::new(
-                    &e.probabilities[start * k..end * k],
-                    k,
-                    &e.consensus[start..end],
-                    p.up_class,
-                    p.down_class,
-                )?)
-            }
-            None => None,
+    let window = Window::new(prepared, range);
+    let inputs = window.inputs()?;
+    BuiltStrategy::new(strategy, &inputs)?.simulate(engine, &inputs)
+}
+
+/// The prepared candles (and intrabar detail) over the prepared window, or over the part
+/// of it in `range` (`[from, to)` bar open times), for the engine's inputs.
+pub(crate) struct Window<'p> {
+    prepared: &'p Prepared,
+    range: Option<(i64, i64)>,
+    /// The candles of `range`, when there is one.
+    candles: Option<Vec<CandleSeries>>,
+    detail: Option<Vec<CandleSeries>>,
+}
+
+impl<'p> Window<'p> {
+    pub(crate) fn new(prepared: &'p Prepared, range: Option<(i64, i64)>) -> Self {
+        let cut = |series: &[CandleSeries]| -> Option<Vec<CandleSeries>> {
+            range.map(|(from, to)| series.iter().map(|s| s.window(from, to)).collect())
         };
-        // No built-in strategy reads feature rows: they are not kept (see `predict`).
-        inputs.push(SymbolInput {
-            candles,
-            features: None,
-            model,
-            detail: detail_all.map(|d| &d[symbol]),
-        });
+        Self {
+            prepared,
+            range,
+            candles: cut(&prepared.candles),
+            detail: prepared.detail.as_deref().and_then(cut),
+        }
     }
-    Ok(match strategy {
-        StrategyConfig::EnsembleThreshold(c) => {
-            let models = inputs.iter().map(|input| input.model);
-            simulate(engine, &EnsembleThreshold::new(*c, models)?, &inputs)?
+
+    /// One input per symbol: its candles, intrabar detail and ensemble outputs over the
+    /// window.
+    pub(crate) fn inputs(&self) -> anyhow::Result<Vec<SymbolInput<'_>>> {
+        let prepared = self.prepared;
+        let candles_all = self.candles.as_deref().unwrap_or(&prepared.candles);
+        let detail_all = self.detail.as_deref().or(prepared.detail.as_deref());
+        let mut inputs = Vec::with_capacity(candles_all.len());
+        for (symbol, candles) in candles_all.iter().enumerate() {
+            let offset = self.range.map_or(0, |(from, _)| {
+                prepared.candles[symbol].ts().partition_point(|&t| t < from)
+            });
+            let start = prepared.window_start[symbol] + offset;
+            let end = start + candles.len();
+            let model = match &prepared.predictions {
+                Some(p) => {
+                    let e = &p.ensemble[symbol];
+                    let k = e.n_classes;
+                    Some(ModelOutputs::new(
+                        &e.probabilities[start * k..end * k],
+                        k,
+                        &e.consensus[start..end],
+                        p.up_class,
+                        p.down_class,
+                    )?)
+                }
+                None => None,
+            };
+            // No built-in strategy reads feature rows: they are not kept (see `predict`).
+            inputs.push(SymbolInput {
+                candles,
+                features: None,
+                model,
+                detail: detail_all.map(|d| &d[symbol]),
+            });
         }
-        StrategyConfig::SmaCross(c) => {
-            let closes = inputs.iter().map(|input| input.candles.close());
-            simulate(engine, &SmaCross::new(*c, closes)?, &inputs)?
-        }
-        StrategyConfig::BuyAndHold => simulate(engine, &BuyAndHold, &inputs)?,
-    })
+        Ok(inputs)
+    }
+}
+
+/// A built-in strategy with what it computes once per run (crossings, threshold
+/// readings), to simulate any number of engine configs on the same inputs.
+pub(crate) enum BuiltStrategy {
+    EnsembleThreshold(EnsembleThreshold),
+    SmaCross(SmaCross),
+    BuyAndHold,
+}
+
+impl BuiltStrategy {
+    pub(crate) fn new(config: &StrategyConfig, inputs: &[SymbolInput<'_>]) -> anyhow::Result<Self> {
+        Ok(match config {
+            StrategyConfig::EnsembleThreshold(c) => {
+                let models = inputs.iter().map(|input| input.model);
+                Self::EnsembleThreshold(EnsembleThreshold::new(*c, models)?)
+            }
+            StrategyConfig::SmaCross(c) => {
+                let closes = inputs.iter().map(|input| input.candles.close());
+                Self::SmaCross(SmaCross::new(*c, closes)?)
+            }
+            StrategyConfig::BuyAndHold => Self::BuyAndHold,
+        })
+    }
+
+    /// Simulates the strategy with `engine` on `inputs`, the inputs it was built on.
+    pub(crate) fn simulate(
+        &self,
+        engine: &EngineConfig,
+        inputs: &[SymbolInput<'_>],
+    ) -> anyhow::Result<RunResult> {
+        Ok(match self {
+            Self::EnsembleThreshold(strategy) => simulate(engine, strategy, inputs)?,
+            Self::SmaCross(strategy) => simulate(engine, strategy, inputs)?,
+            Self::BuyAndHold => simulate(engine, &BuyAndHold, inputs)?,
+        })
+    }
 }
 
 /// The report of a run of `config` on `prepared`.
