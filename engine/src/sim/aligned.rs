@@ -50,7 +50,10 @@ impl<S: Strategy, Sl: SlippageModel> Simulator<'_, S, Sl> {
             }
             if !self.deferred_curve {
                 for (s, slot) in self.slots.iter().enumerate() {
-                    self.portfolio.set_mark(s, slot.columns.close[row]);
+                    // Asleep here means flat without orders (`sleep.rs`): nothing to mark.
+                    if slot.asleep_until <= row {
+                        self.portfolio.set_mark(s, slot.columns.close[row]);
+                    }
                 }
                 let (equity, flatten) = self.record_close(ts);
                 carried = equity;
