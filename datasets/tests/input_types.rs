@@ -364,6 +364,33 @@ fn loads_or_fails(format: &str, bytes: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A footer whose column chunk lies past the end of the file (one byte of a valid
+/// file's footer overwritten: the chunk's size grows from a few hundred bytes to 8 KB) is
+/// refused before polars reads it: polars would slice its memory map out of bounds,
+/// which aborts the process.
+#[test]
+fn a_footer_pointing_past_the_end_of_the_file_is_refused() {
+    let mut bytes = valid_bytes("parquet");
+    assert_eq!(
+        bytes.len(),
+        2040,
+        "the fixture file changed: find another byte to damage"
+    );
+    bytes[1441] = 0x7f;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("BTC_1m.parquet");
+    std::fs::write(&path, &bytes).unwrap();
+    let err = load(&LoadRequest::new(&path)).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: damaged Parquet file (row group 0 claims bytes 4..8240 of a 2040-byte file); \
+             it was probably truncated or overwritten: write it again",
+            path.display()
+        )
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 

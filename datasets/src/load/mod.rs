@@ -209,6 +209,8 @@ pub enum LoadError {
     },
     #[error("{file}: reading this file crashed the Parquet/CSV reader ({message}); the file may be damaged or hold a column type gauntlet cannot read: check it with pyarrow or polars, or write it again")]
     Panicked { file: PathBuf, message: String },
+    #[error("{file}: damaged Parquet file ({detail}); it was probably truncated or overwritten: write it again")]
+    DamagedParquet { file: PathBuf, detail: String },
     #[error("{file}: row {row}, column {column:?}: cannot parse {value:?}, expected {expected} (rows are 1-based data rows, header excluded: line {} of the file)", row + 1)]
     CsvField {
         file: PathBuf,

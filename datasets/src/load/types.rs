@@ -15,19 +15,41 @@ use super::LoadError;
 /// What a refused Parquet column should be instead.
 const CAST_HINT: &str = "a type gauntlet can read; cast the column to float64 (prices, volume) or int64 (epoch timestamps), or drop it";
 
-/// Refuses a Parquet file with any column whose Arrow type polars cannot represent
-/// (polars would panic building the schema, even for columns gauntlet does not use).
+/// Refuses a Parquet file whose footer places a column chunk outside the file (a
+/// damaged or truncated file: polars would slice its memory map out of bounds, which
+/// aborts the process instead of returning an error), and one with any column whose
+/// Arrow type polars cannot represent (polars would panic building the schema, even for
+/// columns gauntlet does not use).
 pub(super) fn check_parquet_schema(path: &Path) -> Result<(), LoadError> {
-    let file = File::open(path).map_err(|source| LoadError::Io {
+    let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let schema = ParquetReader::new(file)
-        .schema()
-        .map_err(|source| LoadError::Read {
-            file: path.to_path_buf(),
-            source,
-        })?;
+    };
+    let file = File::open(path).map_err(io)?;
+    let file_len = file.metadata().map_err(io)?.len();
+    let read_err = |source| LoadError::Read {
+        file: path.to_path_buf(),
+        source,
+    };
+    let mut reader = ParquetReader::new(file);
+    let metadata = reader.get_metadata().map_err(read_err)?;
+    for (group, row_group) in metadata.row_groups.iter().enumerate() {
+        let ranges =
+            std::iter::once(row_group.full_byte_range()).chain(row_group.byte_ranges_iter());
+        if let Some(range) = ranges
+            .into_iter()
+            .find(|r| r.start > r.end || r.end > file_len)
+        {
+            return Err(LoadError::DamagedParquet {
+                file: path.to_path_buf(),
+                detail: format!(
+                    "row group {group} claims bytes {}..{} of a {file_len}-byte file",
+                    range.start, range.end
+                ),
+            });
+        }
+    }
+    let schema = reader.schema().map_err(read_err)?;
     let unreadable = schema
         .iter()
         .find(|(_, field)| !representable(&field.dtype))
