@@ -30,12 +30,12 @@ pub(super) struct Scan {
 }
 
 impl Scan {
-    /// Opens `path` and resolves its schema; a Parquet column of a type polars cannot
-    /// represent is refused first ([`types::check_parquet_schema`]).
+    /// Opens `path` and resolves its schema; a damaged Parquet footer or a column of a
+    /// type polars cannot represent is refused first ([`types::check_parquet_footer`]).
     pub(super) fn open(path: &Path, format: FileFormat) -> Result<Self, LoadError> {
         let read_err = |source| read_error(path, format, source);
         if format == FileFormat::Parquet {
-            types::check_parquet_schema(path)?;
+            types::check_parquet_footer(path)?;
         }
         let pl_path = PlRefPath::try_from_path(path).map_err(read_err)?;
         let mut frame = match format {

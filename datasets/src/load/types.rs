@@ -4,6 +4,7 @@
 //! features panics while converting such a column's Arrow type to its own schema, and
 //! it cannot create a column from uint8/uint16 data. Both are refused before polars
 //! reads the file, naming the file, the column, the type found and what to do instead.
+//! So is a footer that places a column chunk outside the file, naming the row group.
 
 use std::fs::File;
 use std::path::Path;
@@ -20,7 +21,7 @@ const CAST_HINT: &str = "a type gauntlet can read; cast the column to float64 (p
 /// aborts the process instead of returning an error), and one with any column whose
 /// Arrow type polars cannot represent (polars would panic building the schema, even for
 /// columns gauntlet does not use).
-pub(super) fn check_parquet_schema(path: &Path) -> Result<(), LoadError> {
+pub(super) fn check_parquet_footer(path: &Path) -> Result<(), LoadError> {
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
@@ -34,12 +35,9 @@ pub(super) fn check_parquet_schema(path: &Path) -> Result<(), LoadError> {
     let mut reader = ParquetReader::new(file);
     let metadata = reader.get_metadata().map_err(read_err)?;
     for (group, row_group) in metadata.row_groups.iter().enumerate() {
-        let ranges =
+        let mut ranges =
             std::iter::once(row_group.full_byte_range()).chain(row_group.byte_ranges_iter());
-        if let Some(range) = ranges
-            .into_iter()
-            .find(|r| r.start > r.end || r.end > file_len)
-        {
+        if let Some(range) = ranges.find(|r| r.start > r.end || r.end > file_len) {
             return Err(LoadError::DamagedParquet {
                 file: path.to_path_buf(),
                 detail: format!(

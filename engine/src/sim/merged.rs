@@ -77,13 +77,7 @@ impl<S: Strategy, Sl: SlippageModel> Simulator<'_, S, Sl> {
                     .unwrap_or(i64::MAX);
             }
         }
-        for slot in &mut self.slots {
-            // Still asleep: an open trade is closed at the end of data.
-            let bars = slot.columns.ts.len();
-            if slot.asleep_until >= bars && slot.asleep_from < bars {
-                slot.wake(bars);
-            }
-        }
+        // Only flat symbols sleep here (`Simulator::sleep`): no open trade to catch up.
         candles
     }
 
