@@ -19,6 +19,7 @@ use gauntlet_reports::calibration::{
     fit_temperature, fit_temperature_from_probabilities, CalibrationReport, PredictionSet,
     TemperatureBounds,
 };
+use gauntlet_reports::render::write_atomically;
 use gauntlet_strategies::features::{forward_return_labels, FeatureMatrix};
 use gauntlet_strategies::models::{
     bundle_json_path, calibrate, sha256_hex, Bundle, CalibrationRecord, CheckedModel, FeatureRows,
@@ -91,8 +92,9 @@ impl Target {
                     "{} exists and is a different model; choose another --out-dir",
                     model_target.display()
                 ),
-                Err(_) => std::fs::write(&model_target, &original.model_bytes)
-                    .with_context(|| format!("writing {}", model_target.display()))?,
+                // Whole or not at all: a half-written copy would later read as a
+                // different model.
+                Err(_) => write_atomically(&model_target, &original.model_bytes)?,
             }
         }
         let mut file = OpenOptions::new()
