@@ -9,9 +9,9 @@ use gauntlet_engine::{simulate, Distance, EngineConfig, RunResult, Sizing, Symbo
 use gauntlet_reports::calibration::PredictionSet;
 use gauntlet_reports::gates::GateSpec;
 use gauntlet_reports::render::{
-    build_report, render_html, render_json, render_markdown, render_risk_events_csv,
-    render_trades_csv, write_reports, CalibrationSection, Notices, Provenance, RenderError, Report,
-    ReportFormat, ReportOptions, RISK_EVENT_COLUMNS, TRADE_COLUMNS,
+    build_report, render_html, render_markdown, write_reports, CalibrationSection, Notices,
+    Provenance, RenderError, Report, ReportFormat, ReportOptions, RISK_EVENT_COLUMNS,
+    TRADE_COLUMNS,
 };
 use gauntlet_reports::run::EndOfDataPolicy;
 use gauntlet_reports::Annualization;
@@ -22,6 +22,11 @@ const HOUR: i64 = 3_600_000;
 const START: i64 = 1_706_659_200_000;
 /// A symbol name that needs escaping in HTML.
 const ODD_SYMBOL: &str = "A&B<x>";
+
+/// `report.json` as text.
+fn json(report: &Report) -> String {
+    String::from_utf8(ReportFormat::Json.render(report).unwrap()).unwrap()
+}
 
 struct Script(Vec<(usize, usize, OrderIntent)>);
 
@@ -198,20 +203,20 @@ fn json_is_byte_identical_across_renders_and_thread_counts() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| render_json(&sample_report()).unwrap())
+            .install(|| json(&sample_report()))
     };
     let one = in_pool(1);
     let two = in_pool(2);
     assert_eq!(one, two);
     let report = sample_report();
-    assert_eq!(render_json(&report).unwrap(), render_json(&report).unwrap());
-    assert_eq!(render_json(&report).unwrap(), one);
+    assert_eq!(json(&report), json(&report));
+    assert_eq!(json(&report), one);
 }
 
 #[test]
 fn json_is_versioned_ordered_finite_and_round_trips() {
     let report = sample_report();
-    let json = render_json(&report).unwrap();
+    let json = json(&report);
     assert!(json.starts_with(
         "{\n  \"schema_version\": 1,\n  \"metadata\": {\n    \"gauntlet_version\": \""
     ));
@@ -307,14 +312,14 @@ fn read_csv(bytes: &[u8]) -> (Vec<String>, Vec<csv::StringRecord>) {
 #[test]
 fn csv_tables_have_fixed_headers_and_one_row_each() {
     let report = sample_report();
-    let (headers, rows) = read_csv(&render_trades_csv(&report).unwrap());
+    let (headers, rows) = read_csv(&ReportFormat::TradesCsv.render(&report).unwrap());
     assert_eq!(headers, TRADE_COLUMNS);
     assert_eq!(rows.len(), 3);
     let symbol_at = |r: &csv::StringRecord| r.get(0).unwrap().to_string();
     assert!(rows.iter().any(|r| symbol_at(r) == ODD_SYMBOL));
     let counted: Vec<&str> = rows.iter().map(|r| r.get(16).unwrap()).collect();
     assert_eq!(counted.iter().filter(|c| **c == "false").count(), 1);
-    let (headers, rows) = read_csv(&render_risk_events_csv(&report).unwrap());
+    let (headers, rows) = read_csv(&ReportFormat::RiskEventsCsv.render(&report).unwrap());
     assert_eq!(headers, RISK_EVENT_COLUMNS);
     assert_eq!(rows.len(), 1);
     assert_eq!(&rows[0][3], "stop_loss");
@@ -327,16 +332,16 @@ fn no_trade_run_renders_everywhere() {
     assert!(report.trades.is_empty() && report.risk_events.is_empty());
     assert_eq!(report.statistics.values["number_of_trades"], Some(0.0));
     assert_eq!(report.statistics.values["win_rate"], None);
-    let (_, rows) = read_csv(&render_trades_csv(&report).unwrap());
+    let (_, rows) = read_csv(&ReportFormat::TradesCsv.render(&report).unwrap());
     assert!(rows.is_empty());
-    let (headers, rows) = read_csv(&render_risk_events_csv(&report).unwrap());
+    let (headers, rows) = read_csv(&ReportFormat::RiskEventsCsv.render(&report).unwrap());
     assert_eq!((headers.len(), rows.len()), (RISK_EVENT_COLUMNS.len(), 0));
     let md = render_markdown(&report);
     assert!(md.contains("Risk rules fired: none."));
     assert!(md.contains("| win_rate | n/a |"));
     let html = render_html(&report);
     assert!(html.contains("no risk rule fired") && html.contains("no trades"));
-    let json = render_json(&report).unwrap();
+    let json = json(&report);
     assert!(json.contains("\"win_rate\": null"));
 }
 
@@ -374,7 +379,7 @@ fn write_reports_is_atomic_ordered_and_names_paths_in_errors() {
     );
     assert_eq!(
         std::fs::read_to_string(out.join("report.json")).unwrap(),
-        render_json(&report).unwrap()
+        json(&report)
     );
     if let Some(sample_dir) = std::env::var_os("GAUNTLET_SAMPLE_REPORT_DIR") {
         write_reports(Path::new(&sample_dir), &report, &ReportFormat::ALL).unwrap();

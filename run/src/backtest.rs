@@ -158,7 +158,7 @@ pub fn run_to_dir(config_path: &Path, options: &RunOptions) -> anyhow::Result<Ou
     let mut timings = StageTimings::new(options.progress);
     let prepared = pipeline::prepare(&config, &pool, &mut timings)?;
     if let Some(champion) = &champion {
-        check_same_data(&prepared.provenance, champion)?;
+        check_same_data(&prepared.context.provenance, champion)?;
     }
     let champion_values = champion.as_ref().map(Report::gate_values);
     let members = prepared
@@ -174,10 +174,13 @@ pub fn run_to_dir(config_path: &Path, options: &RunOptions) -> anyhow::Result<Ou
     let run = timings.time("simulation", || {
         pipeline::simulate_prepared(&prepared, &config.engine, &config.strategy, None)
     })?;
+    // The report reads the run, not the candles or predictions: free them first (W1's
+    // candles alone are 620 MB).
+    let context = prepared.into_context();
     let report = timings.time("reports", || -> anyhow::Result<Report> {
         let report = pipeline::report(
             &config,
-            &prepared,
+            &context,
             &run,
             StatisticsConfig::default(),
             gates.as_ref(),

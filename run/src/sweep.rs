@@ -176,7 +176,7 @@ pub fn sweep_to_dir(
         };
         let report = pipeline::report(
             &best_candidate.config,
-            &prepared,
+            &prepared.context,
             &run,
             statistics,
             None,
@@ -226,7 +226,7 @@ pub fn sweep_to_dir(
         best: Some(best),
         rows,
         walk_forward,
-        provenance: prepared.provenance.clone(),
+        provenance: prepared.context.provenance.clone(),
     };
     let dir = staged.path();
     write_atomically(&dir.join("sweep.csv"), &render_sweep_csv(&report)?)?;
@@ -278,6 +278,7 @@ fn evaluate_run(
     .values;
     // Calibration does not depend on fills or risk: the same for every config.
     if let Some(ensemble) = prepared
+        .context
         .calibration
         .as_ref()
         .and_then(|c| c.ensemble.as_ref())
@@ -447,9 +448,7 @@ mod tests {
             detail: None,
             window_start: vec![0],
             predictions: None,
-            provenance: Default::default(),
-            notices: Default::default(),
-            calibration: None,
+            context: Default::default(),
         }
     }
 

@@ -1,6 +1,9 @@
 //! `trades.csv` and `risk_events.csv`: a header row, then one row per trade / event, in
 //! the fixed column order below. Numbers use Rust's shortest round-trip formatting.
 
+use std::fmt::{Display, Write as _};
+use std::io::Write;
+
 use super::{RenderError, Report};
 
 /// Columns of `trades.csv`.
@@ -31,58 +34,92 @@ fn csv_error(file: &'static str) -> impl Fn(csv::Error) -> RenderError {
     move |source| RenderError::Csv { file, source }
 }
 
-fn finish(writer: csv::Writer<Vec<u8>>, file: &'static str) -> Result<Vec<u8>, RenderError> {
-    writer.into_inner().map_err(|e| RenderError::Csv {
-        file,
-        source: csv::Error::from(e.into_error()),
-    })
+/// A CSV writer of one file's rows, each field written from a reused buffer (220,000
+/// trades are 3.7 million fields: no allocation per field).
+struct Rows<W: Write> {
+    writer: csv::Writer<W>,
+    field: String,
+    file: &'static str,
 }
 
-/// `trades.csv` bytes.
-pub fn render_trades_csv(report: &Report) -> Result<Vec<u8>, RenderError> {
-    const FILE: &str = "trades.csv";
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(TRADE_COLUMNS).map_err(csv_error(FILE))?;
+impl<W: Write> Rows<W> {
+    fn new(out: W, file: &'static str, header: &[&str]) -> Result<Self, RenderError> {
+        let mut writer = csv::Writer::from_writer(out);
+        writer.write_record(header).map_err(csv_error(file))?;
+        Ok(Self {
+            writer,
+            field: String::new(),
+            file,
+        })
+    }
+
+    /// Writes `value` formatted with `Display` (shortest round-trip for floats).
+    fn value(&mut self, value: impl Display) -> Result<(), RenderError> {
+        self.field.clear();
+        write!(self.field, "{value}").expect("formatting into a String cannot fail");
+        self.writer
+            .write_field(&self.field)
+            .map_err(csv_error(self.file))
+    }
+
+    fn text(&mut self, text: &str) -> Result<(), RenderError> {
+        self.writer.write_field(text).map_err(csv_error(self.file))
+    }
+
+    fn end_row(&mut self) -> Result<(), RenderError> {
+        self.writer
+            .write_record(None::<&[u8]>)
+            .map_err(csv_error(self.file))
+    }
+
+    fn finish(self) -> Result<(), RenderError> {
+        let file = self.file;
+        self.writer
+            .into_inner()
+            .map(drop)
+            .map_err(|e| RenderError::Csv {
+                file,
+                source: csv::Error::from(e.into_error()),
+            })
+    }
+}
+
+/// Writes `trades.csv` to `out`.
+pub(super) fn write_trades_csv(report: &Report, out: impl Write) -> Result<(), RenderError> {
+    let mut rows = Rows::new(out, "trades.csv", &TRADE_COLUMNS)?;
     for t in &report.trades {
-        w.write_record([
-            t.symbol.clone(),
-            t.side.clone(),
-            t.entry_ts_ms.to_string(),
-            t.exit_ts_ms.to_string(),
-            t.entry_time.clone(),
-            t.exit_time.clone(),
-            t.bars_held.to_string(),
-            t.quantity.to_string(),
-            t.entry_price.to_string(),
-            t.exit_price.to_string(),
-            t.fees.to_string(),
-            t.pnl.to_string(),
-            t.return_pct.to_string(),
-            t.exit_reason.as_str().to_string(),
-            t.mae.to_string(),
-            t.mfe.to_string(),
-            t.counted_in_statistics.to_string(),
-        ])
-        .map_err(csv_error(FILE))?;
+        rows.text(&t.symbol)?;
+        rows.text(&t.side)?;
+        rows.value(t.entry_ts_ms)?;
+        rows.value(t.exit_ts_ms)?;
+        rows.text(&t.entry_time)?;
+        rows.text(&t.exit_time)?;
+        rows.value(t.bars_held)?;
+        rows.value(t.quantity)?;
+        rows.value(t.entry_price)?;
+        rows.value(t.exit_price)?;
+        rows.value(t.fees)?;
+        rows.value(t.pnl)?;
+        rows.value(t.return_pct)?;
+        rows.text(t.exit_reason.as_str())?;
+        rows.value(t.mae)?;
+        rows.value(t.mfe)?;
+        rows.value(t.counted_in_statistics)?;
+        rows.end_row()?;
     }
-    finish(w, FILE)
+    rows.finish()
 }
 
-/// `risk_events.csv` bytes.
-pub fn render_risk_events_csv(report: &Report) -> Result<Vec<u8>, RenderError> {
-    const FILE: &str = "risk_events.csv";
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(RISK_EVENT_COLUMNS)
-        .map_err(csv_error(FILE))?;
+/// Writes `risk_events.csv` to `out`.
+pub(super) fn write_risk_events_csv(report: &Report, out: impl Write) -> Result<(), RenderError> {
+    let mut rows = Rows::new(out, "risk_events.csv", &RISK_EVENT_COLUMNS)?;
     for e in &report.risk_events {
-        w.write_record([
-            e.ts_ms.to_string().as_str(),
-            &e.time,
-            &e.symbol,
-            &e.rule,
-            &e.details,
-        ])
-        .map_err(csv_error(FILE))?;
+        rows.value(e.ts_ms)?;
+        rows.text(&e.time)?;
+        rows.text(&e.symbol)?;
+        rows.text(&e.rule)?;
+        rows.text(&e.details)?;
+        rows.end_row()?;
     }
-    finish(w, FILE)
+    rows.finish()
 }

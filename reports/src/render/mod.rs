@@ -19,14 +19,12 @@ mod svg;
 mod sweep;
 
 use std::fs;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-pub use csv_tables::{
-    render_risk_events_csv, render_trades_csv, RISK_EVENT_COLUMNS, TRADE_COLUMNS,
-};
+pub use csv_tables::{RISK_EVENT_COLUMNS, TRADE_COLUMNS};
 pub use html::render_html;
 pub use markdown::render_markdown;
 pub use model::{
@@ -106,27 +104,42 @@ impl ReportFormat {
         }
     }
 
-    /// The file's bytes for `report`.
+    /// Writes the file for `report` to `out`. The tables and `report.json` are streamed
+    /// (their size grows with the trades); the pages are rendered whole first.
+    pub fn write(self, report: &Report, mut out: impl Write) -> Result<(), RenderError> {
+        let text = match self {
+            Self::TradesCsv => return csv_tables::write_trades_csv(report, out),
+            Self::RiskEventsCsv => return csv_tables::write_risk_events_csv(report, out),
+            Self::Json => return write_json(report, out),
+            Self::Markdown => render_markdown(report),
+            Self::Html => render_html(report),
+        };
+        out.write_all(text.as_bytes())
+            .map_err(|source| RenderError::Io {
+                action: "write",
+                path: PathBuf::from(self.file_name()),
+                source,
+            })
+    }
+
+    /// The file's bytes for `report` ([`ReportFormat::write`] into memory).
     pub fn render(self, report: &Report) -> Result<Vec<u8>, RenderError> {
-        Ok(match self {
-            Self::TradesCsv => render_trades_csv(report)?,
-            Self::RiskEventsCsv => render_risk_events_csv(report)?,
-            Self::Markdown => render_markdown(report).into_bytes(),
-            Self::Html => render_html(report).into_bytes(),
-            Self::Json => render_json(report)?.into_bytes(),
-        })
+        let mut bytes = Vec::new();
+        self.write(report, &mut bytes)?;
+        Ok(bytes)
     }
 }
 
 /// `report.json`: pretty-printed (two-space indent), keys in declared / sorted order,
 /// trailing newline.
-pub fn render_json(report: &Report) -> Result<String, RenderError> {
-    let mut text = serde_json::to_string_pretty(report).map_err(|source| RenderError::Json {
+fn write_json(report: &Report, mut out: impl Write) -> Result<(), RenderError> {
+    let error = |source| RenderError::Json {
         file: "report.json",
         source,
-    })?;
-    text.push('\n');
-    Ok(text)
+    };
+    serde_json::to_writer_pretty(&mut out, report).map_err(error)?;
+    out.write_all(b"\n")
+        .map_err(|e| error(serde_json::Error::io(e)))
 }
 
 /// Writes the requested files into `dir` (created if missing) and returns their paths in
@@ -152,9 +165,8 @@ pub fn write_reports(
         if !formats.contains(&format) {
             continue;
         }
-        let bytes = format.render(report)?;
         let path = dir.join(format.file_name());
-        write_atomically(&path, &bytes)?;
+        write_atomically_with(&path, |out| format.write(report, out))?;
         written.push(path);
     }
     Ok(written)
@@ -162,6 +174,21 @@ pub fn write_reports(
 
 /// Writes `bytes` to `path` through a temp file in the same directory and a rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
+    write_atomically_with(path, |out| {
+        out.write_all(bytes).map_err(|source| RenderError::Io {
+            action: "write",
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+}
+
+/// Writes what `write` produces to `path` through a temp file in the same directory
+/// (buffered, synced) and a rename: `path` is the complete new file or untouched.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<fs::File>) -> Result<(), RenderError>,
+) -> Result<(), RenderError> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -176,8 +203,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
                 source,
             }
         };
-        let mut file = fs::File::create(&temp).map_err(io("create", &temp))?;
-        file.write_all(bytes).map_err(io("write", &temp))?;
+        let file = fs::File::create(&temp).map_err(io("create", &temp))?;
+        let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+        write(&mut out)?;
+        let file = out
+            .into_inner()
+            .map_err(|e| io("write", &temp)(e.into_error()))?;
         file.sync_all().map_err(io("sync", &temp))?;
         drop(file);
         fs::rename(&temp, path).map_err(io("rename into place", path))
@@ -188,3 +219,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
     }
     result
 }
+
+/// Bytes [`write_atomically_with`] gathers before each write to the file.
+const WRITE_BUFFER: usize = 1 << 16;

@@ -47,6 +47,21 @@ pub(crate) struct Prepared {
     /// Per symbol: the first row of the window in the predictions.
     pub window_start: Vec<usize>,
     pub predictions: Option<Predictions>,
+    pub context: RunContext,
+}
+
+impl Prepared {
+    /// The run's context; the candles and predictions are freed.
+    pub fn into_context(self) -> RunContext {
+        self.context
+    }
+}
+
+/// What a report states about a run besides its results: where the data came from, the
+/// run's notices and the calibration section. Small: a backtest keeps it and frees the
+/// candles and predictions before it builds the report.
+#[derive(Debug, Default)]
+pub(crate) struct RunContext {
     pub provenance: Provenance,
     pub notices: Notices,
     pub calibration: Option<CalibrationSection>,
@@ -223,9 +238,11 @@ pub(crate) fn prepare(
         detail,
         window_start,
         predictions,
-        provenance,
-        notices,
-        calibration,
+        context: RunContext {
+            provenance,
+            notices,
+            calibration,
+        },
     })
 }
 
@@ -360,7 +377,7 @@ impl BuiltStrategy {
 /// The report of a run of `config` on `prepared`.
 pub(crate) fn report(
     config: &RunConfig,
-    prepared: &Prepared,
+    context: &RunContext,
     run: &RunResult,
     statistics: StatisticsConfig,
     gates: Option<&GateSpec>,
@@ -369,12 +386,12 @@ pub(crate) fn report(
     Ok(build_report(
         run,
         ReportOptions {
-            provenance: prepared.provenance.clone(),
+            provenance: context.provenance.clone(),
             annualization: Some(config.reporting.annualization),
             statistics,
             end_of_data: config.reporting.end_of_data,
-            notices: prepared.notices.clone(),
-            calibration: prepared.calibration.clone(),
+            notices: context.notices.clone(),
+            calibration: context.calibration.clone(),
             gates,
             champion,
         },
