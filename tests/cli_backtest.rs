@@ -129,6 +129,42 @@ fn backtesting_py_preset_reproduces_the_goog_oracle_through_the_cli() {
 }
 
 #[test]
+fn a_circuit_breaker_halt_is_in_the_summary_and_the_report_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sma_setup(dir.path());
+    let text_of = |path: &Path| std::fs::read_to_string(path).unwrap();
+    // A breaker that trips at the first 0.1 % dip below the peak, for good.
+    let tight = text_of(&config).replace(
+        "[risk]\n",
+        "[risk]\ncircuit_breaker = { drawdown = 0.001 }\n",
+    );
+    std::fs::write(&config, tight).unwrap();
+    let out = dir.path().join("halted");
+    let run = gauntlet(&["backtest", "-c", path_str(&config), "--out", path_str(&out)]);
+    assert_eq!(code(&run), 0, "{}", text(&run));
+    let halt = "Trading halted by the circuit breaker at ";
+    let line = text(&run)
+        .lines()
+        .find(|l| l.starts_with("halt "))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no halt line in\n{}", text(&run)));
+    assert!(
+        line.contains(halt) && line.contains("until the end of the run: "),
+        "{line}"
+    );
+    let md = text_of(&out.join("report.md"));
+    let header: String = md.lines().take(8).collect::<Vec<_>>().join("\n");
+    assert!(header.contains(halt), "{header}");
+    assert!(text_of(&out.join("report.html")).contains(halt));
+    let json: serde_json::Value = serde_json::from_str(&text_of(&out.join("report.json"))).unwrap();
+    let halts = json["halts"].as_array().unwrap();
+    assert_eq!(halts.len(), 1, "{halts:?}");
+    assert_eq!(halts[0]["rule"], "circuit_breaker");
+    assert_eq!(halts[0]["until_ts_ms"], serde_json::Value::Null);
+    assert!(halts[0]["duration_ms"].as_i64().unwrap() > 0);
+}
+
+#[test]
 fn backtest_json_is_identical_for_one_and_two_threads() {
     let dir = tempfile::tempdir().unwrap();
     let config = sma_setup(dir.path());

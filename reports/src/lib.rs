@@ -9,6 +9,7 @@ pub mod breakdown;
 pub mod calibration;
 pub mod error;
 pub mod gates;
+pub mod halts;
 pub mod regress;
 pub mod render;
 pub mod run;

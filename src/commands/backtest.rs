@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use gauntlet_reports::halts::describe_halts;
 use gauntlet_reports::render::Report;
 use gauntlet_run::backtest::{run_to_dir, Outcome, RunOptions};
 
@@ -162,6 +163,9 @@ pub fn print_summary(outcome: &Outcome, quiet: bool) {
         );
     }
     println!("risk events       {}", report.risk_events.len());
+    for halt in describe_halts(&report.halts) {
+        println!("halt              {halt}");
+    }
     println!("reports           {}", dir.join("report.html").display());
     println!(
         "stage timings     {} (wall clock on this machine, not a benchmark)",

@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page (inline CSS, inline SVG, no script, no external
 //! resource of any kind). Every piece of text from the run or the caller is escaped.
 
+use crate::halts::describe_halts;
 use std::fmt::Write as _;
 
 use super::markdown::{
@@ -411,6 +412,9 @@ pub fn render_html(report: &Report) -> String {
     }
     for warning in &report.notices.input_distribution_warnings {
         let _ = write!(html, "<div class=\"notice\">{}</div>", escape(warning));
+    }
+    for halt in describe_halts(&report.halts) {
+        let _ = write!(html, "<div class=\"notice\">{}</div>", escape(&halt));
     }
     statistics_section(&mut html, report);
     calibration_section(&mut html, report);

@@ -1,5 +1,6 @@
 //! `report.md`: a one-screen summary, verdict first.
 
+use crate::halts::describe_halts;
 use std::fmt::Write as _;
 
 use super::model::iso_time;
@@ -279,6 +280,9 @@ pub fn render_markdown(report: &Report) -> String {
     }
     for warning in &report.notices.input_distribution_warnings {
         let _ = writeln!(md, "> **{}**\n", warning.trim());
+    }
+    for halt in describe_halts(&report.halts) {
+        let _ = writeln!(md, "> **{halt}**\n");
     }
     let _ = writeln!(
         md,

@@ -12,6 +12,7 @@ use crate::breakdown::{monthly_returns, per_exit_reason, per_symbol, MonthlyRetu
 use crate::calibration::CalibrationReport;
 use crate::error::ReportsError;
 use crate::gates::{evaluate, GateInputs, GateSpec, RunValues, StatisticValues, Verdict};
+use crate::halts::{halts, Halt};
 use crate::run::{
     convert_run, risk_rule_breakdown, rule_details, rule_name, side_name, EndOfDataPolicy,
     RiskRuleSummary,
@@ -218,6 +219,10 @@ pub struct Report {
     pub statistics: StatisticsReport,
     /// Per symbol / exit reason / risk rule / month.
     pub breakdowns: Breakdowns,
+    /// When a portfolio rule stopped new entries, and for how long (absent in reports
+    /// written before it was added).
+    #[serde(default)]
+    pub halts: Vec<Halt>,
     /// Calibration, when predictions were given.
     pub calibration: Option<CalibrationSection>,
     /// Bars where stop and target were both reachable.
@@ -408,6 +413,7 @@ pub fn build_report(run: &RunResult, options: ReportOptions<'_>) -> Result<Repor
         },
         statistics,
         breakdowns,
+        halts: halts(run),
         calibration: options.calibration,
         ambiguity: run.ambiguity.clone(),
         equity_plot: equity_buckets(&converted.equity),
