@@ -272,6 +272,7 @@ fn sweep_finds_the_best_config_known_by_construction() {
     )
     .unwrap();
     let mut outputs = Vec::new();
+    let mut summary = String::new();
     for threads in ["1", "2"] {
         let out = dir.path().join(format!("sweep{threads}"));
         let run = gauntlet(&[
@@ -292,11 +293,24 @@ fn sweep_finds_the_best_config_known_by_construction() {
             assert!(out.join(file).exists(), "{file}");
         }
         outputs.push(std::fs::read(out.join("sweep.json")).unwrap());
+        summary = text(&run);
+        let page = std::fs::read_to_string(out.join("sweep.html")).unwrap();
+        assert!(
+            page.contains("<a href=\"best/report.html\">best/report.html</a>"),
+            "no link to the best report"
+        );
     }
     assert!(
         outputs[0] == outputs[1],
         "sweep.json differs between 1 and 2 threads"
     );
+    // Walk-forward ran: its out-of-sample result leads, the whole-window best is in sample.
+    let first = summary.lines().next().unwrap_or_default();
+    let (oos, best) = (
+        first.find("out-of-sample mean ").unwrap_or(usize::MAX),
+        first.find("in-sample best ").unwrap_or(0),
+    );
+    assert!(oos < best, "{first}");
     let sweep: serde_json::Value = serde_json::from_slice(&outputs[0]).unwrap();
     assert_eq!(sweep["trials"], 6);
     let fees: Vec<String> = sweep["rows"]
@@ -315,6 +329,11 @@ fn sweep_finds_the_best_config_known_by_construction() {
         sweep["best"]
     );
     assert_eq!(sweep["walk_forward"]["folds"].as_array().unwrap().len(), 2);
+    // Fees move the return: the key has an effect, and a spread.
+    let fees_sensitivity = &sweep["sensitivity"][0];
+    assert_eq!(fees_sensitivity["key"], "fills.fees.taker_bps");
+    assert_eq!(fees_sensitivity["no_effect"], false);
+    assert!(fees_sensitivity["spread"].as_f64().unwrap() > 0.0);
 
     let bad = dir.path().join("bad_grid.toml");
     std::fs::write(&bad, "[grid]\n\"data.interval\" = [\"1m\"]\n").unwrap();

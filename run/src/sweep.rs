@@ -21,8 +21,8 @@ use anyhow::Context;
 use gauntlet_engine::RunResult;
 use gauntlet_reports::render::{
     iso_time, render_sweep_csv, render_sweep_html, render_sweep_json, render_sweep_markdown,
-    run_statistics, write_atomically, write_reports, BestConfig, Report, SweepReport, SweepRow,
-    WalkForward, WalkForwardFold, SWEEP_SCHEMA_VERSION, SWEEP_STATISTICS,
+    run_statistics, sensitivity, write_atomically, write_reports, BestConfig, Report, ReportFormat,
+    SweepReport, SweepRow, WalkForward, WalkForwardFold, SWEEP_SCHEMA_VERSION, SWEEP_STATISTICS,
 };
 use gauntlet_reports::stats::{SharpeTrials, StatisticsConfig};
 use rayon::prelude::*;
@@ -196,6 +196,11 @@ pub fn sweep_to_dir(
         objective: results[best_index].objective,
         sharpe_ratio: value("sharpe_ratio"),
         deflated_sharpe_ratio: value("deflated_sharpe_ratio"),
+        reports: ReportFormat::ALL
+            .into_iter()
+            .filter(|f| base.reporting.formats.contains(f))
+            .map(|f| format!("best/{}", f.file_name()))
+            .collect(),
     };
 
     let walk_forward = match walk_forward_plan {
@@ -212,6 +217,7 @@ pub fn sweep_to_dir(
         })?),
         None => None,
     };
+    let keys: Vec<String> = grid.axes.iter().map(|(k, _)| k.clone()).collect();
     let report = SweepReport {
         schema_version: SWEEP_SCHEMA_VERSION,
         objective: grid.objective.clone(),
@@ -220,7 +226,8 @@ pub fn sweep_to_dir(
             Goal::Min => "min",
         }
         .to_string(),
-        keys: grid.axes.iter().map(|(k, _)| k.clone()).collect(),
+        sensitivity: sensitivity(&keys, &rows),
+        keys,
         trials: candidates.len(),
         sharpe_variance_per_period: sharpe_variance,
         best: Some(best),

@@ -51,8 +51,19 @@ fn print_summary(outcome: &SweepOutcome, quiet: bool) {
             .join(", ")
     };
     let number = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.4}"));
+    // With walk-forward the whole-window best is in sample: its validated result first.
+    let (out_of_sample, best_label) = match &report.walk_forward {
+        Some(wf) => (
+            format!(
+                "out-of-sample mean {} (walk-forward, the number to trust); ",
+                number(wf.mean_out_of_sample_objective)
+            ),
+            "in-sample best",
+        ),
+        None => (String::new(), "best"),
+    };
     println!(
-        "sweep of {} configs by {} ({}): best {} = {} (deflated Sharpe {}); {}",
+        "sweep of {} configs by {} ({}): {out_of_sample}{best_label} {} = {} (deflated Sharpe {}); {}",
         report.trials,
         report.objective,
         report.direction,
@@ -61,6 +72,12 @@ fn print_summary(outcome: &SweepOutcome, quiet: bool) {
         number(best.and_then(|b| b.deflated_sharpe_ratio)),
         out.join("sweep.html").display()
     );
+    for key in report.sensitivity.iter().filter(|k| k.no_effect) {
+        println!(
+            "no effect: {} changed nothing on this data (identical results for every value)",
+            key.key
+        );
+    }
     if quiet {
         return;
     }

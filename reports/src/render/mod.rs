@@ -33,8 +33,9 @@ pub use model::{
     RunMetadata, TradeAccounting, TradeRow, MAX_PLOT_POINTS, SCHEMA_VERSION,
 };
 pub use sweep::{
-    render_sweep_csv, render_sweep_html, render_sweep_json, render_sweep_markdown, BestConfig,
-    SweepReport, SweepRow, WalkForward, WalkForwardFold, SWEEP_SCHEMA_VERSION, SWEEP_STATISTICS,
+    render_sweep_csv, render_sweep_html, render_sweep_json, render_sweep_markdown, sensitivity,
+    BestConfig, KeySensitivity, SweepReport, SweepRow, WalkForward, WalkForwardFold,
+    SWEEP_SCHEMA_VERSION, SWEEP_STATISTICS,
 };
 
 /// Errors of rendering and writing reports; each names the file concerned.

@@ -51,6 +51,80 @@ pub struct BestConfig {
     pub sharpe_ratio: Option<f64>,
     /// Probability that its true Sharpe exceeds the best of as many unskilled trials.
     pub deflated_sharpe_ratio: Option<f64>,
+    /// The files of its full report, relative to the sweep's directory
+    /// (`best/report.html`, …).
+    #[serde(default)]
+    pub reports: Vec<String>,
+}
+
+/// How the objective moves along one grid key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeySensitivity {
+    pub key: String,
+    /// Per value of the key, in grid order: the mean of the defined objectives of the
+    /// configs with that value (`None` when none is defined).
+    pub mean_objective: Vec<(String, Option<f64>)>,
+    /// `max − min` of the defined means: how much choosing this key can move the
+    /// objective on average.
+    pub spread: Option<f64>,
+    /// The key takes at least two values and every config has the same objective and
+    /// statistics as every config that differs from it only in this key: the setting
+    /// changed nothing on this data (for example a limit never reached).
+    pub no_effect: bool,
+}
+
+/// [`KeySensitivity`] of each grid key (`keys`, the order of every row's params).
+pub fn sensitivity(keys: &[String], rows: &[SweepRow]) -> Vec<KeySensitivity> {
+    let mut in_grid_order: Vec<&SweepRow> = rows.iter().collect();
+    in_grid_order.sort_by_key(|r| r.index);
+    keys.iter()
+        .enumerate()
+        .map(|(k, key)| {
+            let mut values: Vec<&str> = Vec::new();
+            // The first config of each combination of the other keys' values.
+            let mut first_of: BTreeMap<Vec<&str>, &SweepRow> = BTreeMap::new();
+            let mut no_effect = true;
+            for r in &in_grid_order {
+                let value = r.params[k].1.as_str();
+                if !values.contains(&value) {
+                    values.push(value);
+                }
+                let others: Vec<&str> = r
+                    .params
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != k)
+                    .map(|(_, (_, v))| v.as_str())
+                    .collect();
+                let first = *first_of.entry(others).or_insert(r);
+                no_effect &= first.objective == r.objective && first.statistics == r.statistics;
+            }
+            let mean_objective: Vec<(String, Option<f64>)> = values
+                .iter()
+                .map(|&value| {
+                    let defined: Vec<f64> = in_grid_order
+                        .iter()
+                        .filter(|r| r.params[k].1 == value)
+                        .filter_map(|r| r.objective)
+                        .collect();
+                    let mean = (!defined.is_empty())
+                        .then(|| defined.iter().sum::<f64>() / defined.len() as f64);
+                    (value.to_string(), mean)
+                })
+                .collect();
+            let means: Vec<f64> = mean_objective.iter().filter_map(|(_, m)| *m).collect();
+            let spread = (!means.is_empty()).then(|| {
+                means.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                    - means.iter().copied().fold(f64::INFINITY, f64::min)
+            });
+            KeySensitivity {
+                key: key.clone(),
+                mean_objective,
+                spread,
+                no_effect: no_effect && values.len() > 1,
+            }
+        })
+        .collect()
 }
 
 /// One walk-forward fold: chosen in sample, judged out of sample.
@@ -94,6 +168,9 @@ pub struct SweepReport {
     /// Every config, best first.
     pub rows: Vec<SweepRow>,
     pub walk_forward: Option<WalkForward>,
+    /// Per grid key, how much it moves the objective ([`sensitivity`]).
+    #[serde(default)]
+    pub sensitivity: Vec<KeySensitivity>,
     /// The data, manifest and bundles the sweep ran on.
     pub provenance: Provenance,
 }
@@ -168,17 +245,20 @@ pub fn render_sweep_markdown(report: &SweepReport) -> String {
         "# Sweep: {} configs, ranked by {} ({})\n",
         report.trials, report.objective, report.direction
     );
-    if let Some(best) = &report.best {
+    for line in headline(report) {
+        let _ = writeln!(md, "{}\n", line.markdown());
+    }
+    let pages = best_report_pages(report);
+    if !pages.is_empty() {
+        let links: Vec<String> = pages.iter().map(|f| format!("[{f}]({f})")).collect();
         let _ = writeln!(
             md,
-            "Best: **{}** — {} {}, Sharpe {}, deflated Sharpe {} (given {} trials).\n",
-            params_text(&best.params),
-            report.objective,
-            format_statistic(&report.objective, best.objective),
-            format_statistic("sharpe_ratio", best.sharpe_ratio),
-            format_statistic("deflated_sharpe_ratio", best.deflated_sharpe_ratio),
-            report.trials
+            "Full report of the best config: {}.\n",
+            links.join(", ")
         );
+    }
+    for warning in no_effect_warnings(report) {
+        let _ = writeln!(md, "> **{warning}**\n");
     }
     if let Some(wf) = &report.walk_forward {
         let _ = writeln!(
@@ -202,6 +282,14 @@ pub fn render_sweep_markdown(report: &SweepReport) -> String {
                 format_statistic(&report.objective, f.in_sample_objective),
                 format_statistic(&report.objective, f.out_of_sample_objective)
             );
+        }
+        md.push('\n');
+    }
+    if !report.sensitivity.is_empty() {
+        md.push_str("## Sensitivity\n\n| key | spread of the mean objective | mean objective per value | effect |\n|---|---|---|---|\n");
+        for key in &report.sensitivity {
+            let [key_name, spread, means, effect] = sensitivity_cells(report, key);
+            let _ = writeln!(md, "| {key_name} | {spread} | {means} | {effect} |");
         }
         md.push('\n');
     }
@@ -238,6 +326,110 @@ pub fn render_sweep_markdown(report: &SweepReport) -> String {
         );
     }
     md
+}
+
+/// A line of the page's head: plain text with its most important part set off.
+struct HeadlineLine {
+    before: String,
+    strong: String,
+    after: String,
+}
+
+impl HeadlineLine {
+    fn markdown(&self) -> String {
+        format!("{}**{}**{}", self.before, self.strong, self.after)
+    }
+
+    fn html(&self) -> String {
+        format!(
+            "{}<b>{}</b>{}",
+            escape(&self.before),
+            escape(&self.strong),
+            escape(&self.after)
+        )
+    }
+}
+
+/// The head of the page: with walk-forward, its out-of-sample result first (the number
+/// to trust) and the whole-window best labelled in sample; without, the best config.
+fn headline(report: &SweepReport) -> Vec<HeadlineLine> {
+    let objective = &report.objective;
+    let mut lines = Vec::new();
+    if let Some(wf) = &report.walk_forward {
+        lines.push(HeadlineLine {
+            before: String::new(),
+            strong: format!(
+                "Out of sample (walk-forward, {} folds): mean {objective} {}",
+                wf.folds.len(),
+                format_statistic(objective, wf.mean_out_of_sample_objective)
+            ),
+            after: " — the number to trust.".to_string(),
+        });
+    }
+    if let Some(best) = &report.best {
+        let label = if report.walk_forward.is_some() {
+            "In sample (the whole window, not validated): best "
+        } else {
+            "Best: "
+        };
+        lines.push(HeadlineLine {
+            before: label.to_string(),
+            strong: params_text(&best.params),
+            after: format!(
+                " — {objective} {}, Sharpe {}, deflated Sharpe {} (given {} trials).",
+                format_statistic(objective, best.objective),
+                format_statistic("sharpe_ratio", best.sharpe_ratio),
+                format_statistic("deflated_sharpe_ratio", best.deflated_sharpe_ratio),
+                report.trials
+            ),
+        });
+    }
+    lines
+}
+
+/// The best config's report pages (HTML, Markdown) among its files.
+fn best_report_pages(report: &SweepReport) -> Vec<&str> {
+    report
+        .best
+        .iter()
+        .flat_map(|best| &best.reports)
+        .map(String::as_str)
+        .filter(|f| f.ends_with(".html") || f.ends_with(".md"))
+        .collect()
+}
+
+/// One warning per grid key that changed nothing ([`KeySensitivity::no_effect`]).
+fn no_effect_warnings(report: &SweepReport) -> Vec<String> {
+    report
+        .sensitivity
+        .iter()
+        .filter(|k| k.no_effect)
+        .map(|k| {
+            let values: Vec<&str> = k.mean_objective.iter().map(|(v, _)| v.as_str()).collect();
+            format!(
+                "No effect: {} = {} gave identical results (every config equals those that differ from it only in {}); this grid dimension tests nothing on this data.",
+                k.key,
+                values.join(" / "),
+                k.key
+            )
+        })
+        .collect()
+}
+
+/// The sensitivity table's cells of one key: key, spread, means per value, effect.
+fn sensitivity_cells(report: &SweepReport, key: &KeySensitivity) -> [String; 4] {
+    let objective = &report.objective;
+    let means: Vec<String> = key
+        .mean_objective
+        .iter()
+        .map(|(value, mean)| format!("{value}: {}", format_statistic(objective, *mean)))
+        .collect();
+    [
+        key.key.clone(),
+        format_statistic(objective, key.spread),
+        means.join("; "),
+        if key.no_effect { "none" } else { "" }.to_string(),
+    ]
 }
 
 /// Background of a heatmap cell: red (worst) → green (best) by rank of the value.
@@ -314,16 +506,23 @@ pub fn render_sweep_html(report: &SweepReport) -> String {
         report.trials, report.objective, report.direction
     );
     let _ = write!(html, "<h1>{}</h1>", escape(&md_title));
-    if let Some(best) = &report.best {
+    for line in headline(report) {
+        let _ = write!(html, "<div class=\"verdict none\">{}</div>", line.html());
+    }
+    let pages = best_report_pages(report);
+    if !pages.is_empty() {
+        let links: Vec<String> = pages
+            .iter()
+            .map(|f| format!("<a href=\"{0}\">{0}</a>", escape(f)))
+            .collect();
         let _ = write!(
             html,
-            "<div class=\"verdict none\">Best: {} — {} {}, deflated Sharpe {} given {} trials</div>",
-            escape(&params_text(&best.params)),
-            escape(&report.objective),
-            escape(&format_statistic(&report.objective, best.objective)),
-            escape(&format_statistic("deflated_sharpe_ratio", best.deflated_sharpe_ratio)),
-            report.trials
+            "<p>Full report of the best config: {}</p>",
+            links.join(", ")
         );
+    }
+    for warning in no_effect_warnings(report) {
+        let _ = write!(html, "<div class=\"notice\">{}</div>", escape(&warning));
     }
     if let Some(wf) = &report.walk_forward {
         let _ = write!(
@@ -361,6 +560,22 @@ pub fn render_sweep_html(report: &SweepReport) -> String {
     }
     if report.keys.len() == 2 {
         heatmap(&mut html, report);
+    }
+    if !report.sensitivity.is_empty() {
+        html.push_str("<h2>Sensitivity</h2>");
+        table_header(
+            &mut html,
+            &[
+                "key",
+                "spread of the mean objective",
+                "mean objective per value",
+                "effect",
+            ],
+        );
+        for key in &report.sensitivity {
+            row(&mut html, &sensitivity_cells(report, key));
+        }
+        html.push_str("</table>");
     }
     let stats = columns(report);
     html.push_str("<h2>Ranking</h2>");
@@ -421,6 +636,7 @@ mod tests {
             best: None,
             rows,
             walk_forward: None,
+            sensitivity: Vec::new(),
             provenance: Provenance::default(),
         }
     }
@@ -434,6 +650,91 @@ mod tests {
             lines[0].starts_with("rank,index,risk.a,risk.b,objective,total_return,sharpe_ratio")
         );
         assert!(lines[3].starts_with("3,2,1.2,0.05,,"), "{}", lines[3]);
+    }
+
+    /// A 2 × 2 grid whose key `risk.b` changes nothing and whose `risk.a` does.
+    fn with_a_dead_key() -> SweepReport {
+        let mut report = sweep();
+        for r in &mut report.rows {
+            r.objective = Some(if r.params[0].1 == "0.8" { 1.0 } else { 3.0 });
+            r.statistics = BTreeMap::from([("sharpe_ratio".to_string(), r.objective)]);
+        }
+        report.sensitivity = sensitivity(&report.keys, &report.rows);
+        report
+    }
+
+    #[test]
+    fn sensitivity_means_spread_and_dead_keys() {
+        let report = with_a_dead_key();
+        let [a, b] = &report.sensitivity[..] else {
+            panic!("two keys")
+        };
+        assert_eq!(
+            a.mean_objective,
+            [
+                ("0.8".to_string(), Some(1.0)),
+                ("1.2".to_string(), Some(3.0))
+            ]
+        );
+        assert_eq!((a.spread, a.no_effect), (Some(2.0), false));
+        assert_eq!((b.spread, b.no_effect), (Some(0.0), true));
+        // The fixture's own objectives (one undefined) differ along both keys.
+        let live = sweep();
+        let both = sensitivity(&live.keys, &live.rows);
+        assert!(both.iter().all(|k| !k.no_effect));
+        // Mean over the defined objectives only: 1.2 → (undefined, 0.5).
+        assert_eq!(both[0].mean_objective[1], ("1.2".to_string(), Some(0.5)));
+    }
+
+    #[test]
+    fn a_dead_key_is_pointed_out_on_both_pages() {
+        let report = with_a_dead_key();
+        let warning = "No effect: risk.b = 0.05 / 0.08 gave identical results";
+        assert!(render_sweep_markdown(&report).contains(warning));
+        assert!(render_sweep_html(&report).contains(warning));
+        assert!(!render_sweep_markdown(&sweep()).contains("No effect"));
+    }
+
+    #[test]
+    fn with_walk_forward_the_out_of_sample_result_leads() {
+        let mut report = sweep();
+        report.best = Some(BestConfig {
+            index: 1,
+            params: report.rows[0].params.clone(),
+            objective: Some(2.0),
+            sharpe_ratio: Some(2.0),
+            deflated_sharpe_ratio: Some(0.4),
+            reports: ["trades.csv", "report.html", "report.json"]
+                .map(|f| format!("best/{f}"))
+                .to_vec(),
+        });
+        let md = render_sweep_markdown(&report);
+        let best_line = md.lines().find(|l| l.starts_with("Best: **")).unwrap();
+        assert!(best_line.contains("deflated Sharpe 0.4000"), "{best_line}");
+        assert!(
+            md.contains("Full report of the best config: [best/report.html](best/report.html).")
+        );
+        report.walk_forward = Some(WalkForward {
+            scheme: "2 folds".into(),
+            folds: Vec::new(),
+            mean_out_of_sample_objective: Some(-3.15),
+        });
+        let md = render_sweep_markdown(&report);
+        let lines: Vec<&str> = md.lines().filter(|l| !l.is_empty()).collect();
+        assert!(
+            lines[1].starts_with(
+                "**Out of sample (walk-forward, 0 folds): mean sharpe_ratio -3.1500**"
+            ),
+            "{md}"
+        );
+        assert!(
+            lines[2].starts_with("In sample (the whole window, not validated): best **"),
+            "{md}"
+        );
+        let html = render_sweep_html(&report);
+        let out_of_sample = html.find("Out of sample (walk-forward").unwrap();
+        assert!(out_of_sample < html.find("In sample (the whole window").unwrap());
+        assert!(html.contains("<a href=\"best/report.html\">best/report.html</a>"));
     }
 
     #[test]
