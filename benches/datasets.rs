@@ -17,7 +17,7 @@ fn w1_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/w1-parquet");
     let done = dir.join(".complete");
     if !done.exists() {
-        generate_to_dir(&SynthConfig::default(), &dir, FileFormat::Parquet)
+        generate_to_dir(&SynthConfig::default(), &dir, FileFormat::Parquet, || {})
             .expect("generate W1 bench data");
         std::fs::write(&done, b"").expect("mark W1 bench data complete");
     }

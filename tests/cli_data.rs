@@ -57,6 +57,12 @@ fn validate_clean_directory_prints_the_table_and_exits_0() {
         ]
     );
     assert!(stdout.contains("no issues"), "{stdout}");
+    // Progress goes to stderr, only on a terminal: `-q` changes nothing here, and no
+    // spinner text reaches a pipe.
+    let quiet = gauntlet(&["data", "validate", "-q", path_str(dir.path())]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(quiet.stdout, out.stdout);
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

@@ -49,8 +49,12 @@ fn same_config_gives_identical_file_bytes_for_any_thread_count() {
     for format in [FileFormat::Parquet, FileFormat::Csv] {
         let a = tempfile::tempdir().unwrap();
         let b = tempfile::tempdir().unwrap();
-        let first = in_pool(1, || generate_to_dir(&cfg, a.path(), format).unwrap());
-        let second = in_pool(2, || generate_to_dir(&cfg, b.path(), format).unwrap());
+        let first = in_pool(1, || {
+            generate_to_dir(&cfg, a.path(), format, || {}).unwrap()
+        });
+        let second = in_pool(2, || {
+            generate_to_dir(&cfg, b.path(), format, || {}).unwrap()
+        });
         assert_eq!(first.files.len(), 4);
         assert_eq!(first.candles, second.candles);
         for (x, y) in first.files.iter().zip(&second.files) {
@@ -66,7 +70,7 @@ fn same_config_gives_identical_file_bytes_for_any_thread_count() {
 fn written_files_match_the_in_memory_series() {
     let cfg = config(2, 1);
     let dir = tempfile::tempdir().unwrap();
-    let summary = generate_to_dir(&cfg, dir.path(), FileFormat::Csv).unwrap();
+    let summary = generate_to_dir(&cfg, dir.path(), FileFormat::Csv, || {}).unwrap();
     let series = generate(&cfg).unwrap();
     assert_eq!(
         summary.candles,
@@ -90,7 +94,7 @@ fn written_files_match_the_in_memory_series() {
     let via_write_universe = tempfile::tempdir().unwrap();
     let paths = write_universe(via_write_universe.path(), &series, FileFormat::Parquet).unwrap();
     let streamed = tempfile::tempdir().unwrap();
-    let summary = generate_to_dir(&cfg, streamed.path(), FileFormat::Parquet).unwrap();
+    let summary = generate_to_dir(&cfg, streamed.path(), FileFormat::Parquet, || {}).unwrap();
     for (a, b) in paths.iter().zip(&summary.files) {
         assert_eq!(fs::read(a).unwrap(), fs::read(b).unwrap(), "{a:?}");
     }

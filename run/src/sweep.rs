@@ -31,6 +31,7 @@ use crate::config::{RunConfig, StrategyConfig};
 use crate::grid::{self, Goal, Grid, GridPoint};
 use crate::output::{OutputSet, StagedDir};
 use crate::pipeline::{self, BuiltStrategy, Prepared, Window};
+use crate::timings::Progress;
 use crate::timings::StageTimings;
 
 /// How a sweep runs.
@@ -106,33 +107,38 @@ pub fn sweep_to_dir(
         .map(|folds| walk_forward_window(&prepared, folds).map(|window| (folds, window)))
         .transpose()?;
     let staged = StagedDir::begin(&out, OutputSet::Sweep)?;
-    let evaluate_all = |range: Option<(i64, i64)>| -> anyhow::Result<Vec<Evaluated>> {
-        let window = Window::new(&prepared, range);
-        let inputs = window.inputs()?;
-        // Grids mostly vary risk and fills: a strategy is built once per distinct
-        // strategy config, not once per candidate.
-        let mut strategies: Vec<(StrategyConfig, BuiltStrategy)> = Vec::new();
-        for candidate in &candidates {
-            let config = candidate.config.strategy;
-            if strategies.iter().all(|(built, _)| *built != config) {
-                strategies.push((config, BuiltStrategy::new(&config, &inputs)?));
+    let evaluate_all =
+        |range: Option<(i64, i64)>, progress: &Progress| -> anyhow::Result<Vec<Evaluated>> {
+            let window = Window::new(&prepared, range);
+            let inputs = window.inputs()?;
+            // Grids mostly vary risk and fills: a strategy is built once per distinct
+            // strategy config, not once per candidate.
+            let mut strategies: Vec<(StrategyConfig, BuiltStrategy)> = Vec::new();
+            for candidate in &candidates {
+                let config = candidate.config.strategy;
+                if strategies.iter().all(|(built, _)| *built != config) {
+                    strategies.push((config, BuiltStrategy::new(&config, &inputs)?));
+                }
             }
-        }
-        pool.install(|| {
-            candidates
-                .par_iter()
-                .map(|c| {
-                    let (_, strategy) = strategies
-                        .iter()
-                        .find(|(built, _)| *built == c.config.strategy)
-                        .expect("every candidate's strategy is built");
-                    let run = strategy.simulate(&c.config.engine, &inputs)?;
-                    evaluate_run(&run, &c.config, &grid.objective, &prepared)
-                })
-                .collect()
-        })
-    };
-    let results = timings.time("simulation", || evaluate_all(None))?;
+            pool.install(|| {
+                candidates
+                    .par_iter()
+                    .map(|c| {
+                        let (_, strategy) = strategies
+                            .iter()
+                            .find(|(built, _)| *built == c.config.strategy)
+                            .expect("every candidate's strategy is built");
+                        let run = strategy.simulate(&c.config.engine, &inputs)?;
+                        let evaluated = evaluate_run(&run, &c.config, &grid.objective, &prepared);
+                        progress.advance(1);
+                        evaluated
+                    })
+                    .collect()
+            })
+        };
+    let results = timings.time_counted("simulation", "configs", candidates.len(), |progress| {
+        evaluate_all(None, progress)
+    })?;
     let ranking = rank(&results, grid.direction);
     let params = |c: &Candidate| -> Vec<(String, String)> {
         c.point
@@ -204,17 +210,23 @@ pub fn sweep_to_dir(
     };
 
     let walk_forward = match walk_forward_plan {
-        Some((folds, window)) => Some(timings.time("walk-forward", || {
-            walk_forward(
-                &prepared,
-                &candidates,
-                &grid,
-                folds,
-                window,
-                &params,
-                &evaluate_all,
-            )
-        })?),
+        // Every fold evaluates every config in sample.
+        Some((folds, window)) => Some(timings.time_counted(
+            "walk-forward",
+            "configs",
+            folds * candidates.len(),
+            |progress| {
+                walk_forward(
+                    &prepared,
+                    &candidates,
+                    &grid,
+                    folds,
+                    window,
+                    &params,
+                    &|range| evaluate_all(range, progress),
+                )
+            },
+        )?),
         None => None,
     };
     let keys: Vec<String> = grid.axes.iter().map(|(k, _)| k.clone()).collect();

@@ -15,7 +15,7 @@ use gauntlet_strategies::models::{
     check_bundle, CheckedModel, ExpectedFeatures, ModelBundle, PreflightOptions,
 };
 
-use super::data_validate::{load_and_describe, SelectArgs};
+use super::data_validate::{load_and_describe, ProgressArgs, SelectArgs};
 
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
@@ -46,6 +46,8 @@ pub struct CalibrateArgs {
     /// fitted temperature will understate its overconfidence).
     #[arg(long)]
     pub allow_training_overlap: bool,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 fn parse_time(text: &str) -> Result<i64, String> {
@@ -85,10 +87,11 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let request = args
         .select
         .request(args.data.clone(), Some((i64::MIN, args.to)));
-    let universe = load_and_describe(&request)?;
+    let mut timings = args.progress.timings();
+    let universe = load_and_describe(&request, &mut timings)?;
     // The same refusal as `backtest`: a calibration fitted on bad candles is wrong.
-    ensure_clean(&validate_universe(&universe))?;
-    let matrices = compute_universe(&set, &universe.series)?;
+    ensure_clean(&timings.time("validate", || validate_universe(&universe)))?;
+    let matrices = timings.time("features", || compute_universe(&set, &universe.series))?;
     let closes: Vec<&[f64]> = universe.series.iter().map(|s| s.close()).collect();
     println!(
         "calibration window {} .. {} (exclusive), feature set {}",

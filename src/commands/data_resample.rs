@@ -9,7 +9,7 @@ use gauntlet_datasets::write::write_universe;
 use gauntlet_datasets::{resample_all, validate_universe, CandleSeries, FileFormat, Interval};
 use gauntlet_run::output::{OutputSet, StagedDir};
 
-use super::data_validate::{load_and_describe, SelectArgs};
+use super::data_validate::{load_and_describe, ProgressArgs, SelectArgs};
 
 /// Buckets are aligned to UTC boundaries; open first, high max, low min, close last,
 /// volume sum. Buckets cut by the start/end of the data are dropped; interior buckets
@@ -30,13 +30,16 @@ pub struct ResampleArgs {
     pub format: Option<FileFormat>,
     #[command(flatten)]
     pub select: SelectArgs,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 pub fn run(args: ResampleArgs) -> anyhow::Result<ExitCode> {
     let request = args.select.request(args.path, None);
-    let universe = load_and_describe(&request)?;
+    let mut timings = args.progress.timings();
+    let universe = load_and_describe(&request, &mut timings)?;
     // Aggregating bad bars would hide them inside plausible-looking coarser bars.
-    let reports = validate_universe(&universe);
+    let reports = timings.time("validate", || validate_universe(&universe));
     let issues: usize = reports.iter().map(|r| r.issue_count).sum();
     if issues > 0 {
         println!("not resampling: {issues} validation issues, for example:");
@@ -50,13 +53,16 @@ pub fn run(args: ResampleArgs) -> anyhow::Result<ExitCode> {
         .format
         .or_else(|| universe.sources.first().map(|s| s.format))
         .unwrap_or(FileFormat::Parquet);
-    let resampled = resample_all(&universe.series, args.to).context("resampling")?;
+    let resampled = timings
+        .time("resample", || resample_all(&universe.series, args.to))
+        .context("resampling")?;
     let partial: usize = resampled.iter().map(|r| r.partial_buckets).sum();
     let dropped: usize = resampled.iter().map(|r| r.dropped_edge_buckets).sum();
     let series: Vec<CandleSeries> = resampled.into_iter().map(|r| r.series).collect();
     let bars_out: usize = series.iter().map(CandleSeries::len).sum();
     let staged = StagedDir::begin(&args.out, OutputSet::Universe(args.to))?;
-    let paths = write_universe(staged.path(), &series, format)
+    let paths = timings
+        .time("write", || write_universe(staged.path(), &series, format))
         .with_context(|| format!("writing {}", args.out.display()))?;
     staged.commit()?;
     println!(

@@ -7,8 +7,11 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::Args;
+
 use gauntlet_datasets::synth::{generate_to_dir, SynthConfig, DEFAULT_START_MS};
 use gauntlet_run::output::{OutputSet, StagedDir};
+
+use super::data_validate::ProgressArgs;
 
 /// Arguments of `gauntlet data synth` (the model: `gauntlet_datasets::synth`).
 #[derive(Debug, Args)]
@@ -50,6 +53,8 @@ pub struct SynthArgs {
     /// Open time of the first bar, RFC 3339 (default 2024-01-01T00:00:00Z, a Monday).
     #[arg(long, value_parser = parse_start)]
     pub start: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 fn parse_start(text: &str) -> Result<DateTime<Utc>, String> {
@@ -72,12 +77,17 @@ pub fn run(args: SynthArgs) -> anyhow::Result<ExitCode> {
     };
     let started = Instant::now();
     let staged = StagedDir::begin(&args.out, OutputSet::Universe(config.interval))?;
-    let summary = generate_to_dir(&config, staged.path(), args.format).with_context(|| {
-        format!(
-            "cannot generate the synthetic universe into {}",
-            args.out.display()
-        )
-    })?;
+    let mut timings = args.progress.timings();
+    let summary = timings
+        .time_counted("synth", "symbols", config.symbols, |progress| {
+            generate_to_dir(&config, staged.path(), args.format, || progress.advance(1))
+        })
+        .with_context(|| {
+            format!(
+                "cannot generate the synthetic universe into {}",
+                args.out.display()
+            )
+        })?;
     staged.commit()?;
     let elapsed = started.elapsed().as_secs_f64();
     println!(

@@ -9,6 +9,7 @@ use gauntlet_datasets::load::{format_iso8601_ms, parse_iso8601_ms};
 use gauntlet_datasets::{
     load, validate_universe, Interval, LoadRequest, LoadedUniverse, SymbolFilter, ValidationReport,
 };
+use gauntlet_run::timings::StageTimings;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -19,6 +20,24 @@ pub struct ValidateArgs {
     pub select: SelectArgs,
     #[command(flatten)]
     pub window: WindowArgs,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+}
+
+/// `-q`: no spinner or progress bar on stderr.
+#[derive(Debug, Args)]
+pub struct ProgressArgs {
+    /// No progress spinner or bar on stderr (there is none anyway when stderr is not a
+    /// terminal).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl ProgressArgs {
+    /// Stage timings that show progress unless `--quiet`.
+    pub fn timings(&self) -> StageTimings {
+        StageTimings::new(!self.quiet)
+    }
 }
 
 /// Which part of the data to read (filters are pushed down into the readers).
@@ -76,10 +95,14 @@ impl SelectArgs {
     }
 }
 
-/// Loads, reporting the layout and the timestamp columns used.
-pub fn load_and_describe(request: &LoadRequest) -> anyhow::Result<LoadedUniverse> {
+/// Loads (the stage "load" of `timings`), reporting the layout and the timestamp columns
+/// used.
+pub fn load_and_describe(
+    request: &LoadRequest,
+    timings: &mut StageTimings,
+) -> anyhow::Result<LoadedUniverse> {
     // The load error already names the path and file.
-    let universe = load(request)?;
+    let universe = timings.time("load", || load(request))?;
     println!(
         "{}: {}, interval {}, {} symbols, {} bars",
         request.path.display(),
@@ -105,8 +128,9 @@ pub fn load_and_describe(request: &LoadRequest) -> anyhow::Result<LoadedUniverse
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let request = args.select.request(args.path, args.window.window());
-    let universe = load_and_describe(&request)?;
-    let reports = validate_universe(&universe);
+    let mut timings = args.progress.timings();
+    let universe = load_and_describe(&request, &mut timings)?;
+    let reports = timings.time("validate", || validate_universe(&universe));
     println!();
     print_table(&reports);
 

@@ -78,7 +78,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         start_ms: DEMO_START_MS,
         ..SynthConfig::default()
     };
-    let summary = generate_to_dir(&synth, &out.join("data/5m"), FileFormat::Parquet)
+    let summary = generate_to_dir(&synth, &out.join("data/5m"), FileFormat::Parquet, || {})
         .context("generating the demo universe")?;
     println!(
         "demo universe: {} symbols, {} candles of 5m (synthetic, seed {}) in {}",

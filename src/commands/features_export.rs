@@ -9,7 +9,7 @@ use gauntlet_datasets::{ensure_clean, resample_all, validate_universe, Interval}
 use gauntlet_run::export::{export_training_table, LabelRule, Precision, TableOut};
 use gauntlet_strategies::features::FeatureSet;
 
-use super::data_validate::{load_and_describe, SelectArgs, WindowArgs};
+use super::data_validate::{load_and_describe, ProgressArgs, SelectArgs, WindowArgs};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -40,6 +40,8 @@ pub struct ExportArgs {
     /// Output Parquet file; the manifest is written beside it as `<stem>.manifest.json`.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,12 +54,13 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let set = FeatureSet::load(&args.set)?;
     let out = TableOut::new(&args.out)?;
     let request = args.select.request(args.data.clone(), args.window.window());
-    let universe = load_and_describe(&request)?;
+    let mut timings = args.progress.timings();
+    let universe = load_and_describe(&request, &mut timings)?;
     // The same refusal as `backtest`: features of bad candles would be silently wrong.
-    ensure_clean(&validate_universe(&universe))?;
+    ensure_clean(&timings.time("validate", || validate_universe(&universe)))?;
     let series = match args.resample {
         Some(to) if to != universe.interval => {
-            let resampled = resample_all(&universe.series, to)?;
+            let resampled = timings.time("resample", || resample_all(&universe.series, to))?;
             let partial: usize = resampled.iter().map(|r| r.partial_buckets).sum();
             println!(
                 "resampled {} -> {to}: {partial} partial buckets kept",
@@ -78,7 +81,9 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         PrecisionArg::F32 => Precision::F32,
         PrecisionArg::F64 => Precision::F64,
     };
-    let exported = export_training_table(&set, &series, labels, precision, &out)?;
+    let exported = timings.time("features", || {
+        export_training_table(&set, &series, labels, precision, &out)
+    })?;
     println!(
         "wrote {} rows x {} features ({}) of {} symbols to {}\nmanifest {} ({})",
         exported.rows,

@@ -319,11 +319,13 @@ pub struct SynthSummary {
 /// into `dir` (created if needed; each file written atomically), streaming: each
 /// symbol is written and dropped as soon as it is generated, so memory stays at a
 /// few series whatever the universe size. The files equal writing [`generate`]'s
-/// output with [`crate::write::write_universe`].
+/// output with [`crate::write::write_universe`]. `symbol_written` is called after each
+/// file (from the worker that wrote it), for progress.
 pub fn generate_to_dir(
     config: &SynthConfig,
     dir: &Path,
     format: FileFormat,
+    symbol_written: impl Fn() + Sync,
 ) -> Result<SynthSummary, SynthError> {
     config.validate()?;
     fs::create_dir_all(dir).map_err(|source| WriteError::CreateDir {
@@ -337,7 +339,9 @@ pub fn generate_to_dir(
         .map(|(i, profile)| {
             let series = generate_symbol(config, &market, i, &profile);
             let path = dir.join(file_name(series.symbol(), series.interval(), format));
-            write_series(&path, &series, format).map(|()| (path, series.len()))
+            write_series(&path, &series, format)?;
+            symbol_written();
+            Ok((path, series.len()))
         })
         .collect::<Result<Vec<_>, WriteError>>()?;
     Ok(SynthSummary {

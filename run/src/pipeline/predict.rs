@@ -115,6 +115,7 @@ pub(super) fn predict(
             .iter()
             .map(|_| Vec::with_capacity(series.len()))
             .collect();
+        let progress = timings.count("symbols", series.len());
         for chunk in series.chunks(SYMBOLS_PER_CHUNK) {
             let features = timings.time("features", || {
                 pool.install(|| compute_universe(feature_set, chunk))
@@ -146,7 +147,9 @@ pub(super) fn predict(
                 }
                 Ok(())
             })?;
+            progress.advance(chunk.len() as u64);
         }
+        timings.end_count();
         for (scores, &m) in scored.into_iter().zip(&to_score) {
             if let Some(cache) = &cache {
                 timings.time("inference", || cache.put(&keys[m], &symbols, &scores))?;
