@@ -62,7 +62,11 @@ fn validate_clean_directory_prints_the_table_and_exits_0() {
     let quiet = gauntlet(&["data", "validate", "-q", path_str(dir.path())]);
     assert_eq!(quiet.status.code(), Some(0));
     assert_eq!(quiet.stdout, out.stdout);
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
