@@ -119,6 +119,7 @@ fn calibration() -> CalibrationSection {
     CalibrationSection {
         ensemble: Some(ensemble),
         members: BTreeMap::from([("gru<1>".to_string(), member)]),
+        class_labels: vec!["down".into(), "up".into()],
     }
 }
 

@@ -77,6 +77,7 @@ pub(super) fn sample_report() -> Report {
             calibration: Some(CalibrationSection {
                 ensemble: Some(ensemble),
                 members: BTreeMap::from([("xgb".to_string(), member)]),
+                class_labels: vec!["down".into(), "up".into()],
             }),
             ..ReportOptions::default()
         },

@@ -1,19 +1,19 @@
 //! `report.html`: one self-contained page (inline CSS, inline SVG, no script, no external
 //! resource of any kind). Every piece of text from the run or the caller is escaped.
 
-use crate::halts::describe_halts;
 use std::fmt::Write as _;
 
 use super::markdown::{
     class_tables, format_number, format_optional, format_statistic, threshold_cell, KEY_STATISTICS,
 };
-use super::model::iso_time;
+use super::model::{iso_time, CalibrationSection};
 use super::svg::{
     confidence_histogram, drawdown_chart, equity_chart, escape, monthly_heatmap,
     reliability_diagram, risk_timeline, symbol_bars,
 };
 use super::Report;
 use crate::calibration::CalibrationReport;
+use crate::halts::describe_halts;
 use crate::run::EndOfDataPolicy;
 
 /// Rows of the trade table in the page (the full list is in `trades.csv`).
@@ -194,7 +194,12 @@ fn statistics_section(html: &mut String, report: &Report) {
     html.push_str("</table></details>");
 }
 
-fn calibration_block(html: &mut String, name: &str, c: &CalibrationReport) {
+fn calibration_block(
+    html: &mut String,
+    section: &CalibrationSection,
+    name: &str,
+    c: &CalibrationReport,
+) {
     let _ = write!(html, "<h3>{}</h3><div class=\"charts\">", escape(name));
     html.push_str(&reliability_diagram(
         &format!("Reliability — {name}"),
@@ -211,7 +216,7 @@ fn calibration_block(html: &mut String, name: &str, c: &CalibrationReport) {
     }
     row(html, &["rows".into(), c.rows.to_string()]);
     html.push_str("</table>");
-    for table in class_tables(c) {
+    for table in class_tables(section, c) {
         let _ = write!(html, "<h4>{}</h4>", escape(&table.title));
         let header: Vec<&str> = table.header.iter().map(String::as_str).collect();
         table_header(html, &header);
@@ -228,10 +233,10 @@ fn calibration_section(html: &mut String, report: &Report) {
     };
     html.push_str("<h2>Calibration</h2>");
     if let Some(e) = &cal.ensemble {
-        calibration_block(html, "ensemble", e);
+        calibration_block(html, cal, "ensemble", e);
     }
     for (name, c) in &cal.members {
-        calibration_block(html, name, c);
+        calibration_block(html, cal, name, c);
     }
 }
 

@@ -1,13 +1,13 @@
 //! `report.md`: a one-screen summary, verdict first.
 
-use crate::halts::describe_halts;
 use std::fmt::Write as _;
 
-use super::model::iso_time;
+use super::model::{iso_time, CalibrationSection};
 use super::{Report, ReportFormat};
 use crate::breakdown::TradeGroup;
 use crate::calibration::CalibrationReport;
 use crate::gates::GateRow;
+use crate::halts::describe_halts;
 
 /// Statistics shown in the summaries, in display order.
 pub(super) const KEY_STATISTICS: [&str; 16] = [
@@ -151,11 +151,15 @@ pub(super) struct DiagnosticTable {
     pub rows: Vec<Vec<String>>,
 }
 
-/// The per-class diagnostics of one calibration report (classes by index, in the
-/// model's output order): precision and recall per class, the confusion matrix
+/// The per-class diagnostics of one calibration report (classes named by `section`, in
+/// the model's output order): precision and recall per class, the confusion matrix
 /// (rows = realized class, columns = predicted class) and the top-label reliability
 /// table with quantile bins (equal counts per bin).
-pub(super) fn class_tables(c: &CalibrationReport) -> [DiagnosticTable; 3] {
+pub(super) fn class_tables(
+    section: &CalibrationSection,
+    c: &CalibrationReport,
+) -> [DiagnosticTable; 3] {
+    let name = |k: usize| section.class_name(k);
     let per_class = DiagnosticTable {
         title: "Precision and recall per class".into(),
         header: ["class", "precision", "recall", "realized", "predicted"]
@@ -170,7 +174,7 @@ pub(super) fn class_tables(c: &CalibrationReport) -> [DiagnosticTable; 3] {
                     .map(|r| r.get(k).copied().unwrap_or(0))
                     .sum();
                 vec![
-                    k.to_string(),
+                    name(k),
                     format_optional(c.precision.get(k).copied().flatten()),
                     format_optional(c.recall.get(k).copied().flatten()),
                     realized.to_string(),
@@ -180,7 +184,7 @@ pub(super) fn class_tables(c: &CalibrationReport) -> [DiagnosticTable; 3] {
             .collect(),
     };
     let mut header = vec!["realized vs predicted".to_string()];
-    header.extend((0..c.n_classes).map(|k| k.to_string()));
+    header.extend((0..c.n_classes).map(name));
     let confusion = DiagnosticTable {
         title: "Confusion matrix".into(),
         header,
@@ -189,7 +193,7 @@ pub(super) fn class_tables(c: &CalibrationReport) -> [DiagnosticTable; 3] {
             .iter()
             .enumerate()
             .map(|(k, counts)| {
-                let mut cells = vec![k.to_string()];
+                let mut cells = vec![name(k)];
                 cells.extend(counts.iter().map(usize::to_string));
                 cells
             })
@@ -338,9 +342,9 @@ pub fn render_markdown(report: &Report) -> String {
             .map(|e| ("ensemble", e))
             .or_else(|| cal.members.iter().next().map(|(n, c)| (n.as_str(), c)));
         if let Some((name, c)) = primary {
-            let [per_class, confusion, reliability] = class_tables(c);
+            let [per_class, confusion, reliability] = class_tables(cal, c);
             let mut header = per_class.header;
-            header.extend((0..c.n_classes).map(|k| format!("as {k}")));
+            header.extend((0..c.n_classes).map(|k| format!("as {}", cal.class_name(k))));
             let rows = per_class
                 .rows
                 .into_iter()
@@ -353,7 +357,7 @@ pub fn render_markdown(report: &Report) -> String {
             let combined = DiagnosticTable {
                 title: format!(
                     "{name}: classes (precision, recall; confusion: realized class by row, \
-                     predicted as k)"
+                     predicted as each class)"
                 ),
                 header,
                 rows,
@@ -434,7 +438,8 @@ mod class_table_tests {
         let report = PredictionSet::new(3, probabilities, vec![0, 1, 1, 2])
             .unwrap()
             .report();
-        let [per_class, confusion, reliability] = class_tables(&report);
+        let unnamed = CalibrationSection::default();
+        let [per_class, confusion, reliability] = class_tables(&unnamed, &report);
         assert_eq!(
             per_class.rows[0],
             ["0", "0.5000", "1.0000", "1", "2"]
@@ -458,5 +463,17 @@ mod class_table_tests {
         let mut md = String::new();
         markdown_table(&mut md, &confusion);
         assert!(md.starts_with("#### Confusion matrix\n| realized vs predicted | 0 | 1 | 2 |\n|---|---|---|---|\n| 0 | 1 | 0 | 0 |"), "{md}");
+        // With the bundles' class names, every table says them instead of indices.
+        let named = CalibrationSection {
+            class_labels: ["down", "flat", "up"].map(String::from).to_vec(),
+            ..CalibrationSection::default()
+        };
+        let [per_class, confusion, _] = class_tables(&named, &report);
+        assert_eq!(per_class.rows[2][0], "up");
+        assert_eq!(
+            confusion.header,
+            ["realized vs predicted", "down", "flat", "up"]
+        );
+        assert_eq!(confusion.rows[1][0], "flat");
     }
 }

@@ -88,6 +88,20 @@ pub struct CalibrationSection {
     pub ensemble: Option<CalibrationReport>,
     /// Diagnostics per member, by member name.
     pub members: BTreeMap<String, CalibrationReport>,
+    /// Class names in the models' output order (`down`, `flat`, `up`); empty in reports
+    /// written before they were recorded, whose classes show by index.
+    #[serde(default)]
+    pub class_labels: Vec<String>,
+}
+
+impl CalibrationSection {
+    /// The name of class `k` (its index when unnamed).
+    pub fn class_name(&self, k: usize) -> String {
+        self.class_labels
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| k.to_string())
+    }
 }
 
 /// The annualization convention, stated in words as well.

@@ -120,6 +120,7 @@ pub(super) fn calibration_section(
     Ok(CalibrationSection {
         ensemble: ensemble?,
         members: members?.into_iter().flatten().collect(),
+        class_labels: predictions.class_labels.clone(),
     })
 }
 
