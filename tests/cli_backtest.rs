@@ -162,6 +162,12 @@ fn a_circuit_breaker_halt_is_in_the_summary_and_the_report_header() {
     assert_eq!(halts[0]["rule"], "circuit_breaker");
     assert_eq!(halts[0]["until_ts_ms"], serde_json::Value::Null);
     assert!(halts[0]["duration_ms"].as_i64().unwrap() > 0);
+    // A second run into the same directory replaces the report, and says so.
+    let replacing = "replacing the report that was there";
+    assert!(!text(&run).contains(replacing));
+    let again = gauntlet(&["backtest", "-c", path_str(&config), "--out", path_str(&out)]);
+    assert_eq!(code(&again), 0, "{}", text(&again));
+    assert!(text(&again).contains(replacing), "{}", text(&again));
 }
 
 #[test]

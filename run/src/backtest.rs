@@ -120,6 +120,8 @@ pub struct Outcome {
     pub report: Report,
     /// The report directory written.
     pub dir: PathBuf,
+    /// `dir` held a complete report before (its report.json), which this run replaced.
+    pub replaced_previous: bool,
     /// Where each member's predictions came from (empty without models).
     pub members: Vec<MemberSource>,
     pub timings: StageTimings,
@@ -154,6 +156,7 @@ pub fn run_to_dir(config_path: &Path, options: &RunOptions) -> anyhow::Result<Ou
         .out
         .clone()
         .unwrap_or_else(|| config.reporting.out.clone());
+    let replaced_previous = dir.join(ReportFormat::Json.file_name()).is_file();
     let pool = pipeline::thread_pool(config.threads)?;
     let mut timings = StageTimings::new(options.progress);
     let prepared = pipeline::prepare(&config, &pool, &mut timings)?;
@@ -203,6 +206,7 @@ pub fn run_to_dir(config_path: &Path, options: &RunOptions) -> anyhow::Result<Ou
     Ok(Outcome {
         report,
         dir,
+        replaced_previous,
         members,
         timings,
     })

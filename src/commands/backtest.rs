@@ -65,6 +65,7 @@ pub fn print_summary(outcome: &Outcome, quiet: bool) {
     let Outcome {
         report,
         dir,
+        replaced_previous,
         members,
         timings,
     } = outcome;
@@ -166,7 +167,15 @@ pub fn print_summary(outcome: &Outcome, quiet: bool) {
     for halt in describe_halts(&report.halts) {
         println!("halt              {halt}");
     }
-    println!("reports           {}", dir.join("report.html").display());
+    let replaced = if *replaced_previous {
+        " (replacing the report that was there; pass --out DIR to keep it)"
+    } else {
+        ""
+    };
+    println!(
+        "reports           {}{replaced}",
+        dir.join("report.html").display()
+    );
     println!(
         "stage timings     {} (wall clock on this machine, not a benchmark)",
         timings.describe()
