@@ -1,7 +1,7 @@
 //! Sweep results: one row per config of a grid, ranked by the objective, the deflated
 //! Sharpe ratio of the best config given the number of trials, and the walk-forward
 //! folds; rendered as JSON, CSV, Markdown and a self-contained HTML page (with a heatmap
-//! of the objective for two-key grids).
+//! of the objective over each pair of grid keys that vary).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -445,29 +445,48 @@ fn heat(value: Option<f64>, lo: f64, hi: f64, maximize: bool) -> String {
     }
 }
 
-fn heatmap(html: &mut String, report: &SweepReport) {
-    let [row_key, column_key] = [&report.keys[0], &report.keys[1]];
+/// The heatmap of the objective over grid keys `row_key` and `column_key` (indices into
+/// `report.keys`): each cell the mean of the defined objectives of the configs with that
+/// pair of values (with two keys, the one config's objective).
+fn heatmap(html: &mut String, report: &SweepReport, row_key: usize, column_key: usize) {
     let mut row_values: Vec<&str> = Vec::new();
     let mut column_values: Vec<&str> = Vec::new();
-    let mut cells: BTreeMap<(&str, &str), Option<f64>> = BTreeMap::new();
+    let mut sums: BTreeMap<(&str, &str), (f64, usize)> = BTreeMap::new();
     let mut by_index: Vec<&SweepRow> = report.rows.iter().collect();
     by_index.sort_by_key(|r| r.index);
     for r in by_index {
-        let (a, b) = (r.params[0].1.as_str(), r.params[1].1.as_str());
+        let (a, b) = (
+            r.params[row_key].1.as_str(),
+            r.params[column_key].1.as_str(),
+        );
         if !row_values.contains(&a) {
             row_values.push(a);
         }
         if !column_values.contains(&b) {
             column_values.push(b);
         }
-        cells.insert((a, b), r.objective);
+        let (sum, count) = sums.entry((a, b)).or_insert((0.0, 0));
+        if let Some(objective) = r.objective {
+            *sum += objective;
+            *count += 1;
+        }
     }
+    let cells: BTreeMap<(&str, &str), Option<f64>> = sums
+        .into_iter()
+        .map(|(cell, (sum, count))| (cell, (count > 0).then(|| sum / count as f64)))
+        .collect();
     let defined: Vec<f64> = cells.values().flatten().copied().collect();
     let lo = defined.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = defined.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let [row_key, column_key] = [&report.keys[row_key], &report.keys[column_key]];
+    let averaged = if report.keys.len() > 2 {
+        ", mean over the other keys"
+    } else {
+        ""
+    };
     let _ = write!(
         html,
-        "<h2>Heatmap of {} (rows {}, columns {})</h2><table><tr><th class=\"l\">{} \\ {}</th>",
+        "<h2>Heatmap of {} (rows {}, columns {}{averaged})</h2><table><tr><th class=\"l\">{} \\ {}</th>",
         escape(&report.objective),
         escape(row_key),
         escape(column_key),
@@ -558,8 +577,19 @@ pub fn render_sweep_html(report: &SweepReport) -> String {
         }
         html.push_str("</table>");
     }
-    if report.keys.len() == 2 {
-        heatmap(&mut html, report);
+    // One heatmap per pair of keys that both vary.
+    let varying: Vec<usize> = (0..report.keys.len())
+        .filter(|&k| {
+            report
+                .rows
+                .iter()
+                .any(|r| r.params[k].1 != report.rows[0].params[k].1)
+        })
+        .collect();
+    for (i, &row_key) in varying.iter().enumerate() {
+        for &column_key in &varying[i + 1..] {
+            heatmap(&mut html, report, row_key, column_key);
+        }
     }
     if !report.sensitivity.is_empty() {
         html.push_str("<h2>Sensitivity</h2>");
@@ -735,6 +765,37 @@ mod tests {
         let out_of_sample = html.find("Out of sample (walk-forward").unwrap();
         assert!(out_of_sample < html.find("In sample (the whole window").unwrap());
         assert!(html.contains("<a href=\"best/report.html\">best/report.html</a>"));
+    }
+
+    #[test]
+    fn a_three_key_grid_has_a_heatmap_per_pair_of_mean_objectives() {
+        // Keys a, b, c with two values each; objective = index (0..8, c fastest).
+        let rows = (0..8)
+            .map(|index| SweepRow {
+                index,
+                rank: 8 - index,
+                params: ["a", "b", "c"]
+                    .iter()
+                    .zip([index / 4, index / 2 % 2, index % 2])
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                objective: Some(index as f64),
+                statistics: BTreeMap::new(),
+            })
+            .collect();
+        let report = SweepReport {
+            keys: ["a", "b", "c"].map(String::from).to_vec(),
+            trials: 8,
+            rows,
+            ..sweep()
+        };
+        let html = render_sweep_html(&report);
+        assert_eq!(html.matches("<h2>Heatmap of").count(), 3);
+        assert!(html.contains("(rows a, columns c, mean over the other keys)"));
+        // Cell a=1, b=0: the mean of indices 4 and 5.
+        let heatmap = &html[html.find("(rows a, columns b").unwrap()..];
+        let row = &heatmap[heatmap.find("<th class=\"l\">1</th>").unwrap()..];
+        assert!(row.contains(">4.5000</td>"), "{}", &row[..200]);
     }
 
     #[test]
