@@ -352,7 +352,7 @@ fn risk_section(html: &mut String, report: &Report) {
 fn trades_section(html: &mut String, report: &Report) {
     let _ = write!(
         html,
-        "<h2>Trades</h2><p class=\"muted\">{} trades{}; the full list is in trades.csv.</p>",
+        "<h2>Trades</h2><p class=\"muted\">{} trades{}; the full list is in <a href=\"trades.csv\">trades.csv</a>.</p>",
         report.trades.len(),
         if report.trades.len() > HTML_TRADE_ROWS {
             format!(", first {HTML_TRADE_ROWS} shown")
