@@ -38,8 +38,8 @@ pub(crate) fn simulate_sleeves<S: Strategy>(
     sleeve.risk.capital = Capital::Shared;
     let mut curve = CurveSum::new(inputs, sleeve.initial_cash, shared_grid);
     let mut runs: Vec<RunResult> = Vec::with_capacity(inputs.len());
-    let group = sleeves_at_once();
-    for (first, group) in (0..).step_by(group).zip(inputs.chunks(group)) {
+    let group_size = sleeves_at_once();
+    for (first, group) in (0..).step_by(group_size).zip(inputs.chunks(group_size)) {
         let mut group_runs: Vec<RunResult> = group
             .par_iter()
             .enumerate()
@@ -100,9 +100,8 @@ impl<S: Strategy> Strategy for OneSymbol<'_, S> {
     }
 }
 
-/// One run out of the sleeves' runs (`runs[s]` traded symbol `s` alone, as its symbol 0).
-/// `shared_grid`: every sleeve has the same timestamps.
-/// `equity`: the sum of their curves ([`CurveSum`]).
+/// One run out of the sleeves' runs (`runs[s]` traded symbol `s` alone, as its symbol 0)
+/// and the sum of their curves, `equity` ([`CurveSum`]).
 fn merge(initial_cash: f64, equity: EquityCurve, mut runs: Vec<RunResult>) -> RunResult {
     let sleeves = &runs;
     let ((orders, fills), (trades, risk_events)) = rayon::join(
