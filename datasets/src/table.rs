@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use crate::load::guard::guarded;
+use crate::load::types::check_parquet_footer;
+use crate::load::LoadError;
 use crate::write::{write_frame, WriteError};
 use crate::FileFormat;
 
@@ -67,6 +70,10 @@ pub enum TableError {
     DuplicateColumn(String),
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// The file could not be read: missing, damaged, or with a column type polars
+    /// cannot represent.
+    #[error(transparent)]
+    Load(#[from] LoadError),
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: PolarsError },
     #[error("{path}: column {column:?} has type {found}, which a table cannot hold (expected text, i64, f32 or f64)")]
@@ -138,8 +145,21 @@ impl Table {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::open(path).map_err(|e| read_err(e.into()))?;
-        let frame = ParquetReader::new(file).finish().map_err(read_err)?;
+        // A damaged file is an error naming it: never a panic inside polars, nor a read
+        // past the end of its memory map.
+        let frame = guarded(path, || {
+            check_parquet_footer(path)?;
+            let file = File::open(path).map_err(|source| LoadError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            ParquetReader::new(file)
+                .finish()
+                .map_err(|source| LoadError::Read {
+                    file: path.to_path_buf(),
+                    source,
+                })
+        })?;
         let mut table = Table::new();
         for column in frame.columns() {
             let name = column.name().to_string();
@@ -209,6 +229,45 @@ mod tests {
         let path = dir.path().join("t.parquet");
         t.write(&path, FileFormat::Parquet).unwrap();
         assert_eq!(Table::read_parquet(&path).unwrap(), t);
+    }
+
+    #[test]
+    fn a_footer_pointing_past_the_end_of_the_file_is_an_error_not_an_abort() {
+        let mut t = Table::new();
+        t.push("x", ColumnValues::F64((0..200).map(f64::from).collect()))
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        t.write(&path, FileFormat::Parquet).unwrap();
+        let valid = std::fs::read(&path).unwrap();
+        let len = valid.len() as u64;
+        // The first footer byte whose damage makes a row group claim bytes past the end.
+        let damaged = (0..valid.len() - 8)
+            .rev()
+            .map(|i| {
+                let mut bytes = valid.clone();
+                bytes[i] = 0x7f;
+                bytes
+            })
+            .find(|bytes| {
+                // Some damage makes polars panic while decoding the footer: skip it.
+                std::panic::catch_unwind(|| {
+                    let mut reader = ParquetReader::new(std::io::Cursor::new(bytes.clone()));
+                    reader.get_metadata().is_ok_and(|m| {
+                        m.row_groups
+                            .iter()
+                            .any(|g| g.byte_ranges_iter().any(|r| r.end > len))
+                    })
+                })
+                .unwrap_or(false)
+            })
+            .expect("a byte to damage");
+        std::fs::write(&path, damaged).unwrap();
+        let err = Table::read_parquet(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("t.parquet: damaged Parquet file (row group 0 claims bytes"),
+            "{err}"
+        );
     }
 
     #[test]

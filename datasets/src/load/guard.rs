@@ -18,7 +18,7 @@ thread_local! {
 /// Runs `read`, which reads `file`; a panic inside it becomes [`LoadError::Panicked`].
 /// Panics on other threads (polars' own workers) are still printed by the previous hook,
 /// and are still turned into the error when they reach this thread.
-pub(super) fn guarded<T>(
+pub(crate) fn guarded<T>(
     file: &Path,
     read: impl FnOnce() -> Result<T, LoadError>,
 ) -> Result<T, LoadError> {

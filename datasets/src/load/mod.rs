@@ -27,10 +27,10 @@
 //! [`mod@crate::validate`], which reports them with the file's row numbers ([`FileRows`]).
 
 mod csv_error;
-mod guard;
+pub(crate) mod guard;
 mod read;
 mod timestamp;
-mod types;
+pub(crate) mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

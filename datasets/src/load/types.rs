@@ -21,7 +21,7 @@ const CAST_HINT: &str = "a type gauntlet can read; cast the column to float64 (p
 /// aborts the process instead of returning an error), and one with any column whose
 /// Arrow type polars cannot represent (polars would panic building the schema, even for
 /// columns gauntlet does not use).
-pub(super) fn check_parquet_footer(path: &Path) -> Result<(), LoadError> {
+pub(crate) fn check_parquet_footer(path: &Path) -> Result<(), LoadError> {
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
