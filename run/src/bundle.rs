@@ -12,10 +12,10 @@ use gauntlet_datasets::table::Table;
 use gauntlet_reports::render::write_atomically;
 use gauntlet_strategies::models::{
     check_class_labels, onnx_output_kind, onnx_scores_output, parse_onnx, preflight,
-    read_feature_manifest, reference_output_kind, BundleSpec, ExpectedFeatures, InputLayout,
-    InputSpec, LabelSpec, ModelFormat, OnnxFileInfo, OutputEvidence, OutputKind, OutputSpec,
-    PreflightError, PreflightOptions, ReferenceRows, Scaler, ScalerFitError, TrainingWindow,
-    ZeroVariance,
+    read_feature_manifest, reference_output_kind, sha256_hex, BundleSpec, ExpectedFeatures,
+    InputLayout, InputSpec, LabelSpec, ModelFormat, OnnxFileInfo, OutputEvidence, OutputKind,
+    OutputSpec, PreflightError, PreflightOptions, ReferenceRows, Scaler, ScalerFitError,
+    TrainingWindow, ZeroVariance,
 };
 
 /// Where the input scaler comes from.
@@ -86,6 +86,11 @@ pub enum BundleNote {
     StdOne {
         features: Vec<String>,
     },
+    /// The bundle lives in another folder than the model: the model file was copied
+    /// beside it, where the bundle's `model_file` points.
+    ModelCopied {
+        to: PathBuf,
+    },
 }
 
 impl fmt::Display for BundleNote {
@@ -122,6 +127,11 @@ impl fmt::Display for BundleNote {
                 "scaler      std 1 (--zero-variance-std-one) for {} zero-variance feature(s): {}",
                 features.len(),
                 features.join(", ")
+            ),
+            Self::ModelCopied { to } => write!(
+                f,
+                "model file  copied to {} (a bundle names its model file in its own folder)",
+                to.display()
             ),
         }
     }
@@ -187,6 +197,13 @@ pub fn write_bundle(
         .out
         .clone()
         .unwrap_or_else(|| request.model.with_file_name(format!("{name}.bundle.json")));
+    if !out.to_string_lossy().ends_with(".bundle.json") {
+        bail!(
+            "--out {}: a bundle's file name ends in .bundle.json (e.g. {name}.bundle.json), \
+             which is how configs and `models check NAME` find it",
+            out.display()
+        );
+    }
     let expected = ExpectedFeatures::from(&manifest);
     let spec = BundleSpec {
         name,
@@ -211,6 +228,11 @@ pub fn write_bundle(
     };
     let bundle = spec.build_at(out.clone())?;
     let json = bundle.bundle.to_json();
+    let (model_path, model_bytes, model_sha256) = (
+        bundle.model_path.clone(),
+        bundle.model_bytes.clone(),
+        bundle.bundle.model_sha256.clone(),
+    );
     match preflight(bundle, &expected, &PreflightOptions::default()) {
         Ok(_) => {}
         Err(PreflightError::Failed(report)) => bail!(
@@ -230,8 +252,51 @@ pub fn write_bundle(
                 .with_context(|| format!("cannot check {} before writing it", out.display()))
         }
     }
+    let dir = out.parent().unwrap_or(Path::new(""));
+    if let Some(copied) = place_model_file(&model_path, &model_bytes, &model_sha256, dir)? {
+        note(BundleNote::ModelCopied { to: copied });
+    }
     write_atomically(&out, json.as_bytes())?;
     Ok(out)
+}
+
+/// Makes `dir` hold the model file a bundle there names (`model`'s file name, content
+/// `bytes` with SHA-256 `sha256`): nothing when `model` is already there, a copy
+/// (written atomically; whole or not at all) when absent, an identical file reused, and
+/// an error when another file of that name is there. Returns the copy's path.
+pub(crate) fn place_model_file(
+    model: &Path,
+    bytes: &[u8],
+    sha256: &str,
+    dir: &Path,
+) -> anyhow::Result<Option<PathBuf>> {
+    let target = dir.join(
+        model
+            .file_name()
+            .context("the model path has no file name")?,
+    );
+    let same_file = match (target.canonicalize(), model.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same_file {
+        return Ok(None);
+    }
+    match std::fs::read(&target) {
+        Ok(existing) if sha256_hex(&existing) == sha256 => Ok(None),
+        Ok(_) => bail!(
+            "{} exists and is a different model; choose another output folder",
+            target.display()
+        ),
+        Err(_) => {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            write_atomically(&target, bytes)?;
+            Ok(Some(target))
+        }
+    }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
@@ -374,16 +439,41 @@ mod tests {
         let written = write_bundle(request(&model, &out), |n| notes.push(n)).unwrap();
         assert_eq!(written, out);
         assert!(out.is_file());
+        // The bundle is in another folder than the model: the model file is copied
+        // beside it, so the bundle loads as written.
+        let copy = dir.path().join("xgb3.json");
         assert!(matches!(
             notes.as_slice(),
             [BundleNote::Kind {
                 kind: OutputKind::Probabilities,
                 ..
-            }]
+            }, BundleNote::ModelCopied { to }] if *to == copy
         ));
         assert!(notes[0]
             .to_string()
             .starts_with("kind        probabilities (inferred: "));
+        assert_eq!(
+            std::fs::read(&copy).unwrap(),
+            std::fs::read(&model).unwrap()
+        );
+        gauntlet_strategies::models::ModelBundle::load(&out).unwrap();
+        // Written again: the identical copy is reused.
+        std::fs::remove_file(&out).unwrap();
+        let mut again = Vec::new();
+        write_bundle(request(&model, &out), |n| again.push(n)).unwrap();
+        assert_eq!(again.len(), 1, "{again:?}");
+    }
+
+    #[test]
+    fn a_bundle_path_must_end_in_bundle_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("my_model");
+        let model = Path::new(FIXTURES).join("xgb3.json");
+        let err = write_bundle(request(&model, &out), |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ends in .bundle.json (e.g. "), "{err}");
+        assert!(!out.exists());
     }
 
     #[test]

@@ -19,12 +19,13 @@ use gauntlet_reports::calibration::{
     fit_temperature, fit_temperature_from_probabilities, CalibrationReport, PredictionSet,
     TemperatureBounds,
 };
-use gauntlet_reports::render::write_atomically;
 use gauntlet_strategies::features::{forward_return_labels, FeatureMatrix};
 use gauntlet_strategies::models::{
-    bundle_json_path, calibrate, sha256_hex, Bundle, CalibrationRecord, CheckedModel, FeatureRows,
-    ModelBundle, OutputKind,
+    bundle_json_path, calibrate, Bundle, CalibrationRecord, CheckedModel, FeatureRows, ModelBundle,
+    OutputKind,
 };
+
+use crate::bundle::place_model_file;
 
 /// Predictions per scoring call.
 const BATCH_SIZE: usize = 4096;
@@ -75,28 +76,12 @@ impl Target {
     /// Writes the bundle (refusing an existing file) and, when the directory is not
     /// the original's, a copy of the model file (reusing an identical one).
     fn write(&self, original: &ModelBundle, bundle: &Bundle) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.dir)
-            .with_context(|| format!("creating {}", self.dir.display()))?;
-        let model_target = self.dir.join(&bundle.model_file);
-        let same_file = match (
-            model_target.canonicalize(),
-            original.model_path.canonicalize(),
-        ) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        };
-        if !same_file {
-            match std::fs::read(&model_target) {
-                Ok(bytes) if sha256_hex(&bytes) == bundle.model_sha256 => {}
-                Ok(_) => bail!(
-                    "{} exists and is a different model; choose another --out-dir",
-                    model_target.display()
-                ),
-                // Whole or not at all: a half-written copy would later read as a
-                // different model.
-                Err(_) => write_atomically(&model_target, &original.model_bytes)?,
-            }
-        }
+        place_model_file(
+            &original.model_path,
+            &original.model_bytes,
+            &bundle.model_sha256,
+            &self.dir,
+        )?;
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
