@@ -17,8 +17,7 @@ use gauntlet_engine::{RiskRule, RunResult};
 use serde::{Deserialize, Serialize};
 
 use crate::render::iso_time;
-
-const DAY_MS: i64 = 86_400_000;
+use crate::series::MS_PER_DAY;
 
 /// One halt (see the module doc).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,7 +48,7 @@ pub fn halts(run: &RunResult) -> Vec<Halt> {
                 RiskRule::CircuitBreaker { halted_until, .. } => ("circuit_breaker", halted_until),
                 RiskRule::DailyDrawdown { .. } => (
                     "daily_drawdown",
-                    Some((event.ts.div_euclid(DAY_MS) + 1) * DAY_MS),
+                    Some((event.ts.div_euclid(MS_PER_DAY) + 1) * MS_PER_DAY),
                 ),
                 RiskRule::ConsecutiveLosses { .. } => ("consecutive_losses", None),
                 _ => return None,
@@ -156,7 +155,7 @@ mod tests {
             final_equity: 1.0,
             total_fees: 0.0,
             equity: EquityCurve {
-                ts: vec![0, 10 * DAY_MS],
+                ts: vec![0, 10 * MS_PER_DAY],
                 equity: vec![1.0, 1.0],
                 cash: vec![1.0, 1.0],
                 gross_exposure: vec![0.0, 0.0],
@@ -187,7 +186,7 @@ mod tests {
     #[test]
     fn each_rule_halts_until_its_own_end() {
         let daily = RiskEvent {
-            ts: 2 * DAY_MS + 18 * HOUR,
+            ts: 2 * MS_PER_DAY + 18 * HOUR,
             symbol: Some(1),
             rule: RiskRule::DailyDrawdown {
                 equity: 95.0,
@@ -196,7 +195,7 @@ mod tests {
             },
         };
         let losses = RiskEvent {
-            ts: 9 * DAY_MS,
+            ts: 9 * MS_PER_DAY,
             symbol: None,
             rule: RiskRule::ConsecutiveLosses {
                 losses: 5,
@@ -210,10 +209,10 @@ mod tests {
         };
         let found = halts(&run(vec![
             ramp,
-            breaker(DAY_MS, Some(DAY_MS + 2 * HOUR)),
+            breaker(MS_PER_DAY, Some(MS_PER_DAY + 2 * HOUR)),
             daily,
             losses,
-            breaker(8 * DAY_MS, None),
+            breaker(8 * MS_PER_DAY, None),
         ]));
         let summary: Vec<_> = found
             .iter()
@@ -229,11 +228,16 @@ mod tests {
         assert_eq!(
             summary,
             [
-                ("circuit_breaker", None, Some(DAY_MS + 2 * HOUR), 2 * HOUR),
+                (
+                    "circuit_breaker",
+                    None,
+                    Some(MS_PER_DAY + 2 * HOUR),
+                    2 * HOUR
+                ),
                 // Until the next UTC midnight.
-                ("daily_drawdown", Some("B"), Some(3 * DAY_MS), 6 * HOUR),
-                ("consecutive_losses", None, None, DAY_MS),
-                ("circuit_breaker", None, None, 2 * DAY_MS),
+                ("daily_drawdown", Some("B"), Some(3 * MS_PER_DAY), 6 * HOUR),
+                ("consecutive_losses", None, None, MS_PER_DAY),
+                ("circuit_breaker", None, None, 2 * MS_PER_DAY),
             ]
         );
         assert_eq!(found[3].share_of_run, 0.2);
@@ -241,14 +245,14 @@ mod tests {
 
     #[test]
     fn a_cooldown_past_the_end_counts_up_to_the_end() {
-        let found = halts(&run(vec![breaker(9 * DAY_MS, Some(12 * DAY_MS))]));
-        assert_eq!(found[0].duration_ms, DAY_MS);
-        assert_eq!(found[0].until_ts_ms, Some(12 * DAY_MS));
+        let found = halts(&run(vec![breaker(9 * MS_PER_DAY, Some(12 * MS_PER_DAY))]));
+        assert_eq!(found[0].duration_ms, MS_PER_DAY);
+        assert_eq!(found[0].until_ts_ms, Some(12 * MS_PER_DAY));
     }
 
     #[test]
     fn the_sentences_name_the_rule_the_time_and_the_share() {
-        let one = halts(&run(vec![breaker(8 * DAY_MS, None)]));
+        let one = halts(&run(vec![breaker(8 * MS_PER_DAY, None)]));
         assert_eq!(
             describe_halts(&one),
             ["Trading halted by the circuit breaker at 1970-01-09T00:00:00Z until the end of the run: 2.0 days (20.0 % of the run)."]
@@ -263,9 +267,9 @@ mod tests {
             },
         };
         let two = halts(&run(vec![
-            daily(DAY_MS + 23 * HOUR),
-            breaker(DAY_MS, Some(DAY_MS + 90 * 60_000)),
-            daily(4 * DAY_MS + 20 * HOUR),
+            daily(MS_PER_DAY + 23 * HOUR),
+            breaker(MS_PER_DAY, Some(MS_PER_DAY + 90 * 60_000)),
+            daily(4 * MS_PER_DAY + 20 * HOUR),
         ]));
         assert_eq!(
             describe_halts(&two),

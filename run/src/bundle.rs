@@ -288,6 +288,9 @@ pub(crate) fn place_model_file(
             "{} exists and is a different model; choose another output folder",
             target.display()
         ),
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            Err(err).with_context(|| format!("reading {}", target.display()))
+        }
         Err(_) => {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir)
